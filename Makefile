@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# fuse-bpf: the one entry point of the harness. See README.md.
+#
+#   make demo        build everything, boot the VM, show fuse-bpf working
+#   make test        build everything, run the fuse kselftests in the VM
+#   make tree        create build/linux (base + series) if missing, sync it
+#   make sync        bring repository and work tree together
+#   make status      list work tree changes the repository lacks (exit 1)
+#   make kernel      build the VM kernel (DEBUG=1: KASAN/lockdep/kmemleak)
+#   make selftests   build the fuse kselftests
+#   make vm CMD=...  run a command in the VM
+#   make series      numbered git format-patch series + cover letter
+#   make checkpatch  scripts/checkpatch.pl --strict over the series
+#   make deps        install the Debian packages the harness needs
+
+H := harness
+SHELL := /bin/bash
+
+.PHONY: all demo test tree sync status kernel selftests vm series checkpatch deps clean
+
+all: demo
+
+deps:
+	@bash $(H)/deps.sh
+
+tree: deps
+	@bash $(H)/tree.sh create
+
+sync:
+	@bash $(H)/tree.sh sync
+
+status:
+	@bash $(H)/tree.sh status
+
+kernel: tree
+	@bash $(H)/kbuild.sh
+
+selftests: kernel
+	@bash $(H)/selftests.sh
+
+vm:
+	@bash $(H)/vm.sh -- $(CMD)
+
+test: selftests
+	@bash $(H)/test.sh
+
+demo: selftests
+	@bash $(H)/demo.sh
+
+series: tree
+	@bash $(H)/series.sh
+
+checkpatch: series
+	@bash $(H)/checkpatch.sh
+
+clean:
+	rm -rf build/kernel build/kernel-debug build/vm build/series

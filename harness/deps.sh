@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install the Debian packages the harness needs, only those missing.
+. "$(dirname "$0")/lib.sh"
+
+PKGS=(
+	"$BASE_PKG"
+	build-essential bc bison flex cpio kmod rsync xz-utils zstd
+	libelf-dev libssl-dev zlib1g-dev libcap-dev pkg-config
+	dwarves python3 perl git
+	clang-19 llvm-19 lld-19
+	qemu-system-x86
+	libfuse3-dev fuse3
+	python3-docutils
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] ||
+		die "missing Debian packages (${missing[*]}); run 'make deps' as root"
+	note "installing Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	log=$BUILD/apt.log
+	mkdir -p "$BUILD"
+	if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+		apt-get update >>"$log" 2>&1 ||
+			die "apt-get update failed (see $log)"
+		apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1 ||
+			die "could not install Debian packages: ${missing[*]} (see $log)"
+	fi
+fi
+
+have=$(dpkg-query -W -f='${Version}' "$BASE_PKG")
+if [ "$have" != "$BASE_VERSION" ]; then
+	note "note: $BASE_PKG is $have; the series was made against $BASE_VERSION"
+fi
+exit 0

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run every fuse kselftest in the VM, print the TAP output, and end with
+# "N passed, N failed, N skipped". Counts are per test case (the
+# kselftest_harness subtests); a test program that fails or crashes
+# without reporting a failing case counts as one failure. Exits non-zero
+# on any failure, on a guest splat, or when no test ran.
+. "$(dirname "$0")/lib.sh"
+
+O=$(kernel_out)
+inst=$O/kselftest_install
+[ -x "$inst/run_kselftest.sh" ] || die "no kselftests installed in $inst: run 'make selftests'"
+out=$BUILD/vm/test-output.tap
+mkdir -p "$BUILD/vm"
+rm -f "$BUILD/vm/test-summary"
+
+set +e
+bash "$REPO/harness/vm.sh" --name test --timeout "${FBT_TEST_TIMEOUT:-2400}" -- \
+	"cd '$inst' && ./run_kselftest.sh -s" | tee "$out"
+vmrc=${PIPESTATUS[0]}
+set -e
+
+# Parse the TAP: top-level lines are per program, "# " prefixed lines
+# are the test cases of the program being run.
+read -r pass fail skip progfail < <(awk '
+	/^# selftests: / { ncases = 0; casefail = 0; next }
+	/^# (ok|not ok) [0-9]+ / {
+		ncases++
+		if ($0 ~ /# SKIP/) skip++
+		else if ($2 == "ok") pass++
+		else { fail++; casefail = 1 }
+		next
+	}
+	/^(ok|not ok) [0-9]+ / {
+		if ($0 ~ /# SKIP/) { if (ncases == 0) skip++ }
+		else if ($1 == "not" && !casefail) progfail++
+		else if (ncases == 0) pass++
+		ncases = 0; casefail = 0
+		next
+	}
+	END { print pass + 0, fail + 0, skip + 0, progfail + 0 }
+' "$BUILD/vm/test/console.log")
+fail=$((fail + progfail))
+if [ "$vmrc" != 0 ] && [ "$fail" = 0 ]; then
+	note "test: the VM run failed (see above); counting it as a failure"
+	fail=$((fail + 1))
+fi
+if [ $((pass + fail)) = 0 ]; then
+	note "test: no test ran"
+	fail=1
+fi
+echo "$pass passed, $fail failed, $skip skipped" | tee "$BUILD/vm/test-summary"
+[ "$fail" = 0 ]
