@@ -44,6 +44,7 @@ rm -rf "$run"
 mkdir -p "$run"
 printf '%s\n' "$*" >"$run/cmd"
 date +%s >"$run/epoch"
+pwd >"$run/cwd"
 log=$run/console.log
 
 case "$accel" in
