@@ -37,3 +37,5 @@ note "building kernel in $O"
 make -s -C "$TREE" O="$O" -j"$NPROC" ${KBUILD_ARGS:-} bzImage ||
 	die "kernel build failed"
 ln -sf "$O/arch/x86/boot/bzImage" "$O/bzImage"
+# The uapi headers of the series, for the selftests (KHDR_INCLUDES).
+make -s -C "$TREE" O="$O" headers >/dev/null || die "make headers failed"

@@ -17,7 +17,7 @@ rm -f "$BUILD/vm/test-summary"
 
 set +e
 bash "$REPO/harness/vm.sh" --name test --timeout "${FBT_TEST_TIMEOUT:-2400}" -- \
-	"cd '$inst' && ./run_kselftest.sh -s" | tee "$out"
+	"cd '$inst' && ./run_kselftest.sh" | tee "$out"
 vmrc=${PIPESTATUS[0]}
 set -e
 

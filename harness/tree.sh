@@ -93,12 +93,15 @@ changed_paths() {
 }
 
 # Files in the tree that git does not know and that are not our links.
+# git in the tree cannot read the series' own .gitignore files (they are
+# symlinks), so what the repository ignores is filtered out here.
 tree_new_files() {
 	local f
-	git_tree ls-files --others --exclude-standard | while IFS= read -r f; do
+	git_tree ls-files --others --exclude-standard 2>/dev/null | while IFS= read -r f; do
 		[ -L "$TREE/$f" ] && case "$(readlink -f "$TREE/$f")" in
 			"$REPO"/*) continue ;;
 			esac
+		git -C "$REPO" check-ignore -q --no-index -- "$f" && continue
 		printf '%s\n' "$f"
 	done
 	return 0
