@@ -29,11 +29,11 @@ g() { git -C "$out/tree" -c user.name="$name" -c user.email="$email" "$@"; }
 g checkout -q -b series base
 
 for msg in "$sdir"/[0-9][0-9]-*.txt; do
-	pats=$(sed -n '/^Files:$/,$p' "$msg" | tail -n +2)
-	[ -n "$pats" ] || die "$msg has no Files: section"
+	mapfile -t pats < <(sed -n '/^Files:$/,$p' "$msg" | tail -n +2 | grep -v '^$')
+	[ ${#pats[@]} -gt 0 ] || die "$msg has no Files: section"
 	n=0
 	for f in "${files[@]}"; do
-		for pat in $pats; do
+		for pat in "${pats[@]}"; do
 			# shellcheck disable=SC2053
 			[[ $f == $pat ]] || continue
 			[ -z "${used[$f]:-}" ] ||
