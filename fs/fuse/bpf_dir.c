@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse-bpf: names and attributes of backed nodes (lookup, revalidate,
+ * getattr, setattr, permission, statfs).
+ */
+
+#include "bpf_internal.h"
+
+#include <linux/cred.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/statfs.h>
+
+/* Backed dentries stay until the backing says otherwise. */
+void fuse_bpf_entry_valid(struct dentry *entry)
+{
+	struct fuse_entry_out valid = { .entry_valid = U32_MAX };
+
+	fuse_change_entry_timeout(entry, &valid);
+}
+
+/* lookup */
+
+struct fuse_bpf_lookup_io {
+	struct inode *dir;
+	struct dentry *entry;
+	struct dentry *backing;
+	struct dentry *res;
+};
+
+static int fuse_bpf_lookup_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lookup_io *io = data;
+
+	fuse_bpf_in_arg(fa, (void *)io->entry->d_name.name,
+			io->entry->d_name.len + 1);
+	return 0;
+}
+
+static int fuse_bpf_lookup_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lookup_io *io = data;
+	struct path *dir = fuse_bpf_backing_path(io->dir);
+	struct dentry *backing;
+
+	backing = lookup_one_unlocked(mnt_idmap(dir->mnt), fa->in_args[0].value,
+				      dir->dentry, fa->in_args[0].size - 1);
+	if (IS_ERR(backing))
+		return PTR_ERR(backing);
+	io->backing = backing;
+	return 0;
+}
+
+static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lookup_io *io = data;
+	struct fuse_inode *dfi = get_fuse_inode(io->dir);
+	struct inode *inode = NULL;
+	struct dentry *entry;
+
+	if (fa->error)
+		return fa->error;
+
+	if (d_really_is_positive(io->backing)) {
+		struct path path = {
+			.mnt = dfi->backing_path.mnt,
+			.dentry = io->backing,
+		};
+
+		inode = fuse_bpf_iget(io->dir->i_sb, &path, dfi->backing_cred);
+	}
+	dput(io->backing);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+
+	io->res = d_splice_alias(inode, io->entry);
+	if (IS_ERR(io->res))
+		return PTR_ERR(io->res);
+
+	entry = io->res ? io->res : io->entry;
+	if (inode)
+		fuse_bpf_entry_valid(entry);
+	else
+		fuse_invalidate_entry_cache(entry);
+	return 0;
+}
+
+static const struct fuse_bpf_op fuse_bpf_lookup_op = {
+	.opcode = FUSE_LOOKUP,
+	.init_in = fuse_bpf_lookup_init_in,
+	.backing = fuse_bpf_lookup_backing,
+	.finalize = fuse_bpf_lookup_finalize,
+};
+
+bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
+		     struct dentry *entry, unsigned int flags)
+{
+	struct fuse_bpf_lookup_io io = { .dir = dir, .entry = entry };
+	int err;
+
+	if (!fuse_bpf_inode_backed(dir))
+		return false;
+	if (!fuse_bpf_run(&fuse_bpf_lookup_op, dir, &io, &err))
+		return false;
+	*res = err ? ERR_PTR(err) : io.res;
+	return true;
+}
+
+/**
+ * fuse_bpf_revalidate() - revalidate a dentry of a backed directory
+ * @res: the result: 1 valid, 0 invalid
+ * @dir: the parent, may be NULL in RCU walk
+ * @entry: the dentry
+ * @flags: lookup flags
+ *
+ * A backed dentry is valid while its backing dentry is still hashed
+ * under the same parent and name: a rename or unlink done directly in
+ * the backing directory invalidates it. Negative dentries of backed
+ * directories are never trusted.
+ *
+ * Return: true when fuse-bpf decided.
+ */
+bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
+			 unsigned int flags)
+{
+	struct inode *inode = d_inode_rcu(entry);
+	struct dentry *backing, *parent;
+
+	if (!inode) {
+		if (!dir || !fuse_bpf_inode_backed(dir))
+			return false;
+		*res = 0;
+		return true;
+	}
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+
+	*res = 0;
+	backing = get_fuse_inode(inode)->backing_path.dentry;
+	if (d_unhashed(backing))
+		return true;
+	if (dir && fuse_bpf_inode_backed(dir)) {
+		parent = get_fuse_inode(dir)->backing_path.dentry;
+		if (READ_ONCE(backing->d_parent) != parent ||
+		    backing->d_name.len != entry->d_name.len ||
+		    memcmp(backing->d_name.name, entry->d_name.name,
+			   entry->d_name.len))
+			return true;
+	}
+	*res = 1;
+	return true;
+}
+
+/* getattr */
+
+struct fuse_bpf_getattr_io {
+	struct fuse_getattr_in in;
+	struct inode *inode;
+	struct kstat *stat;
+	struct kstat tmp;
+	u32 request_mask;
+	unsigned int flags;
+};
+
+static int fuse_bpf_getattr_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_getattr_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_getattr_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_getattr_io *io = data;
+
+	return vfs_getattr(fuse_bpf_backing_path(io->inode), io->stat,
+			   io->request_mask, io->flags);
+}
+
+static int fuse_bpf_getattr_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_getattr_io *io = data;
+
+	if (fa->error)
+		return fa->error;
+	fuse_bpf_copy_attr(io->inode);
+	io->stat->dev = io->inode->i_sb->s_dev;
+	return 0;
+}
+
+static const struct fuse_bpf_op fuse_bpf_getattr_op = {
+	.opcode = FUSE_GETATTR,
+	.init_in = fuse_bpf_getattr_init_in,
+	.backing = fuse_bpf_getattr_backing,
+	.finalize = fuse_bpf_getattr_finalize,
+};
+
+bool fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
+		      u32 request_mask, unsigned int flags)
+{
+	struct fuse_bpf_getattr_io io = {
+		.inode = inode,
+		.request_mask = request_mask ?: STATX_BASIC_STATS,
+		/* the backing call goes through its own security check */
+		.flags = flags & ~AT_GETATTR_NOSEC,
+	};
+
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+	io.stat = stat ?: &io.tmp;
+	return fuse_bpf_run(&fuse_bpf_getattr_op, inode, &io, err);
+}
+
+/* setattr */
+
+struct fuse_bpf_setattr_io {
+	struct fuse_setattr_in in;
+	struct dentry *dentry;
+	struct iattr *attr;
+};
+
+static int fuse_bpf_setattr_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_setattr_io *io = data;
+	struct iattr *attr = io->attr;
+
+	io->in.valid = attr->ia_valid;
+	io->in.size = attr->ia_size;
+	io->in.mode = attr->ia_mode;
+	io->in.uid = from_kuid(&init_user_ns, attr->ia_uid);
+	io->in.gid = from_kgid(&init_user_ns, attr->ia_gid);
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_setattr_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_setattr_io *io = data;
+	struct path *path = fuse_bpf_backing_path(d_inode(io->dentry));
+	struct inode *backing = d_inode(path->dentry);
+	struct iattr attr = *io->attr;
+	int err;
+
+	/* The fuse file is not the backing file: truncate by path. */
+	attr.ia_valid &= ~ATTR_FILE;
+	attr.ia_file = NULL;
+	/* Killing suid/sgid is recomputed on the backing inode. */
+	if (attr.ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID))
+		attr.ia_valid &= ~ATTR_MODE;
+
+	err = mnt_want_write(path->mnt);
+	if (err)
+		return err;
+	inode_lock(backing);
+	err = notify_change(mnt_idmap(path->mnt), path->dentry, &attr, NULL);
+	inode_unlock(backing);
+	mnt_drop_write(path->mnt);
+	return err;
+}
+
+static int fuse_bpf_setattr_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_setattr_io *io = data;
+
+	fuse_bpf_copy_attr(d_inode(io->dentry));
+	return fa->error;
+}
+
+static const struct fuse_bpf_op fuse_bpf_setattr_op = {
+	.opcode = FUSE_SETATTR,
+	.init_in = fuse_bpf_setattr_init_in,
+	.backing = fuse_bpf_setattr_backing,
+	.finalize = fuse_bpf_setattr_finalize,
+};
+
+bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
+		      struct file *file)
+{
+	struct fuse_bpf_setattr_io io = { .dentry = dentry, .attr = attr };
+	struct inode *inode = d_inode(dentry);
+
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+
+	/* The caller's permission, against the attributes of the node. */
+	fuse_bpf_copy_attr(inode);
+	*err = setattr_prepare(&nop_mnt_idmap, dentry, attr);
+	if (*err)
+		return true;
+	return fuse_bpf_run(&fuse_bpf_setattr_op, inode, &io, err);
+}
+
+/* permission: the caller against the node, the backing cred against the backing. */
+
+struct fuse_bpf_access_io {
+	struct fuse_access_in in;
+	struct inode *inode;
+};
+
+static int fuse_bpf_access_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_access_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_access_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_access_io *io = data;
+	struct path *path = fuse_bpf_backing_path(io->inode);
+
+	return inode_permission(mnt_idmap(path->mnt), d_inode(path->dentry),
+				io->in.mask);
+}
+
+static const struct fuse_bpf_op fuse_bpf_access_op = {
+	.opcode = FUSE_ACCESS,
+	.init_in = fuse_bpf_access_init_in,
+	.backing = fuse_bpf_access_backing,
+};
+
+bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
+{
+	struct fuse_bpf_access_io io = { .inode = inode, .in.mask = mask };
+
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+
+	fuse_bpf_copy_attr(inode);
+	*err = generic_permission(&nop_mnt_idmap, inode, mask);
+	if (*err)
+		return true;
+	return fuse_bpf_run(&fuse_bpf_access_op, inode, &io, err);
+}
+
+/* statfs */
+
+struct fuse_bpf_statfs_io {
+	struct inode *inode;
+	struct kstatfs *buf;
+};
+
+static int fuse_bpf_statfs_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_statfs_io *io = data;
+
+	return vfs_statfs(fuse_bpf_backing_path(io->inode), io->buf);
+}
+
+static int fuse_bpf_statfs_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_statfs_io *io = data;
+
+	if (!fa->error)
+		io->buf->f_type = FUSE_SUPER_MAGIC;
+	return fa->error;
+}
+
+static const struct fuse_bpf_op fuse_bpf_statfs_op = {
+	.opcode = FUSE_STATFS,
+	.backing = fuse_bpf_statfs_backing,
+	.finalize = fuse_bpf_statfs_finalize,
+};
+
+bool fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf)
+{
+	struct fuse_bpf_statfs_io io = { .inode = d_inode(dentry), .buf = buf };
+
+	if (!fuse_bpf_inode_backed(io.inode))
+		return false;
+	return fuse_bpf_run(&fuse_bpf_statfs_op, io.inode, &io, err);
+}

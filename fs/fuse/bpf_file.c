@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse-bpf: open files and directories of backed nodes.
+ *
+ * Opening a backed node opens its backing object with backing_file_open()
+ * and stores it as the fuse file's passthrough file, so read, write,
+ * splice and mmap take the FUSE passthrough path (fs/fuse/passthrough.c)
+ * with the backing credentials, and the fuse page cache is never used.
+ */
+
+#include "bpf_internal.h"
+
+#include <linux/backing-file.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fileattr.h>
+#include <linux/filelock.h>
+#include <linux/mount.h>
+
+struct file *fuse_bpf_backing_file(struct file *file)
+{
+	struct fuse_file *ff = file->private_data;
+
+	if (!ff || !fuse_bpf_inode_backed(file_inode(file)))
+		return NULL;
+	return ff->passthrough;
+}
+
+/* open, opendir */
+
+struct fuse_bpf_open_io {
+	struct fuse_open_in in;
+	struct fuse_open_out out;
+	struct inode *inode;
+	struct file *file;
+	struct fuse_file *ff;
+};
+
+static int fuse_bpf_open_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_open_io *io = data;
+
+	io->in.flags = io->file->f_flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
+	if (io->in.flags & __O_TMPFILE)
+		io->in.flags &= ~O_TMPFILE;
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_open_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_open_io *io = data;
+
+	fuse_bpf_out_arg(fa, &io->out, sizeof(io->out));
+	return 0;
+}
+
+static int fuse_bpf_open_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_open_io *io = data;
+	struct fuse_inode *fi = get_fuse_inode(io->inode);
+	struct file *backing;
+
+	io->ff = fuse_file_alloc(get_fuse_mount(io->inode), false);
+	if (!io->ff)
+		return -ENOMEM;
+
+	/* O_TRUNC was done by the VFS through setattr. */
+	backing = backing_file_open(io->file, io->in.flags & ~O_TRUNC,
+				    &fi->backing_path, fi->backing_cred);
+	if (IS_ERR(backing)) {
+		fuse_file_free(io->ff);
+		io->ff = NULL;
+		return PTR_ERR(backing);
+	}
+	io->ff->passthrough = backing;
+	io->ff->cred = get_cred(fi->backing_cred);
+	io->ff->nodeid = fi->nodeid;
+	return 0;
+}
+
+static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_open_io *io = data;
+
+	if (fa->error)
+		return fa->error;
+	io->ff->open_flags = io->out.open_flags & ~FOPEN_DIRECT_IO;
+	io->file->private_data = io->ff;
+	return 0;
+}
+
+static const struct fuse_bpf_op fuse_bpf_open_op = {
+	.opcode = FUSE_OPEN,
+	.init_in = fuse_bpf_open_init_in,
+	.init_out = fuse_bpf_open_init_out,
+	.backing = fuse_bpf_open_backing,
+	.finalize = fuse_bpf_open_finalize,
+};
+
+static const struct fuse_bpf_op fuse_bpf_opendir_op = {
+	.opcode = FUSE_OPENDIR,
+	.init_in = fuse_bpf_open_init_in,
+	.init_out = fuse_bpf_open_init_out,
+	.backing = fuse_bpf_open_backing,
+	.finalize = fuse_bpf_open_finalize,
+};
+
+bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
+		   bool isdir)
+{
+	struct fuse_bpf_open_io io = { .inode = inode, .file = file };
+
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+	return fuse_bpf_run(isdir ? &fuse_bpf_opendir_op : &fuse_bpf_open_op,
+			    inode, &io, err);
+}
+
+/* release, releasedir: never reach the server for a backed node. */
+
+bool fuse_bpf_release(struct inode *inode, struct file *file)
+{
+	struct fuse_file *ff = file->private_data;
+
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	fput(ff->passthrough);
+	ff->passthrough = NULL;
+	put_cred(ff->cred);
+	ff->cred = NULL;
+	fuse_file_free(ff);
+	file->private_data = NULL;
+	return true;
+}
+
+/* flush */
+
+struct fuse_bpf_flush_io {
+	struct fuse_flush_in in;
+	struct file *file;
+	fl_owner_t id;
+};
+
+static int fuse_bpf_flush_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_flush_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_flush_io *io = data;
+	struct file *backing = fuse_bpf_backing_file(io->file);
+
+	if (backing->f_op->flush)
+		return backing->f_op->flush(backing, io->id);
+	return 0;
+}
+
+static const struct fuse_bpf_op fuse_bpf_flush_op = {
+	.opcode = FUSE_FLUSH,
+	.init_in = fuse_bpf_flush_init_in,
+	.backing = fuse_bpf_flush_backing,
+};
+
+bool fuse_bpf_flush(int *err, struct file *file, fl_owner_t id)
+{
+	struct fuse_bpf_flush_io io = { .file = file, .id = id };
+
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	return fuse_bpf_run(&fuse_bpf_flush_op, file_inode(file), &io, err);
+}
+
+/* fsync, fsyncdir */
+
+struct fuse_bpf_fsync_io {
+	struct fuse_fsync_in in;
+	struct file *file;
+	loff_t start;
+	loff_t end;
+};
+
+static int fuse_bpf_fsync_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_fsync_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_fsync_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_fsync_io *io = data;
+
+	return vfs_fsync_range(fuse_bpf_backing_file(io->file), io->start,
+			       io->end, io->in.fsync_flags & FUSE_FSYNC_FDATASYNC);
+}
+
+static const struct fuse_bpf_op fuse_bpf_fsync_op = {
+	.opcode = FUSE_FSYNC,
+	.init_in = fuse_bpf_fsync_init_in,
+	.backing = fuse_bpf_fsync_backing,
+};
+
+static const struct fuse_bpf_op fuse_bpf_fsyncdir_op = {
+	.opcode = FUSE_FSYNCDIR,
+	.init_in = fuse_bpf_fsync_init_in,
+	.backing = fuse_bpf_fsync_backing,
+};
+
+bool fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
+		    int datasync)
+{
+	struct fuse_bpf_fsync_io io = {
+		.in.fsync_flags = datasync ? FUSE_FSYNC_FDATASYNC : 0,
+		.file = file,
+		.start = start,
+		.end = end,
+	};
+	bool isdir = S_ISDIR(file_inode(file)->i_mode);
+
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	return fuse_bpf_run(isdir ? &fuse_bpf_fsyncdir_op : &fuse_bpf_fsync_op,
+			    file_inode(file), &io, err);
+}
+
+/* readdir: the backing directory fills the caller's dir_context. */
+
+struct fuse_bpf_readdir_io {
+	struct fuse_read_in in;
+	struct file *file;
+	struct dir_context *ctx;
+};
+
+static int fuse_bpf_readdir_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_readdir_io *io = data;
+
+	io->in.offset = io->ctx->pos;
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_readdir_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_readdir_io *io = data;
+	struct file *backing = fuse_bpf_backing_file(io->file);
+	loff_t pos;
+
+	if (backing->f_pos != io->in.offset) {
+		pos = vfs_llseek(backing, io->in.offset, SEEK_SET);
+		if (pos < 0)
+			return pos;
+	}
+	io->ctx->pos = backing->f_pos;
+	return iterate_dir(backing, io->ctx);
+}
+
+static const struct fuse_bpf_op fuse_bpf_readdir_op = {
+	.opcode = FUSE_READDIR,
+	.init_in = fuse_bpf_readdir_init_in,
+	.backing = fuse_bpf_readdir_backing,
+};
+
+bool fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx)
+{
+	struct fuse_bpf_readdir_io io = { .file = file, .ctx = ctx };
+
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	return fuse_bpf_run(&fuse_bpf_readdir_op, file_inode(file), &io, err);
+}
+
+/* lseek: SEEK_DATA and SEEK_HOLE need the backing file's view. */
+
+struct fuse_bpf_lseek_io {
+	struct fuse_lseek_in in;
+	struct fuse_lseek_out out;
+	struct file *file;
+};
+
+static int fuse_bpf_lseek_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lseek_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_lseek_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lseek_io *io = data;
+
+	fuse_bpf_out_arg(fa, &io->out, sizeof(io->out));
+	return 0;
+}
+
+static int fuse_bpf_lseek_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lseek_io *io = data;
+	struct file *backing = fuse_bpf_backing_file(io->file);
+	loff_t pos;
+
+	backing->f_pos = io->file->f_pos;
+	pos = vfs_llseek(backing, io->in.offset, io->in.whence);
+	if (pos < 0)
+		return pos;
+	io->out.offset = pos;
+	return 0;
+}
+
+static int fuse_bpf_lseek_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lseek_io *io = data;
+
+	if (fa->error)
+		return fa->error;
+	io->file->f_pos = io->out.offset;
+	return 0;
+}
+
+static const struct fuse_bpf_op fuse_bpf_lseek_op = {
+	.opcode = FUSE_LSEEK,
+	.init_in = fuse_bpf_lseek_init_in,
+	.init_out = fuse_bpf_lseek_init_out,
+	.backing = fuse_bpf_lseek_backing,
+	.finalize = fuse_bpf_lseek_finalize,
+};
+
+bool fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
+		    int whence)
+{
+	struct fuse_bpf_lseek_io io = {
+		.in = { .offset = offset, .whence = whence },
+		.file = file,
+	};
+	struct inode *inode = file_inode(file);
+	int err;
+
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	inode_lock(inode);
+	if (!fuse_bpf_run(&fuse_bpf_lseek_op, inode, &io, &err)) {
+		inode_unlock(inode);
+		return false;
+	}
+	inode_unlock(inode);
+	*res = err ?: io.out.offset;
+	return true;
+}
+
+/* fallocate */
+
+struct fuse_bpf_fallocate_io {
+	struct fuse_fallocate_in in;
+	struct file *file;
+};
+
+static int fuse_bpf_fallocate_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_fallocate_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_fallocate_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_fallocate_io *io = data;
+
+	return vfs_fallocate(fuse_bpf_backing_file(io->file), io->in.mode,
+			     io->in.offset, io->in.length);
+}
+
+static int fuse_bpf_fallocate_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_fallocate_io *io = data;
+
+	fuse_bpf_copy_attr(file_inode(io->file));
+	return fa->error;
+}
+
+static const struct fuse_bpf_op fuse_bpf_fallocate_op = {
+	.opcode = FUSE_FALLOCATE,
+	.init_in = fuse_bpf_fallocate_init_in,
+	.backing = fuse_bpf_fallocate_backing,
+	.finalize = fuse_bpf_fallocate_finalize,
+};
+
+bool fuse_bpf_fallocate(int *res, struct file *file, int mode,
+			loff_t offset, loff_t length)
+{
+	struct fuse_bpf_fallocate_io io = {
+		.in = { .offset = offset, .length = length, .mode = mode },
+		.file = file,
+	};
+	struct inode *inode = file_inode(file);
+	int err;
+
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	inode_lock(inode);
+	if (!fuse_bpf_run(&fuse_bpf_fallocate_op, inode, &io, &err)) {
+		inode_unlock(inode);
+		return false;
+	}
+	inode_unlock(inode);
+	*res = err;
+	return true;
+}
+
+/* copy_file_range: both files backed, else the VFS falls back to splice. */
+
+struct fuse_bpf_copy_io {
+	struct fuse_copy_file_range_in in;
+	struct fuse_write_out out;
+	struct file *src;
+	struct file *dst;
+	ssize_t copied;
+};
+
+static int fuse_bpf_copy_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_copy_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_copy_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_copy_io *io = data;
+
+	fuse_bpf_out_arg(fa, &io->out, sizeof(io->out));
+	return 0;
+}
+
+static int fuse_bpf_copy_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_copy_io *io = data;
+	ssize_t ret;
+
+	ret = vfs_copy_file_range(fuse_bpf_backing_file(io->src),
+				  io->in.off_in,
+				  fuse_bpf_backing_file(io->dst),
+				  io->in.off_out, io->in.len, io->in.flags);
+	if (ret < 0)
+		return ret;
+	io->copied = ret;
+	return 0;
+}
+
+static int fuse_bpf_copy_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_copy_io *io = data;
+
+	fuse_bpf_copy_attr(file_inode(io->dst));
+	return fa->error;
+}
+
+static const struct fuse_bpf_op fuse_bpf_copy_op = {
+	.opcode = FUSE_COPY_FILE_RANGE,
+	.init_in = fuse_bpf_copy_init_in,
+	.init_out = fuse_bpf_copy_init_out,
+	.backing = fuse_bpf_copy_backing,
+	.finalize = fuse_bpf_copy_finalize,
+};
+
+bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src, loff_t src_off,
+			      struct file *dst, loff_t dst_off, size_t len,
+			      unsigned int flags)
+{
+	struct fuse_bpf_copy_io io = {
+		.in = {
+			.off_in = src_off,
+			.off_out = dst_off,
+			.len = len,
+			.flags = flags,
+		},
+		.src = src,
+		.dst = dst,
+	};
+	int err;
+
+	if (!fuse_bpf_backing_file(src) && !fuse_bpf_backing_file(dst))
+		return false;
+	if (!fuse_bpf_backing_file(src) || !fuse_bpf_backing_file(dst)) {
+		*res = -EXDEV;
+		return true;
+	}
+	if (!fuse_bpf_run(&fuse_bpf_copy_op, file_inode(dst), &io, &err))
+		return false;
+	*res = err ?: io.copied;
+	return true;
+}
+
+/*
+ * flock and POSIX locks on a backed file are kept on the fuse inode, as
+ * overlayfs keeps them on the overlay inode: they exclude each other
+ * through the mount, not against users of the backing file.
+ */
+bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
+		   bool flock)
+{
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	if (flock)
+		*err = locks_lock_file_wait(file, fl);
+	else if (cmd == F_CANCELLK)
+		*err = 0;
+	else if (cmd == F_GETLK)
+		*err = (posix_test_lock(file, fl), 0);
+	else
+		*err = posix_lock_file(file, fl, NULL);
+	return true;
+}
+
+/* ioctl: only the file attribute ioctls, through fileattr_get/set. */
+
+bool fuse_bpf_ioctl(long *res, struct file *file)
+{
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	*res = -ENOTTY;
+	return true;
+}
+
+bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
+		       bool set)
+{
+	struct inode *inode = d_inode(dentry);
+	struct path *path;
+	const struct cred *old_cred;
+
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+	path = fuse_bpf_backing_path(inode);
+	old_cred = override_creds(get_fuse_inode(inode)->backing_cred);
+	if (set) {
+		*err = mnt_want_write(path->mnt);
+		if (!*err) {
+			*err = vfs_fileattr_set(mnt_idmap(path->mnt),
+						path->dentry, fa);
+			mnt_drop_write(path->mnt);
+		}
+	} else {
+		*err = vfs_fileattr_get(path->dentry, fa);
+	}
+	revert_creds(old_cred);
+	if (set && !*err)
+		fuse_bpf_copy_attr(inode);
+	return true;
+}

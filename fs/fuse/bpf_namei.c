@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse-bpf: directory operations on backed directories (mknod, create,
+ * mkdir, symlink, link, unlink, rmdir, rename, tmpfile) and get_link.
+ *
+ * The operations that make a new name share one backing function, and so
+ * do unlink and rmdir: the opcode picks the vfs call.
+ */
+
+#include "bpf_internal.h"
+
+#include <linux/backing-file.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+
+struct fuse_bpf_entry_io {
+	union {
+		struct fuse_mknod_in mknod;
+		struct fuse_mkdir_in mkdir;
+		struct fuse_link_in link;
+	} in;
+	struct fuse_entry_out out;
+	struct inode *dir;
+	struct dentry *entry;
+	struct dentry *backing;	/* the new backing dentry */
+	struct dentry *old;	/* link: the existing node */
+	const char *target;	/* symlink */
+	unsigned int name_arg;	/* index of the name in the in-args */
+};
+
+/* The in-arguments in the order of the FUSE request. */
+static int fuse_bpf_entry_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_entry_io *io = data;
+	const struct qstr *name = &io->entry->d_name;
+
+	switch (fa->opcode) {
+	case FUSE_MKNOD:
+		fuse_bpf_in_arg(fa, &io->in.mknod, sizeof(io->in.mknod));
+		break;
+	case FUSE_MKDIR:
+		fuse_bpf_in_arg(fa, &io->in.mkdir, sizeof(io->in.mkdir));
+		break;
+	case FUSE_LINK:
+		fuse_bpf_in_arg(fa, &io->in.link, sizeof(io->in.link));
+		break;
+	}
+	io->name_arg = fa->in_numargs;
+	fuse_bpf_in_arg(fa, (void *)name->name, name->len + 1);
+	if (fa->opcode == FUSE_SYMLINK)
+		fuse_bpf_in_arg(fa, (void *)io->target, strlen(io->target) + 1);
+	return 0;
+}
+
+/* Look up the name of an entry operation in the locked backing parent. */
+static struct dentry *fuse_bpf_entry_lookup(struct fuse_bpf_args *fa,
+					    unsigned int idx,
+					    const struct path *dir)
+{
+	return lookup_one(mnt_idmap(dir->mnt), fa->in_args[idx].value,
+			  dir->dentry, fa->in_args[idx].size - 1);
+}
+
+static int fuse_bpf_new_entry_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_entry_io *io = data;
+	struct path *dir = fuse_bpf_backing_path(io->dir);
+	struct mnt_idmap *idmap = mnt_idmap(dir->mnt);
+	struct inode *bdir = d_inode(dir->dentry);
+	struct path *old = NULL;
+	struct dentry *backing;
+	int err;
+
+	if (fa->opcode == FUSE_LINK) {
+		old = fuse_bpf_backing_path(d_inode(io->old));
+		if (old->mnt != dir->mnt)
+			return -EXDEV;
+	}
+
+	err = mnt_want_write(dir->mnt);
+	if (err)
+		return err;
+	inode_lock_nested(bdir, I_MUTEX_PARENT);
+	backing = fuse_bpf_entry_lookup(fa, io->name_arg, dir);
+	err = PTR_ERR(backing);
+	if (IS_ERR(backing))
+		goto out_unlock;
+
+	switch (fa->opcode) {
+	case FUSE_MKNOD:
+		if (S_ISREG(io->in.mknod.mode))
+			err = vfs_create(idmap, bdir, backing,
+					 io->in.mknod.mode, true);
+		else
+			err = vfs_mknod(idmap, bdir, backing,
+					io->in.mknod.mode,
+					new_decode_dev(io->in.mknod.rdev));
+		break;
+	case FUSE_MKDIR:
+		err = vfs_mkdir(idmap, bdir, backing, io->in.mkdir.mode);
+		break;
+	case FUSE_SYMLINK:
+		err = vfs_symlink(idmap, bdir, backing, fa->in_args[1].value);
+		break;
+	case FUSE_LINK:
+		err = vfs_link(old->dentry, idmap, bdir, backing, NULL);
+		break;
+	default:
+		err = -EINVAL;
+	}
+	/* Some file systems leave the new dentry unhashed: look it up. */
+	if (!err && (d_unhashed(backing) || d_really_is_negative(backing))) {
+		dput(backing);
+		backing = fuse_bpf_entry_lookup(fa, io->name_arg, dir);
+		if (IS_ERR(backing))
+			err = PTR_ERR(backing);
+		else if (d_really_is_negative(backing))
+			err = -ENOENT;
+	}
+	if (err && !IS_ERR(backing))
+		dput(backing);
+	else if (!err)
+		io->backing = backing;
+out_unlock:
+	inode_unlock(bdir);
+	mnt_drop_write(dir->mnt);
+	return err;
+}
+
+static int fuse_bpf_new_entry_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_entry_io *io = data;
+	struct fuse_inode *dfi = get_fuse_inode(io->dir);
+	struct path path = {
+		.mnt = dfi->backing_path.mnt,
+		.dentry = io->backing,
+	};
+	struct inode *inode;
+	struct dentry *alias;
+
+	fuse_bpf_copy_attr(io->dir);
+	if (fa->error)
+		return fa->error;
+
+	inode = fuse_bpf_iget(io->dir->i_sb, &path, dfi->backing_cred);
+	dput(io->backing);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	d_drop(io->entry);
+	alias = d_splice_alias(inode, io->entry);
+	if (IS_ERR(alias))
+		return PTR_ERR(alias);
+	fuse_bpf_entry_valid(alias ?: io->entry);
+	dput(alias);
+	return 0;
+}
+
+static int fuse_bpf_new_entry_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_entry_io *io = data;
+
+	fuse_bpf_out_arg(fa, &io->out, sizeof(io->out));
+	return 0;
+}
+
+#define FUSE_BPF_NEW_ENTRY_OP(_opcode) {		\
+	.opcode = _opcode,				\
+	.init_in = fuse_bpf_entry_init_in,		\
+	.init_out = fuse_bpf_new_entry_init_out,	\
+	.backing = fuse_bpf_new_entry_backing,		\
+	.finalize = fuse_bpf_new_entry_finalize,	\
+}
+
+static const struct fuse_bpf_op fuse_bpf_mknod_op = FUSE_BPF_NEW_ENTRY_OP(FUSE_MKNOD);
+static const struct fuse_bpf_op fuse_bpf_mkdir_op = FUSE_BPF_NEW_ENTRY_OP(FUSE_MKDIR);
+static const struct fuse_bpf_op fuse_bpf_symlink_op = FUSE_BPF_NEW_ENTRY_OP(FUSE_SYMLINK);
+static const struct fuse_bpf_op fuse_bpf_link_op = FUSE_BPF_NEW_ENTRY_OP(FUSE_LINK);
+
+bool fuse_bpf_mknod(int *err, struct inode *dir, struct dentry *entry,
+		    umode_t mode, dev_t rdev)
+{
+	struct fuse_bpf_entry_io io = {
+		.in.mknod = {
+			.mode = mode,
+			.rdev = new_encode_dev(rdev),
+			.umask = current_umask(),
+		},
+		.dir = dir,
+		.entry = entry,
+	};
+
+	if (!fuse_bpf_inode_backed(dir))
+		return false;
+	return fuse_bpf_run(&fuse_bpf_mknod_op, dir, &io, err);
+}
+
+bool fuse_bpf_mkdir(int *err, struct inode *dir, struct dentry *entry,
+		    umode_t mode)
+{
+	struct fuse_bpf_entry_io io = {
+		.in.mkdir = { .mode = mode, .umask = current_umask() },
+		.dir = dir,
+		.entry = entry,
+	};
+
+	if (!fuse_bpf_inode_backed(dir))
+		return false;
+	return fuse_bpf_run(&fuse_bpf_mkdir_op, dir, &io, err);
+}
+
+bool fuse_bpf_symlink(int *err, struct inode *dir, struct dentry *entry,
+		      const char *target)
+{
+	struct fuse_bpf_entry_io io = {
+		.dir = dir,
+		.entry = entry,
+		.target = target,
+	};
+
+	if (!fuse_bpf_inode_backed(dir))
+		return false;
+	return fuse_bpf_run(&fuse_bpf_symlink_op, dir, &io, err);
+}
+
+bool fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
+		   struct dentry *entry)
+{
+	struct fuse_bpf_entry_io io = {
+		.in.link.oldnodeid = get_node_id(d_inode(old)),
+		.dir = dir,
+		.entry = entry,
+		.old = old,
+	};
+
+	if (!fuse_bpf_inode_backed(dir))
+		return false;
+	if (!fuse_bpf_inode_backed(d_inode(old))) {
+		*err = -EXDEV;
+		return true;
+	}
+	return fuse_bpf_run(&fuse_bpf_link_op, dir, &io, err);
+}
+
+/**
+ * fuse_bpf_atomic_open() - open, and maybe create, in a backed directory
+ * @res: the result
+ * @dir: the directory
+ * @entry: the dentry, maybe still in lookup
+ * @file: the file being opened
+ * @flags: open flags
+ * @mode: mode for a new file
+ *
+ * Looks up and creates through the pipeline, then lets the VFS open the
+ * positive dentry, which reaches fuse_bpf_open().
+ *
+ * Return: true when @dir is backed.
+ */
+bool fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
+			  struct file *file, unsigned int flags, umode_t mode)
+{
+	struct dentry *alias = NULL;
+	int err;
+
+	if (!fuse_bpf_inode_backed(dir))
+		return false;
+
+	if (d_in_lookup(entry)) {
+		fuse_bpf_lookup(&alias, dir, entry, 0);
+		if (IS_ERR(alias)) {
+			*res = PTR_ERR(alias);
+			return true;
+		}
+		if (alias)
+			entry = alias;
+	}
+	if ((flags & O_CREAT) && d_really_is_negative(entry)) {
+		fuse_bpf_mknod(&err, dir, entry, (mode & ~S_IFMT) | S_IFREG, 0);
+		if (err) {
+			dput(alias);
+			*res = err;
+			return true;
+		}
+		file->f_mode |= FMODE_CREATED;
+	}
+	*res = finish_no_open(file, alias);
+	return true;
+}
+
+/* unlink, rmdir */
+
+struct fuse_bpf_remove_io {
+	struct inode *dir;
+	struct dentry *entry;
+};
+
+static int fuse_bpf_remove_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_remove_io *io = data;
+
+	fuse_bpf_in_arg(fa, (void *)io->entry->d_name.name,
+			io->entry->d_name.len + 1);
+	return 0;
+}
+
+static int fuse_bpf_remove_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_remove_io *io = data;
+	struct path *dir = fuse_bpf_backing_path(io->dir);
+	struct mnt_idmap *idmap = mnt_idmap(dir->mnt);
+	struct inode *bdir = d_inode(dir->dentry);
+	struct dentry *backing;
+	int err;
+
+	err = mnt_want_write(dir->mnt);
+	if (err)
+		return err;
+	inode_lock_nested(bdir, I_MUTEX_PARENT);
+	backing = fuse_bpf_entry_lookup(fa, 0, dir);
+	err = PTR_ERR(backing);
+	if (IS_ERR(backing))
+		goto out_unlock;
+	err = -ENOENT;
+	if (d_really_is_negative(backing))
+		goto out_dput;
+	/* The name must still lead to this node's backing object. */
+	err = -ESTALE;
+	if (d_inode(backing) != fuse_bpf_backing_inode(d_inode(io->entry)))
+		goto out_dput;
+	if (fa->opcode == FUSE_RMDIR)
+		err = vfs_rmdir(idmap, bdir, backing);
+	else
+		err = vfs_unlink(idmap, bdir, backing, NULL);
+out_dput:
+	dput(backing);
+out_unlock:
+	inode_unlock(bdir);
+	mnt_drop_write(dir->mnt);
+	return err;
+}
+
+static int fuse_bpf_remove_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_remove_io *io = data;
+	struct inode *inode = d_inode(io->entry);
+
+	fuse_bpf_copy_attr(io->dir);
+	if (!fa->error) {
+		fuse_bpf_copy_attr(inode);
+		if (S_ISDIR(inode->i_mode))
+			clear_nlink(inode);
+	}
+	return fa->error;
+}
+
+static const struct fuse_bpf_op fuse_bpf_unlink_op = {
+	.opcode = FUSE_UNLINK,
+	.init_in = fuse_bpf_remove_init_in,
+	.backing = fuse_bpf_remove_backing,
+	.finalize = fuse_bpf_remove_finalize,
+};
+
+static const struct fuse_bpf_op fuse_bpf_rmdir_op = {
+	.opcode = FUSE_RMDIR,
+	.init_in = fuse_bpf_remove_init_in,
+	.backing = fuse_bpf_remove_backing,
+	.finalize = fuse_bpf_remove_finalize,
+};
+
+bool fuse_bpf_remove(int *err, struct inode *dir, struct dentry *entry,
+		     bool isdir)
+{
+	struct fuse_bpf_remove_io io = { .dir = dir, .entry = entry };
+
+	if (!fuse_bpf_inode_backed(dir))
+		return false;
+	if (!fuse_bpf_inode_backed(d_inode(entry))) {
+		*err = -EXDEV;
+		return true;
+	}
+	return fuse_bpf_run(isdir ? &fuse_bpf_rmdir_op : &fuse_bpf_unlink_op,
+			    dir, &io, err);
+}
+
+/* rename, rename2 */
+
+struct fuse_bpf_rename_io {
+	struct fuse_rename2_in in;
+	struct inode *olddir;
+	struct dentry *oldent;
+	struct inode *newdir;
+	struct dentry *newent;
+};
+
+static int fuse_bpf_rename_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_rename_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	fuse_bpf_in_arg(fa, (void *)io->oldent->d_name.name,
+			io->oldent->d_name.len + 1);
+	fuse_bpf_in_arg(fa, (void *)io->newent->d_name.name,
+			io->newent->d_name.len + 1);
+	return 0;
+}
+
+static int fuse_bpf_rename_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_rename_io *io = data;
+	struct path *olddir = fuse_bpf_backing_path(io->olddir);
+	struct path *newdir = fuse_bpf_backing_path(io->newdir);
+	struct dentry *trap, *oldb, *newb;
+	struct renamedata rd = {};
+	int err;
+
+	if (olddir->mnt != newdir->mnt)
+		return -EXDEV;
+	err = mnt_want_write(olddir->mnt);
+	if (err)
+		return err;
+
+	trap = lock_rename(olddir->dentry, newdir->dentry);
+	err = PTR_ERR(trap);
+	if (IS_ERR(trap))
+		goto out_drop;
+	oldb = fuse_bpf_entry_lookup(fa, 1, olddir);
+	err = PTR_ERR(oldb);
+	if (IS_ERR(oldb))
+		goto out_unlock;
+	err = -ESTALE;
+	if (d_really_is_negative(oldb) ||
+	    d_inode(oldb) != fuse_bpf_backing_inode(d_inode(io->oldent)))
+		goto out_dput_old;
+	err = -EINVAL;
+	if (oldb == trap)
+		goto out_dput_old;
+	newb = fuse_bpf_entry_lookup(fa, 2, newdir);
+	err = PTR_ERR(newb);
+	if (IS_ERR(newb))
+		goto out_dput_old;
+	err = -ENOTEMPTY;
+	if (newb == trap)
+		goto out_dput_new;
+
+	rd.old_mnt_idmap = mnt_idmap(olddir->mnt);
+	rd.old_dir = d_inode(olddir->dentry);
+	rd.old_dentry = oldb;
+	rd.new_mnt_idmap = mnt_idmap(newdir->mnt);
+	rd.new_dir = d_inode(newdir->dentry);
+	rd.new_dentry = newb;
+	rd.flags = io->in.flags;
+	err = vfs_rename(&rd);
+out_dput_new:
+	dput(newb);
+out_dput_old:
+	dput(oldb);
+out_unlock:
+	unlock_rename(olddir->dentry, newdir->dentry);
+out_drop:
+	mnt_drop_write(olddir->mnt);
+	return err;
+}
+
+static int fuse_bpf_rename_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_rename_io *io = data;
+
+	fuse_bpf_copy_attr(io->olddir);
+	if (io->newdir != io->olddir)
+		fuse_bpf_copy_attr(io->newdir);
+	if (!fa->error && d_really_is_positive(io->newent) &&
+	    fuse_bpf_inode_backed(d_inode(io->newent)))
+		fuse_bpf_copy_attr(d_inode(io->newent));
+	return fa->error;
+}
+
+static const struct fuse_bpf_op fuse_bpf_rename_op = {
+	.opcode = FUSE_RENAME2,
+	.init_in = fuse_bpf_rename_init_in,
+	.backing = fuse_bpf_rename_backing,
+	.finalize = fuse_bpf_rename_finalize,
+};
+
+bool fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
+		     struct inode *newdir, struct dentry *newent,
+		     unsigned int flags)
+{
+	struct fuse_bpf_rename_io io = {
+		.in = { .newdir = get_node_id(newdir), .flags = flags },
+		.olddir = olddir,
+		.oldent = oldent,
+		.newdir = newdir,
+		.newent = newent,
+	};
+
+	if (!fuse_bpf_inode_backed(olddir) && !fuse_bpf_inode_backed(newdir))
+		return false;
+	if (!fuse_bpf_inode_backed(olddir) || !fuse_bpf_inode_backed(newdir) ||
+	    !fuse_bpf_inode_backed(d_inode(oldent))) {
+		*err = -EXDEV;
+		return true;
+	}
+	return fuse_bpf_run(&fuse_bpf_rename_op, olddir, &io, err);
+}
+
+/* get_link: the target of a backed symlink. */
+
+struct fuse_bpf_get_link_io {
+	struct inode *inode;
+	struct delayed_call *callback;
+	const char *link;
+};
+
+static int fuse_bpf_get_link_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_get_link_io *io = data;
+
+	io->link = vfs_get_link(fuse_bpf_backing_path(io->inode)->dentry,
+				io->callback);
+	return PTR_ERR_OR_ZERO(io->link);
+}
+
+static const struct fuse_bpf_op fuse_bpf_readlink_op = {
+	.opcode = FUSE_READLINK,
+	.backing = fuse_bpf_get_link_backing,
+};
+
+bool fuse_bpf_get_link(const char **res, struct inode *inode,
+		       struct dentry *dentry, struct delayed_call *callback)
+{
+	struct fuse_bpf_get_link_io io = {
+		.inode = inode,
+		.callback = callback,
+	};
+	int err;
+
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+	if (!dentry) {
+		*res = ERR_PTR(-ECHILD);
+		return true;
+	}
+	if (!fuse_bpf_run(&fuse_bpf_readlink_op, inode, &io, &err))
+		return false;
+	*res = err ? ERR_PTR(err) : io.link;
+	return true;
+}
+
+/* tmpfile: an unnamed file in the backing directory. */
+
+struct fuse_bpf_tmpfile_io {
+	struct fuse_create_in in;
+	struct inode *dir;
+	struct file *file;
+	struct file *backing;
+};
+
+static int fuse_bpf_tmpfile_init_in(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_tmpfile_io *io = data;
+
+	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
+	return 0;
+}
+
+static int fuse_bpf_tmpfile_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_tmpfile_io *io = data;
+	struct fuse_inode *dfi = get_fuse_inode(io->dir);
+	struct file *backing;
+	int err;
+
+	err = mnt_want_write(dfi->backing_path.mnt);
+	if (err)
+		return err;
+	backing = backing_tmpfile_open(io->file, io->in.flags,
+				       &dfi->backing_path, io->in.mode,
+				       dfi->backing_cred);
+	mnt_drop_write(dfi->backing_path.mnt);
+	if (IS_ERR(backing))
+		return PTR_ERR(backing);
+	io->backing = backing;
+	return 0;
+}
+
+static int fuse_bpf_tmpfile_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_tmpfile_io *io = data;
+	struct fuse_inode *dfi = get_fuse_inode(io->dir);
+	struct inode *inode;
+
+	if (fa->error)
+		return fa->error;
+
+	inode = fuse_bpf_iget(io->dir->i_sb, &io->backing->f_path,
+			      dfi->backing_cred);
+	fput(io->backing);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	/* d_tmpfile() without its link count drop: nlink follows the backing. */
+	d_mark_tmpfile(io->file, inode);
+	d_instantiate(io->file->f_path.dentry, inode);
+	/* The open goes through fuse_bpf_open() like any other. */
+	return finish_open_simple(io->file, 0);
+}
+
+static const struct fuse_bpf_op fuse_bpf_tmpfile_op = {
+	.opcode = FUSE_TMPFILE,
+	.init_in = fuse_bpf_tmpfile_init_in,
+	.backing = fuse_bpf_tmpfile_backing,
+	.finalize = fuse_bpf_tmpfile_finalize,
+};
+
+bool fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
+		      umode_t mode)
+{
+	struct fuse_bpf_tmpfile_io io = {
+		.in = {
+			.flags = file->f_flags,
+			.mode = mode,
+			.umask = current_umask(),
+		},
+		.dir = dir,
+		.file = file,
+	};
+
+	if (!fuse_bpf_inode_backed(dir))
+		return false;
+	return fuse_bpf_run(&fuse_bpf_tmpfile_op, dir, &io, err);
+}

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse-bpf: backing objects of fuse nodes.
+ *
+ * A backed fuse inode holds a path to its backing object and the
+ * credentials backing operations run with: those of the mounter for the
+ * root backing, those the server had when it registered the backing
+ * (FUSE_DEV_IOC_BACKING_OPEN) for backing named in a LOOKUP reply. Nodes
+ * found by looking a name up in a backing directory inherit the
+ * credentials of the directory.
+ */
+
+#include "bpf_internal.h"
+
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs_stack.h>
+#include <linux/namei.h>
+#include <linux/seq_file.h>
+
+/* Attributes of the fuse inode follow those of the backing inode. */
+static void fuse_bpf_stat_to_attr(const struct kstat *stat,
+				  struct fuse_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->ino = stat->ino;
+	attr->size = stat->size;
+	attr->blocks = stat->blocks;
+	attr->atime = stat->atime.tv_sec;
+	attr->atimensec = stat->atime.tv_nsec;
+	attr->mtime = stat->mtime.tv_sec;
+	attr->mtimensec = stat->mtime.tv_nsec;
+	attr->ctime = stat->ctime.tv_sec;
+	attr->ctimensec = stat->ctime.tv_nsec;
+	attr->mode = stat->mode;
+	attr->nlink = stat->nlink;
+	attr->uid = from_kuid(&init_user_ns, stat->uid);
+	attr->gid = from_kgid(&init_user_ns, stat->gid);
+	attr->rdev = new_encode_dev(stat->rdev);
+	attr->blksize = stat->blksize;
+}
+
+/**
+ * fuse_bpf_copy_attr() - bring a fuse inode's attributes up to date
+ * @inode: a backed fuse inode
+ *
+ * Copies mode, owner, size, times and link count of the backing inode,
+ * and uses the backing inode number, so that st_ino and d_ino agree.
+ */
+void fuse_bpf_copy_attr(struct inode *inode)
+{
+	struct inode *backing = fuse_bpf_backing_inode(inode);
+
+	/* Not fsstack_copy_attr_all(): the fuse inode keeps its i_flags. */
+	inode->i_mode = backing->i_mode;
+	inode->i_uid = backing->i_uid;
+	inode->i_gid = backing->i_gid;
+	inode->i_rdev = backing->i_rdev;
+	inode_set_atime_to_ts(inode, inode_get_atime(backing));
+	inode_set_mtime_to_ts(inode, inode_get_mtime(backing));
+	inode_set_ctime_to_ts(inode, inode_get_ctime(backing));
+	inode->i_blkbits = backing->i_blkbits;
+	set_nlink(inode, backing->i_nlink);
+	fsstack_copy_inode_size(inode, backing);
+	inode->i_ino = backing->i_ino;
+}
+
+static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
+				const struct cred *cred)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	struct inode *backing = d_inode(path->dentry);
+
+	if ((inode->i_mode & S_IFMT) != (backing->i_mode & S_IFMT))
+		return -EINVAL;
+
+	spin_lock(&fi->lock);
+	if (fi->backing_path.dentry) {
+		bool same = d_inode(fi->backing_path.dentry) == backing;
+
+		spin_unlock(&fi->lock);
+		/* A node's backing never changes once set. */
+		return same ? 0 : -EINVAL;
+	}
+	path_get(path);
+	fi->backing_path = *path;
+	fi->backing_cred = get_cred(cred);
+	spin_unlock(&fi->lock);
+	fuse_bpf_copy_attr(inode);
+	return 0;
+}
+
+void fuse_bpf_evict_inode(struct inode *inode)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+
+	if (!fi->backing_path.dentry)
+		return;
+	path_put(&fi->backing_path);
+	fi->backing_path.dentry = NULL;
+	fi->backing_path.mnt = NULL;
+	put_cred(fi->backing_cred);
+	fi->backing_cred = NULL;
+}
+
+struct fuse_bpf_iget_key {
+	const struct path *path;
+	const struct cred *cred;
+	struct fuse_conn *fc;
+};
+
+static int fuse_bpf_inode_eq(struct inode *inode, void *data)
+{
+	struct fuse_bpf_iget_key *key = data;
+	struct fuse_inode *fi = get_fuse_inode(inode);
+
+	return (fi->nodeid & FUSE_BPF_NODEID_BIT) &&
+	       fi->backing_path.dentry &&
+	       d_inode(fi->backing_path.dentry) == d_inode(key->path->dentry);
+}
+
+static int fuse_bpf_inode_set(struct inode *inode, void *data)
+{
+	struct fuse_bpf_iget_key *key = data;
+	struct fuse_inode *fi = get_fuse_inode(inode);
+
+	/* Called under the inode hash lock: only take references. */
+	path_get(key->path);
+	fi->backing_path = *key->path;
+	fi->backing_cred = get_cred(key->cred);
+	fi->nodeid = FUSE_BPF_NODEID_BIT |
+		     atomic64_inc_return(&key->fc->bpf_nodeid_ctr);
+	return 0;
+}
+
+/**
+ * fuse_bpf_iget() - the fuse inode of a backing object found by lookup
+ * @sb: the fuse super block
+ * @path: the backing object
+ * @cred: credentials for backing operations on it
+ *
+ * The inode is keyed by the backing inode, so hard links share it, and
+ * gets a node id from the fuse-bpf range: the server never saw it, so it
+ * is never sent a FORGET.
+ *
+ * Return: the inode with a new reference, or an ERR_PTR.
+ */
+struct inode *fuse_bpf_iget(struct super_block *sb, const struct path *path,
+			    const struct cred *cred)
+{
+	struct inode *backing = d_inode(path->dentry);
+	struct fuse_bpf_iget_key key = {
+		.path = path,
+		.cred = cred,
+		.fc = get_fuse_conn_super(sb),
+	};
+	struct fuse_attr attr;
+	struct kstat stat;
+	struct inode *inode;
+
+	inode = iget5_locked(sb, (unsigned long)backing, fuse_bpf_inode_eq,
+			     fuse_bpf_inode_set, &key);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+
+	if (inode->i_state & I_NEW) {
+		generic_fillattr(&nop_mnt_idmap, STATX_BASIC_STATS, backing,
+				 &stat);
+		fuse_bpf_stat_to_attr(&stat, &attr);
+		inode->i_flags |= S_NOATIME | S_NOCMTIME;
+		inode->i_generation = backing->i_generation;
+		fuse_init_inode(inode, &attr, key.fc);
+		fuse_change_attributes(inode, &attr, NULL, 0, 0);
+		fuse_bpf_copy_attr(inode);
+		unlock_new_inode(inode);
+	} else {
+		fuse_bpf_copy_attr(inode);
+	}
+	return inode;
+}
+
+static int fuse_bpf_check_backing_sb(struct fuse_conn *fc,
+				     struct super_block *sb)
+{
+	if (sb->s_stack_depth >= fc->max_stack_depth)
+		return -ELOOP;
+	return 0;
+}
+
+/**
+ * fuse_bpf_fill_super() - set up fuse-bpf on a new mount
+ * @sb: the fuse super block, with its root
+ * @ctx: the mount options
+ *
+ * root_dir=<fd> backs the root by the directory the fd refers to, with
+ * the mounter's credentials. It and no_daemon need CAP_SYS_ADMIN, like
+ * backing registration.
+ *
+ * Return: 0 or a negative errno.
+ */
+int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
+{
+	struct fuse_conn *fc = get_fuse_conn_super(sb);
+	struct inode *root = d_inode(sb->s_root);
+	const struct cred *cred;
+	struct file *file;
+	int err;
+
+	if (!ctx->fuse_bpf)
+		return 0;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	fc->fuse_bpf = 1;
+	fc->max_stack_depth = 1;
+	sb->s_stack_depth = 1;
+	if (!ctx->root_dir_present)
+		return 0;
+
+	file = fget_raw(ctx->root_dir);
+	if (!file)
+		return -EBADF;
+	err = -ENOTDIR;
+	if (!d_is_dir(file->f_path.dentry))
+		goto out;
+	err = fuse_bpf_check_backing_sb(fc, file_inode(file)->i_sb);
+	if (err)
+		goto out;
+
+	cred = prepare_creds();
+	err = -ENOMEM;
+	if (!cred)
+		goto out;
+	err = fuse_bpf_set_backing(root, &file->f_path, cred);
+	put_cred(cred);
+	if (!err && ctx->no_daemon)
+		fuse_abort_conn(fc);
+out:
+	fput(file);
+	return err;
+}
+
+void fuse_bpf_show_options(struct seq_file *m, struct fuse_conn *fc)
+{
+	if (fc->fuse_bpf)
+		seq_puts(m, fc->connected ? ",fuse_bpf" : ",no_daemon");
+}
+
+/**
+ * fuse_bpf_fill_super_no_daemon() - set up a mount that has no server
+ * @sb: the new fuse super block
+ * @ctx: the mount options; root_dir= is required, fd= is not allowed
+ *
+ * The whole tree is served from the backing directory. The connection is
+ * aborted at once, so that anything that would need the server fails with
+ * -ENOTCONN instead of waiting for it.
+ *
+ * Return: 0 or a negative errno.
+ */
+int fuse_bpf_fill_super_no_daemon(struct super_block *sb,
+				  struct fuse_fs_context *ctx)
+{
+	int err;
+
+	if (ctx->file || !ctx->root_dir_present)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ctx->rootmode = S_IFDIR;
+	if (!ctx->user_id_present)
+		ctx->user_id = current_fsuid();
+	if (!ctx->group_id_present)
+		ctx->group_id = current_fsgid();
+	ctx->fudptr = NULL;
+
+	err = fuse_fill_super_common(sb, ctx);
+	if (err)
+		return err;
+	return fuse_bpf_fill_super(sb, ctx);
+}
+
+/*
+ * LOOKUP replies. On a fuse-bpf mount a LOOKUP reply may carry a struct
+ * fuse_bpf_entry_out after struct fuse_entry_out.
+ */
+void fuse_bpf_lookup_init(struct fuse_conn *fc, struct fuse_args *args,
+			  struct fuse_bpf_entry_out *bpf_entry)
+{
+	memset(bpf_entry, 0, sizeof(*bpf_entry));
+	if (!fc->fuse_bpf)
+		return;
+	args->out_numargs = 2;
+	args->out_args[1].size = sizeof(*bpf_entry);
+	args->out_args[1].value = bpf_entry;
+	args->out_argvar = true;
+}
+
+/**
+ * fuse_bpf_lookup_reply() - check the fuse-bpf part of a LOOKUP reply
+ * @fc: the connection
+ * @nodeid: node id the server replied with
+ * @args: the request, after the reply was copied in
+ * @bpf_entry: the extension, valid when it was sent
+ *
+ * Return: 0 if the reply is well formed, else -EINVAL (-EIO for a node id
+ * in the range the kernel keeps for nodes the server never saw).
+ */
+int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
+			  struct fuse_args *args,
+			  struct fuse_bpf_entry_out *bpf_entry)
+{
+	if (!fc->fuse_bpf)
+		return 0;
+	if (nodeid & FUSE_BPF_NODEID_BIT)
+		return -EIO;
+	if (args->out_args[1].size == 0) {
+		bpf_entry->entry_type = 0;
+		return 0;
+	}
+	if (args->out_args[1].size != sizeof(*bpf_entry))
+		return -EINVAL;
+	if (bpf_entry->flags || bpf_entry->reserved[0] ||
+	    bpf_entry->reserved[1])
+		return -EINVAL;
+	switch (bpf_entry->entry_type) {
+	case FUSE_BPF_ENTRY_BACKING:
+		if (!bpf_entry->backing_id || bpf_entry->backing_id > INT_MAX)
+			return -EINVAL;
+		return 0;
+	case FUSE_BPF_ENTRY_NO_BACKING:
+		return bpf_entry->backing_id ? -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/**
+ * fuse_bpf_lookup_finish() - apply a LOOKUP reply's backing to its inode
+ * @inode: the inode the reply named
+ * @bpf_entry: the checked extension (entry_type 0 when there was none)
+ *
+ * Return: 0, -ENOENT for a backing id that is not registered, -EINVAL for
+ * a backing of the wrong type or one that differs from the node's.
+ */
+int fuse_bpf_lookup_finish(struct inode *inode,
+			   struct fuse_bpf_entry_out *bpf_entry)
+{
+	struct fuse_conn *fc = get_fuse_conn(inode);
+	struct fuse_backing *fb;
+	int err;
+
+	if (bpf_entry->entry_type != FUSE_BPF_ENTRY_BACKING)
+		return 0;
+
+	rcu_read_lock();
+	fb = fuse_backing_get(idr_find(&fc->backing_files_map,
+				       bpf_entry->backing_id));
+	rcu_read_unlock();
+	if (!fb)
+		return -ENOENT;
+	err = fuse_bpf_set_backing(inode, &fb->file->f_path, fb->cred);
+	fuse_backing_put(fb);
+	return err;
+}
