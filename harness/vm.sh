@@ -63,7 +63,7 @@ qemu=(
 	-fsdev "local,id=build,path=$BUILD,security_model=none,multidevs=remap"
 	-device virtio-9p-pci,fsdev=build,mount_tag=build
 	-kernel "$kernel"
-	-append "console=ttyS0 earlyprintk=serial,ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=1048576,cache=loose ro init=$REPO/harness/guest-init panic=-1 oops=panic loglevel=4 fbt.build=$BUILD fbt.run=$run ${FBT_APPEND:-}"
+	-append "console=ttyS0 earlyprintk=serial,ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=1048576,cache=loose ro init=$REPO/harness/guest-init panic=-1 oops=panic loglevel=5 fbt.build=$BUILD fbt.run=$run ${FBT_APPEND:-}"
 )
 
 set +e
