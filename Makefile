@@ -12,12 +12,13 @@
 #   make vm CMD=...  run a command in the VM
 #   make series      numbered git format-patch series + cover letter
 #   make checkpatch  scripts/checkpatch.pl --strict over the series
+#   make warncheck   fs/fuse with W=1, CONFIG_FUSE_BPF=y and =n
 #   make deps        install the Debian packages the harness needs
 
 H := harness
 SHELL := /bin/bash
 
-.PHONY: all demo test tree sync status kernel selftests vm series checkpatch deps clean
+.PHONY: all demo test tree sync status kernel selftests vm series checkpatch warncheck deps clean
 
 all: demo
 
@@ -53,6 +54,9 @@ series: tree
 
 checkpatch: series
 	@bash $(H)/checkpatch.sh
+
+warncheck: kernel
+	@bash $(H)/warncheck.sh
 
 clean:
 	rm -rf build/kernel build/kernel-debug build/vm build/series

@@ -114,10 +114,11 @@ bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
  * @entry: the dentry
  * @flags: lookup flags
  *
- * A backed dentry is valid while its backing dentry is still hashed
- * under the same parent and name: a rename or unlink done directly in
- * the backing directory invalidates it. Negative dentries of backed
- * directories are never trusted.
+ * A node the kernel found in a backing directory is valid while its
+ * backing dentry is still hashed under the same parent and name: a rename
+ * or unlink done directly in the backing directory invalidates it.
+ * Negative dentries of backed directories are never trusted. Nodes the
+ * server named keep the server's entry timeouts.
  *
  * Return: true when fuse-bpf decided.
  */
@@ -133,7 +134,8 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 		*res = 0;
 		return true;
 	}
-	if (!fuse_bpf_inode_backed(inode))
+	if (!fuse_bpf_inode_backed(inode) ||
+	    !(get_fuse_inode(inode)->nodeid & FUSE_BPF_NODEID_BIT))
 		return false;
 
 	*res = 0;

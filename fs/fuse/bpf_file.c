@@ -509,18 +509,21 @@ bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 {
 	if (!fuse_bpf_backing_file(file))
 		return false;
+	*err = 0;
 	if (flock)
 		*err = locks_lock_file_wait(file, fl);
-	else if (cmd == F_CANCELLK)
-		*err = 0;
 	else if (cmd == F_GETLK)
-		*err = (posix_test_lock(file, fl), 0);
-	else
+		posix_test_lock(file, fl);
+	else if (cmd != F_CANCELLK)
 		*err = posix_lock_file(file, fl, NULL);
 	return true;
 }
 
-/* ioctl: only the file attribute ioctls, through fileattr_get/set. */
+/*
+ * ioctl: only the file attribute ioctls, which reach fuse_bpf_fileattr()
+ * through the VFS. Passing other commands to the backing file would run
+ * them with the backing credentials on behalf of any caller.
+ */
 
 bool fuse_bpf_ioctl(long *res, struct file *file)
 {
