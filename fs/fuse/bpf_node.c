@@ -14,6 +14,7 @@
 
 #include <linux/cred.h>
 #include <linux/file.h>
+#include <linux/fs_context.h>
 #include <linux/fs_stack.h>
 #include <linux/namei.h>
 #include <linux/seq_file.h>
@@ -179,31 +180,60 @@ struct inode *fuse_bpf_iget(struct super_block *sb, const struct path *path,
 	return inode;
 }
 
-static int fuse_bpf_check_backing_sb(struct fuse_conn *fc,
-				     struct super_block *sb)
+/**
+ * fuse_bpf_parse_root_dir() - the mount option root_dir=<fd>
+ * @fsc: the mount context, for error messages
+ * @ctx: the fuse mount options
+ * @fd: a directory fd of the mounting process
+ *
+ * Everything that can fail is checked here, before a super block exists:
+ * the privilege (CAP_SYS_ADMIN, as for backing registration), the type
+ * and the stacking depth of the backing directory.
+ *
+ * Return: 0 or a negative errno.
+ */
+int fuse_bpf_parse_root_dir(struct fs_context *fsc,
+			    struct fuse_fs_context *ctx, unsigned int fd)
 {
-	if (sb->s_stack_depth >= fc->max_stack_depth)
+	struct file *file;
+
+	if (ctx->root_dir)
+		return invalfc(fsc, "root_dir given twice");
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	file = fget_raw(fd);
+	if (!file) {
+		errorfc(fsc, "root_dir: bad file descriptor");
+		return -EBADF;
+	}
+	if (!d_is_dir(file->f_path.dentry)) {
+		fput(file);
+		errorfc(fsc, "root_dir: not a directory");
+		return -ENOTDIR;
+	}
+	/* The fuse-bpf super block has a stack depth of one. */
+	if (file_inode(file)->i_sb->s_stack_depth >= 1) {
+		fput(file);
+		errorfc(fsc, "root_dir: backing file system is stacked too deep");
 		return -ELOOP;
+	}
+	ctx->root_dir = file;
 	return 0;
 }
 
 /**
  * fuse_bpf_fill_super() - set up fuse-bpf on a new mount
  * @sb: the fuse super block, with its root
- * @ctx: the mount options
+ * @ctx: the mount options, checked by fuse_bpf_parse_root_dir()
  *
- * root_dir=<fd> backs the root by the directory the fd refers to, with
- * the mounter's credentials. It and no_daemon need CAP_SYS_ADMIN, like
- * backing registration.
+ * Backs the root by root_dir= with the mounter's credentials.
  *
  * Return: 0 or a negative errno.
  */
 int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 {
 	struct fuse_conn *fc = get_fuse_conn_super(sb);
-	struct inode *root = d_inode(sb->s_root);
 	const struct cred *cred;
-	struct file *file;
 	int err;
 
 	if (!ctx->fuse_bpf)
@@ -214,29 +244,15 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	fc->fuse_bpf = 1;
 	fc->max_stack_depth = 1;
 	sb->s_stack_depth = 1;
-	if (!ctx->root_dir_present)
+	if (!ctx->root_dir)
 		return 0;
 
-	file = fget_raw(ctx->root_dir);
-	if (!file)
-		return -EBADF;
-	err = -ENOTDIR;
-	if (!d_is_dir(file->f_path.dentry))
-		goto out;
-	err = fuse_bpf_check_backing_sb(fc, file_inode(file)->i_sb);
-	if (err)
-		goto out;
-
-	cred = prepare_creds();
-	err = -ENOMEM;
-	if (!cred)
-		goto out;
-	err = fuse_bpf_set_backing(root, &file->f_path, cred);
+	cred = get_current_cred();
+	err = fuse_bpf_set_backing(d_inode(sb->s_root), &ctx->root_dir->f_path,
+				   cred);
 	put_cred(cred);
 	if (!err && ctx->no_daemon)
 		fuse_abort_conn(fc);
-out:
-	fput(file);
 	return err;
 }
 
@@ -262,10 +278,8 @@ int fuse_bpf_fill_super_no_daemon(struct super_block *sb,
 {
 	int err;
 
-	if (ctx->file || !ctx->root_dir_present)
+	if (ctx->file || !ctx->root_dir)
 		return -EINVAL;
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
 	ctx->rootmode = S_IFDIR;
 	if (!ctx->user_id_present)
 		ctx->user_id = current_fsuid();

@@ -31,6 +31,8 @@ static inline bool fuse_bpf_inode_backed(struct inode *inode)
 }
 
 /* Mount and node lifetime */
+int fuse_bpf_parse_root_dir(struct fs_context *fsc,
+			    struct fuse_fs_context *ctx, unsigned int fd);
 int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx);
 int fuse_bpf_fill_super_no_daemon(struct super_block *sb,
 				  struct fuse_fs_context *ctx);
@@ -106,6 +108,13 @@ bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
 static inline bool fuse_bpf_inode_backed(struct inode *inode)
 {
 	return false;
+}
+
+static inline int fuse_bpf_parse_root_dir(struct fs_context *fsc,
+					  struct fuse_fs_context *ctx,
+					  unsigned int fd)
+{
+	return -EINVAL;
 }
 
 static inline int fuse_bpf_fill_super(struct super_block *sb,
