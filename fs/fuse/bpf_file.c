@@ -155,6 +155,7 @@ static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
 	struct fuse_bpf_flush_io *io = data;
 	struct file *backing = fuse_bpf_backing_file(io->file);
 
+	locks_remove_posix(backing, io->id);
 	if (backing->f_op->flush)
 		return backing->f_op->flush(backing, io->id);
 	return 0;
@@ -500,22 +501,33 @@ bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src, loff_t src_off,
 }
 
 /*
- * flock and POSIX locks on a backed file are kept on the fuse inode, as
- * overlayfs keeps them on the overlay inode: they exclude each other
- * through the mount, not against users of the backing file.
+ * flock and POSIX locks of a backed file are the backing file's locks, so
+ * they exclude users of the backing file as well. The lock is taken on
+ * the backing file in the caller's file_lock: for the duration of the call
+ * it names the backing file (and, for flock, is owned by it, so fput() of
+ * the backing file drops it). POSIX locks are dropped at flush.
  */
 bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 		   bool flock)
 {
-	if (!fuse_bpf_backing_file(file))
+	struct file *backing = fuse_bpf_backing_file(file);
+	struct file *user_file = fl->c.flc_file;
+	void *owner = fl->c.flc_owner;
+
+	if (!backing)
 		return false;
-	*err = 0;
+
+	fl->c.flc_file = backing;
 	if (flock)
-		*err = locks_lock_file_wait(file, fl);
-	else if (cmd == F_GETLK)
-		posix_test_lock(file, fl);
-	else if (cmd != F_CANCELLK)
-		*err = posix_lock_file(file, fl, NULL);
+		fl->c.flc_owner = backing;
+	if (cmd == F_GETLK)
+		*err = vfs_test_lock(backing, fl);
+	else if (cmd == F_CANCELLK)
+		*err = vfs_cancel_lock(backing, fl);
+	else
+		*err = locks_lock_file_wait(backing, fl);
+	fl->c.flc_file = user_file;
+	fl->c.flc_owner = owner;
 	return true;
 }
 
