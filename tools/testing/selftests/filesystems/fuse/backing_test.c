@@ -1,0 +1,2841 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse-bpf: FUSE nodes backed by an object on another file system.
+ *
+ * backed.*	a no_daemon mount, and a daemon mount with root_dir=, of a
+ *		tmpfs directory: every operation through the mount must act
+ *		on the backing tree, and the daemon must get nothing but INIT.
+ * lookup_ext.*	the LOOKUP reply extension (struct fuse_bpf_entry_out)
+ *		backing single nodes by registered files and directories.
+ * bad_lookup.*	malformed LOOKUP replies fail the lookup cleanly.
+ * differential.* fs_diff runs one random sequence on the mount and on a
+ *		plain tmpfs twin; the backing tree must end up as the twin.
+ * The plain tests check the mount options and their errors.
+ *
+ * Every test runs in a mount namespace of its own, so that mounts left
+ * behind by a failing test go away with it.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../kselftest_harness.h"
+#include "fuse_test_daemon.h"
+#include "fs_diff.h"
+
+#define FUSE_SUPER_MAGIC	0x65735546
+#define NOBODY			65534
+/* node ids with this bit are the kernel's, for nodes the server never saw */
+#define KERNEL_NODEID_BIT	0x8000000000000000ULL
+#define EXT_SIZE		((int)sizeof(struct fuse_bpf_entry_out))
+
+#define CONTENT		"Some text that lives in the backing tree.\n"
+#define SERVER_DATA	"served by the daemon\n"
+#define BFILE_DATA	"the registered backing file, not what the daemon has\n"
+#define F1_DATA		"f1 in the backing directory\n"
+#define NESTED_DATA	"nested two levels down\n"
+
+#define MAX_DENTS	256
+#define DIFF_OPS	500
+
+/* ---- small helpers ---- */
+
+/* "@dir/@name" in one of a few rotating buffers. */
+static char *path_in(const char *dir, const char *name)
+{
+	static char paths[8][PATH_MAX];
+	static unsigned int next;
+	char *p = paths[next++ % ARRAY_SIZE(paths)];
+
+	snprintf(p, PATH_MAX, "%s/%s", dir, name);
+	return p;
+}
+
+#define MNT(name)	path_in(self->e.mnt, name)
+#define BACK(name)	path_in(self->e.back, name)
+
+/* @call must fail with errno @err. */
+#define ASSERT_FAILS(err, call) do {					\
+	int __err = (err);						\
+	long __ret;							\
+	errno = 0;							\
+	__ret = (long)(call);						\
+	ASSERT_EQ(-1, __ret) TH_LOG("%s did not fail", #call);		\
+	ASSERT_EQ(__err, errno) TH_LOG("%s: %s, expected %s", #call,	\
+				       strerror(errno), strerror(__err)); \
+} while (0)
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static ssize_t read_all(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (len < size) {
+		n = read(fd, buf + len, size - len);
+		if (n < 0) {
+			close(fd);
+			return -1;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	close(fd);
+	return len;
+}
+
+static int make_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static void fill_pattern(char *buf, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = 'a' + (i / 7 + i * 13 + seed) % 26;
+}
+
+static void put_file(struct __test_metadata *_metadata, const char *path,
+		     const void *data, size_t len)
+{
+	ASSERT_EQ(0, make_file(path, data, len))
+		TH_LOG("writing %s: %s", path, strerror(errno));
+}
+
+static void check_file(struct __test_metadata *_metadata, const char *path,
+		       const void *data, size_t len)
+{
+	char *buf = malloc(len + 16);
+	ssize_t n;
+
+	ASSERT_NE(NULL, buf);
+	n = read_all(path, buf, len + 16);
+	ASSERT_EQ(len, n) TH_LOG("%s: read %zd bytes (%s), expected %zu",
+				 path, n, n < 0 ? strerror(errno) : "ok", len);
+	ASSERT_EQ(0, memcmp(buf, data, len)) TH_LOG("%s: wrong data", path);
+	free(buf);
+}
+
+static void put_str(struct __test_metadata *_metadata, const char *path,
+		    const char *str)
+{
+	put_file(_metadata, path, str, strlen(str));
+}
+
+static void check_str(struct __test_metadata *_metadata, const char *path,
+		      const char *str)
+{
+	check_file(_metadata, path, str, strlen(str));
+}
+
+#define PUT(path, str)		put_str(_metadata, path, str)
+#define CHECK_FILE(path, str)	check_str(_metadata, path, str)
+
+/*
+ * The node at @mnt_path must show the attributes of @back_path, with the
+ * backing inode number and the fuse mount's device.
+ */
+static void check_stat(struct __test_metadata *_metadata,
+		       const char *mnt_path, const char *back_path, dev_t dev)
+{
+	struct stat m, b;
+
+	ASSERT_EQ(0, lstat(mnt_path, &m))
+		TH_LOG("lstat %s: %s", mnt_path, strerror(errno));
+	ASSERT_EQ(0, lstat(back_path, &b))
+		TH_LOG("lstat %s: %s", back_path, strerror(errno));
+	EXPECT_EQ(b.st_ino, m.st_ino) TH_LOG("%s: st_ino", mnt_path);
+	EXPECT_EQ(dev, m.st_dev) TH_LOG("%s: st_dev", mnt_path);
+	EXPECT_NE(b.st_dev, m.st_dev) TH_LOG("%s: st_dev", mnt_path);
+	EXPECT_EQ(b.st_mode, m.st_mode) TH_LOG("%s: st_mode", mnt_path);
+	EXPECT_EQ(b.st_nlink, m.st_nlink) TH_LOG("%s: st_nlink", mnt_path);
+	EXPECT_EQ(b.st_uid, m.st_uid) TH_LOG("%s: st_uid", mnt_path);
+	EXPECT_EQ(b.st_gid, m.st_gid) TH_LOG("%s: st_gid", mnt_path);
+	EXPECT_EQ(b.st_rdev, m.st_rdev) TH_LOG("%s: st_rdev", mnt_path);
+	EXPECT_EQ(b.st_size, m.st_size) TH_LOG("%s: st_size", mnt_path);
+	EXPECT_EQ(b.st_blocks, m.st_blocks) TH_LOG("%s: st_blocks", mnt_path);
+	EXPECT_EQ(b.st_blksize, m.st_blksize)
+		TH_LOG("%s: st_blksize", mnt_path);
+	EXPECT_EQ(b.st_atim.tv_sec, m.st_atim.tv_sec)
+		TH_LOG("%s: atime", mnt_path);
+	EXPECT_EQ(b.st_atim.tv_nsec, m.st_atim.tv_nsec)
+		TH_LOG("%s: atime", mnt_path);
+	EXPECT_EQ(b.st_mtim.tv_sec, m.st_mtim.tv_sec)
+		TH_LOG("%s: mtime", mnt_path);
+	EXPECT_EQ(b.st_mtim.tv_nsec, m.st_mtim.tv_nsec)
+		TH_LOG("%s: mtime", mnt_path);
+	EXPECT_EQ(b.st_ctim.tv_sec, m.st_ctim.tv_sec)
+		TH_LOG("%s: ctime", mnt_path);
+	EXPECT_EQ(b.st_ctim.tv_nsec, m.st_ctim.tv_nsec)
+		TH_LOG("%s: ctime", mnt_path);
+}
+
+struct dirent64_raw {
+	__u64 d_ino;
+	__s64 d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+struct dent {
+	char name[NAME_MAX + 1];
+	__u64 ino;
+	unsigned char type;
+};
+
+static int dent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dent *)a)->name,
+		      ((const struct dent *)b)->name);
+}
+
+/*
+ * The entries of @path, sorted by name, read with getdents64 and a small
+ * buffer so that a listing takes many calls. Returns the number of
+ * entries, -1 with errno on failure.
+ */
+static int list_dir(const char *path, struct dent *out, int max)
+{
+	__u64 words[64];	/* 512 bytes, aligned for the records */
+	char *buf = (char *)words;
+	long len, off;
+	int fd, n = 0;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while ((len = syscall(SYS_getdents64, fd, buf, sizeof(words))) > 0) {
+		for (off = 0; off < len; ) {
+			struct dirent64_raw *d = (void *)(buf + off);
+
+			if (n == max) {
+				close(fd);
+				errno = E2BIG;
+				return -1;
+			}
+			snprintf(out[n].name, sizeof(out[n].name), "%s",
+				 d->d_name);
+			out[n].ino = d->d_ino;
+			out[n].type = d->d_type;
+			n++;
+			off += d->d_reclen;
+		}
+	}
+	if (len < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	close(fd);
+	qsort(out, n, sizeof(*out), dent_cmp);
+	return n;
+}
+
+static bool dir_has(const char *path, const char *name)
+{
+	struct dent *d = calloc(MAX_DENTS, sizeof(*d));
+	bool found = false;
+	int i, n;
+
+	if (!d)
+		return false;
+	n = list_dir(path, d, MAX_DENTS);
+	for (i = 0; i < n; i++)
+		if (!strcmp(d[i].name, name))
+			found = true;
+	free(d);
+	return found;
+}
+
+/* Listing @mnt_dir must give the names, d_ino and d_type of @back_dir. */
+static void check_same_listing(struct __test_metadata *_metadata,
+			       const char *mnt_dir, const char *back_dir)
+{
+	struct dent *m = calloc(MAX_DENTS, sizeof(*m));
+	struct dent *b = calloc(MAX_DENTS, sizeof(*b));
+	int nm, nb, i;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_NE(NULL, b);
+	nm = list_dir(mnt_dir, m, MAX_DENTS);
+	ASSERT_LE(0, nm) TH_LOG("listing %s: %s", mnt_dir, strerror(errno));
+	nb = list_dir(back_dir, b, MAX_DENTS);
+	ASSERT_LE(0, nb) TH_LOG("listing %s: %s", back_dir, strerror(errno));
+	ASSERT_EQ(nb, nm) TH_LOG("%s: %d entries, the backing has %d",
+				 mnt_dir, nm, nb);
+	for (i = 0; i < nm; i++) {
+		ASSERT_STREQ(b[i].name, m[i].name);
+		ASSERT_EQ(b[i].ino, m[i].ino) TH_LOG("d_ino of %s", m[i].name);
+		ASSERT_EQ(b[i].type, m[i].type)
+			TH_LOG("d_type of %s", m[i].name);
+	}
+	free(m);
+	free(b);
+}
+
+static int evict_caches(void)
+{
+	/* 3, not 2: inodes with page cache are only freed without it */
+	return write_str("/proc/sys/vm/drop_caches", "3");
+}
+
+/* Wait for @pid up to @timeout_ms; kill it on timeout and return -1. */
+static int wait_child(pid_t pid, int timeout_ms)
+{
+	int status, i;
+	pid_t ret;
+
+	for (i = 0; i < timeout_ms / 10; i++) {
+		ret = waitpid(pid, &status, WNOHANG);
+		if (ret == pid)
+			return status;
+		if (ret < 0)
+			return -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+static int private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS))
+		return -1;
+	return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+}
+
+static bool is_mounted(const char *dir)
+{
+	struct stat st, parent;
+
+	return !stat(dir, &st) && !stat(path_in(dir, ".."), &parent) &&
+	       st.st_dev != parent.st_dev;
+}
+
+/* Mount @root (a file descriptor of it) on @mnt with "@opts,root_dir=N". */
+static int mount_root_dir(const char *root, const char *mnt, const char *opts)
+{
+	char buf[128];
+	int fd, ret, err;
+
+	fd = open(root, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%s%sroot_dir=%d", opts, *opts ? "," : "",
+		 fd);
+	ret = mount("fuse_bpf_test", mnt, "fuse", 0, buf);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+static int backing_register(struct ftd *d, const char *path, int flags)
+{
+	struct fuse_backing_map map = {};
+	int ret, err;
+
+	map.fd = open(path, flags | O_CLOEXEC);
+	if (map.fd < 0)
+		return -1;
+	ret = ioctl(d->fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	err = errno;
+	close(map.fd);
+	errno = err;
+	return ret;
+}
+
+static int backing_unregister(struct ftd *d, int id)
+{
+	__u32 backing_id = id;
+
+	return ioctl(d->fd, FUSE_DEV_IOC_BACKING_CLOSE, &backing_id);
+}
+
+/* ---- the test environment: a backing tmpfs and a fuse-bpf mount ---- */
+
+struct env {
+	char base[64];		/* a tmpfs holding everything below */
+	char back[96];		/* the backing directory, a tmpfs of its own */
+	char mnt[96];		/* the fuse-bpf mount */
+	bool base_mounted;
+	dev_t dev;		/* st_dev of the fuse mount */
+	struct ftd *d;		/* the daemon, if any */
+	struct ftd_config cfg;
+	char opts[64];
+};
+
+static void env_cleanup(struct env *e)
+{
+	if (e->d)
+		ftd_stop(e->d);
+	e->d = NULL;
+	if (e->base_mounted)
+		umount2(e->base, MNT_DETACH);
+	e->base_mounted = false;
+	if (e->base[0])
+		rmdir(e->base);
+	e->base[0] = '\0';
+}
+
+static int env_backing(struct env *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (private_mounts())
+		return -1;
+	snprintf(e->base, sizeof(e->base), "/tmp/fuse_bpf.XXXXXX");
+	if (!mkdtemp(e->base)) {
+		e->base[0] = '\0';
+		return -1;
+	}
+	if (mount("fuse_bpf_test", e->base, "tmpfs", 0, "size=16m,mode=0755"))
+		return -1;
+	e->base_mounted = true;
+	snprintf(e->back, sizeof(e->back), "%s/back", e->base);
+	snprintf(e->mnt, sizeof(e->mnt), "%s/mnt", e->base);
+	if (mkdir(e->back, 0755) || mkdir(e->mnt, 0755))
+		return -1;
+	return mount("fuse_bpf_back", e->back, "tmpfs", 0,
+		     "size=64m,mode=0755");
+}
+
+static int env_mount(struct env *e, bool daemon)
+{
+	struct stat st;
+	int fd, err;
+
+	if (!daemon) {
+		if (mount_root_dir(e->back, e->mnt, "no_daemon"))
+			return -1;
+	} else {
+		fd = open(e->back, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		snprintf(e->opts, sizeof(e->opts), "fuse_bpf,root_dir=%d", fd);
+		e->cfg.mount_opts = e->opts;
+		e->d = ftd_start(&e->cfg);
+		err = errno;
+		close(fd);
+		if (!e->d) {
+			errno = err;
+			return -1;
+		}
+		snprintf(e->mnt, sizeof(e->mnt), "%s", e->d->mnt);
+	}
+	if (stat(e->mnt, &st))
+		return -1;
+	e->dev = st.st_dev;
+	return 0;
+}
+
+/* Returns 0 or an errno; cleans up after itself on failure. */
+static int env_setup(struct env *e, bool daemon)
+{
+	int err = 0;
+
+	if (env_backing(e) || env_mount(e, daemon)) {
+		err = errno;
+		env_cleanup(e);
+	}
+	return err;
+}
+
+/*
+ * After a passing test, both the mount and the backing file system must
+ * come apart without MNT_DETACH: nothing may still hold them.
+ */
+static void env_check_shutdown(struct __test_metadata *_metadata,
+			       struct env *e)
+{
+	EXPECT_EQ(0, umount2(e->mnt, 0))
+		TH_LOG("umount %s: %s", e->mnt, strerror(errno));
+	if (e->d)
+		ftd_stop(e->d);
+	e->d = NULL;
+	EXPECT_EQ(0, umount2(e->back, 0))
+		TH_LOG("umount of the backing %s: %s (still referenced?)",
+		       e->back, strerror(errno));
+}
+
+/* The daemon must have seen INIT and nothing else. */
+static void expect_only_init(struct __test_metadata *_metadata, struct ftd *d)
+{
+	struct ftd_log_entry first;
+	char buf[FTD_LOG_BUF];
+	int n = ftd_log_get(d, &first, 1);
+
+	EXPECT_EQ(ftd_count(d, FUSE_INIT), n)
+		TH_LOG("requests for backed nodes reached the daemon: %s",
+		       ftd_log_str(d, buf, sizeof(buf)));
+}
+
+/* ---- backed: the whole tree is backed ---- */
+
+FIXTURE(backed) {
+	struct env e;
+};
+
+FIXTURE_VARIANT(backed) {
+	bool daemon;	/* a daemon mount with root_dir=, else no_daemon */
+};
+
+FIXTURE_VARIANT_ADD(backed, no_daemon) {
+	.daemon = false,
+};
+
+FIXTURE_VARIANT_ADD(backed, daemon) {
+	.daemon = true,
+};
+
+FIXTURE_SETUP(backed)
+{
+	int err;
+
+	umask(022);
+	err = env_setup(&self->e, variant->daemon);
+	ASSERT_EQ(0, err) TH_LOG("%s mount of a tmpfs dir: %s",
+				 variant->daemon ? "root_dir daemon" :
+				 "no_daemon", strerror(err));
+}
+
+FIXTURE_TEARDOWN(backed)
+{
+	if (self->e.d)
+		expect_only_init(_metadata, self->e.d);
+	if (_metadata->exit_code == KSFT_PASS)
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+}
+
+TEST_F(backed, read)
+{
+	const size_t big = 300 * 1024;
+	char buf[256], *data;
+	int fd;
+
+	PUT(BACK("file"), CONTENT);
+	fd = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open: %s", strerror(errno));
+	ASSERT_EQ(strlen(CONTENT), read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, CONTENT, strlen(CONTENT)));
+	ASSERT_EQ(0, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(9, pread(fd, buf, 9, 5));
+	ASSERT_EQ(0, memcmp(buf, CONTENT + 5, 9));
+	ASSERT_EQ(0, close(fd));
+
+	/* more than one request's worth */
+	data = malloc(big);
+	ASSERT_NE(NULL, data);
+	fill_pattern(data, big, 1);
+	put_file(_metadata, BACK("big"), data, big);
+	check_file(_metadata, MNT("big"), data, big);
+	free(data);
+
+	ASSERT_FAILS(ENOENT, open(MNT("missing"), O_RDONLY));
+}
+
+TEST_F(backed, write)
+{
+	static const char head[] = "WRITE", tail[] = "tail\n";
+	const size_t len = strlen(CONTENT), big = 200 * 1024;
+	char expect[256], *data;
+	struct stat st;
+	int fd;
+
+	PUT(BACK("file"), CONTENT);
+	fd = open(MNT("file"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open: %s", strerror(errno));
+	ASSERT_EQ(strlen(head), pwrite(fd, head, strlen(head), 3));
+	ASSERT_EQ(strlen(tail), pwrite(fd, tail, strlen(tail), len));
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(len + strlen(tail), st.st_size);
+	ASSERT_EQ(0, close(fd));
+
+	memcpy(expect, CONTENT, len);
+	memcpy(expect + 3, head, strlen(head));
+	memcpy(expect + len, tail, strlen(tail));
+	check_file(_metadata, BACK("file"), expect, len + strlen(tail));
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+
+	/* a large write past the end of an empty file leaves a zero gap */
+	data = calloc(1, 4096 + big);
+	ASSERT_NE(NULL, data);
+	fill_pattern(data + 4096, big, 2);
+	PUT(BACK("big"), "");
+	fd = open(MNT("big"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(big, pwrite(fd, data + 4096, big, 4096));
+	ASSERT_EQ(0, close(fd));
+	check_file(_metadata, BACK("big"), data, 4096 + big);
+	free(data);
+}
+
+TEST_F(backed, append)
+{
+	int fd, bfd;
+
+	PUT(BACK("file"), CONTENT);
+	fd = open(MNT("file"), O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open: %s", strerror(errno));
+	ASSERT_EQ(4, write(fd, "one\n", 4));
+
+	/* the backing grows behind the mount's back: appends follow it */
+	bfd = open(BACK("file"), O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, bfd);
+	ASSERT_EQ(4, write(bfd, "two\n", 4));
+	ASSERT_EQ(0, close(bfd));
+
+	ASSERT_EQ(0, lseek(fd, 0, SEEK_SET));
+	ASSERT_EQ(6, write(fd, "three\n", 6));
+	ASSERT_EQ(0, close(fd));
+	CHECK_FILE(BACK("file"), CONTENT "one\ntwo\nthree\n");
+	CHECK_FILE(MNT("file"), CONTENT "one\ntwo\nthree\n");
+}
+
+TEST_F(backed, truncate)
+{
+	char expect[10000] = {};
+	struct stat st;
+	int fd;
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, truncate(MNT("file"), 5))
+		TH_LOG("truncate: %s", strerror(errno));
+	check_file(_metadata, BACK("file"), CONTENT, 5);
+
+	fd = open(MNT("file"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, sizeof(expect)))
+		TH_LOG("ftruncate: %s", strerror(errno));
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(sizeof(expect), st.st_size);
+	ASSERT_EQ(0, close(fd));
+	memcpy(expect, CONTENT, 5);
+	check_file(_metadata, BACK("file"), expect, sizeof(expect));
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+
+	fd = open(MNT("file"), O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open(O_TRUNC): %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(0, st.st_size);
+}
+
+TEST_F(backed, chmod)
+{
+	struct stat st;
+	int fd;
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0755));
+
+	ASSERT_EQ(0, chmod(MNT("file"), 0600))
+		TH_LOG("chmod: %s", strerror(errno));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(S_IFREG | 0600, st.st_mode);
+
+	fd = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fchmod(fd, 04751)) TH_LOG("fchmod: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(S_IFREG | 04751, st.st_mode);
+
+	ASSERT_EQ(0, chmod(MNT("dir"), 0700));
+	ASSERT_EQ(0, stat(BACK("dir"), &st));
+	ASSERT_EQ(S_IFDIR | 0700, st.st_mode);
+
+	ASSERT_EQ(0, chmod(self->e.mnt, 0711));
+	ASSERT_EQ(0, stat(self->e.back, &st));
+	ASSERT_EQ(S_IFDIR | 0711, st.st_mode);
+
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+	check_stat(_metadata, MNT("dir"), BACK("dir"), self->e.dev);
+	check_stat(_metadata, self->e.mnt, self->e.back, self->e.dev);
+}
+
+TEST_F(backed, chown)
+{
+	struct stat st;
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, symlink("file", BACK("link")));
+
+	ASSERT_EQ(0, chown(MNT("file"), NOBODY, NOBODY))
+		TH_LOG("chown: %s", strerror(errno));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(NOBODY, st.st_uid);
+	ASSERT_EQ(NOBODY, st.st_gid);
+
+	ASSERT_EQ(0, chown(MNT("file"), -1, 0));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(NOBODY, st.st_uid);
+	ASSERT_EQ(0, st.st_gid);
+
+	/* the link itself, not its target */
+	ASSERT_EQ(0, lchown(MNT("link"), NOBODY, NOBODY))
+		TH_LOG("lchown: %s", strerror(errno));
+	ASSERT_EQ(0, lstat(BACK("link"), &st));
+	ASSERT_EQ(NOBODY, st.st_uid);
+	ASSERT_EQ(NOBODY, st.st_gid);
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(0, st.st_gid);
+
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+	check_stat(_metadata, MNT("link"), BACK("link"), self->e.dev);
+}
+
+TEST_F(backed, utimens)
+{
+	struct timespec ts[2] = {
+		{ .tv_sec = 1000000000, .tv_nsec = 123456789 },
+		{ .tv_sec = 1200000000, .tv_nsec = 987654321 },
+	};
+	struct timespec now;
+	struct stat st;
+	int fd;
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0755));
+
+	ASSERT_EQ(0, utimensat(AT_FDCWD, MNT("file"), ts, 0))
+		TH_LOG("utimensat: %s", strerror(errno));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(ts[0].tv_sec, st.st_atim.tv_sec);
+	ASSERT_EQ(ts[0].tv_nsec, st.st_atim.tv_nsec);
+	ASSERT_EQ(ts[1].tv_sec, st.st_mtim.tv_sec);
+	ASSERT_EQ(ts[1].tv_nsec, st.st_mtim.tv_nsec);
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+
+	/* UTIME_OMIT keeps atime, UTIME_NOW sets mtime to now */
+	ASSERT_EQ(0, clock_gettime(CLOCK_REALTIME, &now));
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_nsec = UTIME_NOW;
+	ASSERT_EQ(0, utimensat(AT_FDCWD, MNT("file"), ts, 0));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(1000000000, st.st_atim.tv_sec);
+	ASSERT_EQ(123456789, st.st_atim.tv_nsec);
+	ASSERT_LE(now.tv_sec - 1, st.st_mtim.tv_sec);
+
+	/* by file descriptor, on a directory */
+	ts[0].tv_nsec = 1;
+	ts[1].tv_nsec = 2;
+	fd = open(MNT("dir"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, futimens(fd, ts)) TH_LOG("futimens: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, stat(BACK("dir"), &st));
+	ASSERT_EQ(ts[0].tv_sec, st.st_atim.tv_sec);
+	ASSERT_EQ(1, st.st_atim.tv_nsec);
+	ASSERT_EQ(ts[1].tv_sec, st.st_mtim.tv_sec);
+	ASSERT_EQ(2, st.st_mtim.tv_nsec);
+	check_stat(_metadata, MNT("dir"), BACK("dir"), self->e.dev);
+}
+
+TEST_F(backed, stat)
+{
+	static const char * const names[] = {
+		"file", "dir", "link", "fifo", "hard", "dir/inner",
+	};
+	struct stat a, b;
+	int i;
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0750));
+	PUT(BACK("dir/inner"), "x");
+	ASSERT_EQ(0, symlink("file", BACK("link")));
+	ASSERT_EQ(0, mkfifo(BACK("fifo"), 0640));
+	ASSERT_EQ(0, link(BACK("file"), BACK("hard")));
+
+	check_stat(_metadata, self->e.mnt, self->e.back, self->e.dev);
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		check_stat(_metadata, MNT(names[i]), BACK(names[i]),
+			   self->e.dev);
+
+	/* hard links are one node; a symlink leads to its target */
+	ASSERT_EQ(0, stat(MNT("file"), &a));
+	ASSERT_EQ(0, stat(MNT("hard"), &b));
+	ASSERT_EQ(a.st_ino, b.st_ino);
+	ASSERT_EQ(2, a.st_nlink);
+	ASSERT_EQ(0, stat(MNT("link"), &b));
+	ASSERT_EQ(a.st_ino, b.st_ino);
+}
+
+TEST_F(backed, statfs)
+{
+	struct statfs m, b;
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, statfs(self->e.mnt, &m))
+		TH_LOG("statfs: %s", strerror(errno));
+	ASSERT_EQ(0, statfs(self->e.back, &b));
+	EXPECT_EQ(FUSE_SUPER_MAGIC, m.f_type);
+	EXPECT_EQ(b.f_bsize, m.f_bsize);
+	EXPECT_EQ(b.f_blocks, m.f_blocks);
+	EXPECT_EQ(b.f_bfree, m.f_bfree);
+	EXPECT_EQ(b.f_bavail, m.f_bavail);
+	EXPECT_EQ(b.f_files, m.f_files);
+	EXPECT_EQ(b.f_ffree, m.f_ffree);
+	EXPECT_EQ(b.f_namelen, m.f_namelen);
+
+	ASSERT_EQ(0, statfs(MNT("file"), &m));
+	EXPECT_EQ(FUSE_SUPER_MAGIC, m.f_type);
+	EXPECT_EQ(b.f_files, m.f_files);
+	EXPECT_EQ(b.f_ffree, m.f_ffree);
+}
+
+TEST_F(backed, readdir)
+{
+	char name[NAME_MAX];
+	struct dirent *de;
+	int i, n1 = 0, n2 = 0;
+	DIR *dir;
+
+	for (i = 0; i < 60; i++) {
+		snprintf(name, sizeof(name),
+			 "a-file-with-a-rather-long-name-to-fill-buffers-%03d", i);
+		PUT(BACK(name), "");
+	}
+	ASSERT_EQ(0, mkdir(BACK("sub"), 0755));
+	PUT(BACK("sub/inner"), "");
+	ASSERT_EQ(0, symlink("x", BACK("link")));
+	ASSERT_EQ(0, mkfifo(BACK("fifo"), 0600));
+
+	check_same_listing(_metadata, self->e.mnt, self->e.back);
+	check_same_listing(_metadata, MNT("sub"), BACK("sub"));
+
+	/* rewinddir gives the same listing again */
+	dir = opendir(self->e.mnt);
+	ASSERT_NE(NULL, dir);
+	while ((de = readdir(dir)))
+		n1++;
+	rewinddir(dir);
+	while ((de = readdir(dir)))
+		n2++;
+	ASSERT_EQ(0, closedir(dir));
+	ASSERT_EQ(60 + 5, n1);
+	ASSERT_EQ(n1, n2);
+}
+
+TEST_F(backed, create)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(MNT("new"), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
+	ASSERT_LE(0, fd) TH_LOG("create: %s", strerror(errno));
+	ASSERT_EQ(strlen(CONTENT), write(fd, CONTENT, strlen(CONTENT)));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, lstat(BACK("new"), &st));
+	ASSERT_EQ(S_IFREG | 0640, st.st_mode);
+	ASSERT_EQ(0, st.st_uid);
+	CHECK_FILE(BACK("new"), CONTENT);
+	check_stat(_metadata, MNT("new"), BACK("new"), self->e.dev);
+	ASSERT_TRUE(dir_has(self->e.mnt, "new"));
+
+	ASSERT_FAILS(EEXIST, open(MNT("new"), O_CREAT | O_EXCL | O_WRONLY,
+				  0600));
+	/* O_CREAT without O_EXCL opens the existing file */
+	fd = open(MNT("new"), O_CREAT | O_RDONLY | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, close(fd));
+	CHECK_FILE(BACK("new"), CONTENT);
+
+	/* in a subdirectory, with the umask (022) applied */
+	ASSERT_EQ(0, mkdir(BACK("sub"), 0755));
+	fd = open(MNT("sub/new2"), O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+	ASSERT_LE(0, fd) TH_LOG("create in a subdir: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, lstat(BACK("sub/new2"), &st));
+	ASSERT_EQ(S_IFREG | 0644, st.st_mode);
+
+	ASSERT_FAILS(ENOENT, open(MNT("nodir/x"), O_CREAT | O_WRONLY, 0644));
+}
+
+TEST_F(backed, mkdir)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, mkdir(MNT("dir"), 0750)) TH_LOG("mkdir: %s",
+						     strerror(errno));
+	ASSERT_EQ(0, lstat(BACK("dir"), &st));
+	ASSERT_EQ(S_IFDIR | 0750, st.st_mode);
+	check_stat(_metadata, MNT("dir"), BACK("dir"), self->e.dev);
+	check_stat(_metadata, self->e.mnt, self->e.back, self->e.dev);
+	ASSERT_EQ(0, stat(MNT("dir"), &st));
+	ASSERT_EQ(2, st.st_nlink);
+
+	ASSERT_FAILS(EEXIST, mkdir(MNT("dir"), 0755));
+	ASSERT_EQ(0, mkdir(MNT("dir/sub"), 0700));
+	ASSERT_EQ(0, lstat(BACK("dir/sub"), &st));
+	ASSERT_EQ(S_IFDIR | 0700, st.st_mode);
+	ASSERT_EQ(0, stat(MNT("dir"), &st));
+	ASSERT_EQ(3, st.st_nlink);
+	ASSERT_FAILS(ENOENT, mkdir(MNT("missing/sub"), 0755));
+	check_same_listing(_metadata, MNT("dir"), BACK("dir"));
+}
+
+TEST_F(backed, rmdir)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, mkdir(BACK("empty"), 0755));
+	ASSERT_EQ(0, mkdir(BACK("full"), 0755));
+	ASSERT_EQ(0, mkdir(BACK("fresh"), 0755));
+	PUT(BACK("full/x"), "x");
+	PUT(BACK("file"), "x");
+
+	ASSERT_EQ(0, stat(MNT("empty"), &st));
+	ASSERT_EQ(0, rmdir(MNT("empty"))) TH_LOG("rmdir: %s", strerror(errno));
+	ASSERT_FAILS(ENOENT, lstat(BACK("empty"), &st));
+	ASSERT_FAILS(ENOENT, lstat(MNT("empty"), &st));
+
+	/* one never looked up before */
+	ASSERT_EQ(0, rmdir(MNT("fresh")));
+	ASSERT_FAILS(ENOENT, lstat(BACK("fresh"), &st));
+
+	ASSERT_FAILS(ENOTEMPTY, rmdir(MNT("full")));
+	ASSERT_EQ(0, lstat(BACK("full/x"), &st));
+	ASSERT_FAILS(ENOTDIR, rmdir(MNT("file")));
+	ASSERT_FAILS(ENOENT, rmdir(MNT("empty")));
+	check_stat(_metadata, self->e.mnt, self->e.back, self->e.dev);
+	check_same_listing(_metadata, self->e.mnt, self->e.back);
+}
+
+TEST_F(backed, unlink)
+{
+	char buf[256];
+	struct stat st;
+	int fd;
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0755));
+
+	fd = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, unlink(MNT("file"))) TH_LOG("unlink: %s",
+						 strerror(errno));
+	ASSERT_FAILS(ENOENT, lstat(BACK("file"), &st));
+	ASSERT_FAILS(ENOENT, lstat(MNT("file"), &st));
+	ASSERT_FALSE(dir_has(self->e.mnt, "file"));
+
+	/* the open file lives on */
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(0, st.st_nlink);
+	ASSERT_EQ(strlen(CONTENT), pread(fd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, CONTENT, strlen(CONTENT)));
+	ASSERT_EQ(0, close(fd));
+
+	ASSERT_FAILS(ENOENT, unlink(MNT("file")));
+	ASSERT_FAILS(EISDIR, unlink(MNT("dir")));
+
+	/* one of two hard links */
+	PUT(BACK("a"), CONTENT);
+	ASSERT_EQ(0, link(BACK("a"), BACK("b")));
+	ASSERT_EQ(0, stat(MNT("b"), &st));
+	ASSERT_EQ(2, st.st_nlink);
+	ASSERT_EQ(0, unlink(MNT("a")));
+	ASSERT_EQ(0, stat(BACK("b"), &st));
+	ASSERT_EQ(1, st.st_nlink);
+	ASSERT_EQ(0, stat(MNT("b"), &st));
+	ASSERT_EQ(1, st.st_nlink);
+	CHECK_FILE(MNT("b"), CONTENT);
+}
+
+TEST_F(backed, rename)
+{
+	struct stat st, st0;
+
+	PUT(BACK("a"), "A");
+	PUT(BACK("b"), "B");
+	ASSERT_EQ(0, mkdir(BACK("sub"), 0755));
+
+	ASSERT_EQ(0, stat(MNT("a"), &st0));
+	ASSERT_EQ(0, rename(MNT("a"), MNT("c"))) TH_LOG("rename: %s",
+							strerror(errno));
+	ASSERT_FAILS(ENOENT, lstat(BACK("a"), &st));
+	ASSERT_FAILS(ENOENT, lstat(MNT("a"), &st));
+	CHECK_FILE(BACK("c"), "A");
+	CHECK_FILE(MNT("c"), "A");
+	ASSERT_EQ(0, stat(MNT("c"), &st));
+	ASSERT_EQ(st0.st_ino, st.st_ino);
+
+	/* over an existing file */
+	ASSERT_EQ(0, rename(MNT("c"), MNT("b")));
+	ASSERT_FAILS(ENOENT, lstat(BACK("c"), &st));
+	CHECK_FILE(BACK("b"), "A");
+	CHECK_FILE(MNT("b"), "A");
+
+	/* into a subdirectory, then the directory itself */
+	ASSERT_EQ(0, rename(MNT("b"), MNT("sub/b")));
+	CHECK_FILE(BACK("sub/b"), "A");
+	ASSERT_EQ(0, rename(MNT("sub"), MNT("sub2")));
+	ASSERT_FAILS(ENOENT, lstat(BACK("sub"), &st));
+	ASSERT_FAILS(ENOENT, lstat(MNT("sub"), &st));
+	CHECK_FILE(BACK("sub2/b"), "A");
+	CHECK_FILE(MNT("sub2/b"), "A");
+
+	ASSERT_FAILS(ENOENT, rename(MNT("missing"), MNT("x")));
+	check_same_listing(_metadata, self->e.mnt, self->e.back);
+}
+
+TEST_F(backed, rename_noreplace)
+{
+	struct stat st;
+
+	PUT(BACK("a"), "A");
+	PUT(BACK("b"), "B");
+	ASSERT_FAILS(EEXIST, renameat2(AT_FDCWD, MNT("a"), AT_FDCWD, MNT("b"),
+				       RENAME_NOREPLACE));
+	CHECK_FILE(BACK("a"), "A");
+	CHECK_FILE(BACK("b"), "B");
+
+	ASSERT_EQ(0, renameat2(AT_FDCWD, MNT("a"), AT_FDCWD, MNT("c"),
+			       RENAME_NOREPLACE))
+		TH_LOG("RENAME_NOREPLACE: %s", strerror(errno));
+	ASSERT_FAILS(ENOENT, lstat(BACK("a"), &st));
+	CHECK_FILE(BACK("c"), "A");
+	CHECK_FILE(MNT("c"), "A");
+}
+
+TEST_F(backed, rename_exchange)
+{
+	struct stat st, sa, sb;
+
+	PUT(BACK("a"), "A");
+	PUT(BACK("b"), "B");
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0755));
+	PUT(BACK("dir/x"), "X");
+
+	ASSERT_EQ(0, stat(MNT("a"), &sa));
+	ASSERT_EQ(0, stat(MNT("b"), &sb));
+	ASSERT_EQ(0, renameat2(AT_FDCWD, MNT("a"), AT_FDCWD, MNT("b"),
+			       RENAME_EXCHANGE))
+		TH_LOG("RENAME_EXCHANGE: %s", strerror(errno));
+	CHECK_FILE(BACK("a"), "B");
+	CHECK_FILE(BACK("b"), "A");
+	CHECK_FILE(MNT("a"), "B");
+	CHECK_FILE(MNT("b"), "A");
+	ASSERT_EQ(0, stat(MNT("a"), &st));
+	ASSERT_EQ(sb.st_ino, st.st_ino);
+
+	/* a file and a directory */
+	ASSERT_EQ(0, renameat2(AT_FDCWD, MNT("a"), AT_FDCWD, MNT("dir"),
+			       RENAME_EXCHANGE));
+	ASSERT_EQ(0, lstat(BACK("a"), &st));
+	ASSERT_TRUE(S_ISDIR(st.st_mode));
+	CHECK_FILE(BACK("a/x"), "X");
+	CHECK_FILE(MNT("a/x"), "X");
+	CHECK_FILE(BACK("dir"), "B");
+	CHECK_FILE(MNT("dir"), "B");
+
+	ASSERT_FAILS(ENOENT, renameat2(AT_FDCWD, MNT("b"), AT_FDCWD,
+				       MNT("missing"), RENAME_EXCHANGE));
+	check_same_listing(_metadata, self->e.mnt, self->e.back);
+}
+
+TEST_F(backed, link)
+{
+	struct stat ba, bb, ma, mb;
+	int fd;
+
+	PUT(BACK("a"), CONTENT);
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0755));
+
+	ASSERT_EQ(0, link(MNT("a"), MNT("b"))) TH_LOG("link: %s",
+						      strerror(errno));
+	ASSERT_EQ(0, lstat(BACK("a"), &ba));
+	ASSERT_EQ(0, lstat(BACK("b"), &bb));
+	ASSERT_EQ(ba.st_ino, bb.st_ino);
+	ASSERT_EQ(2, bb.st_nlink);
+	ASSERT_EQ(0, lstat(MNT("a"), &ma));
+	ASSERT_EQ(0, lstat(MNT("b"), &mb));
+	ASSERT_EQ(ba.st_ino, mb.st_ino);
+	ASSERT_EQ(ma.st_ino, mb.st_ino);
+	ASSERT_EQ(2, ma.st_nlink);
+
+	/* one inode: a write through one name shows through the other */
+	fd = open(MNT("b"), O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(5, write(fd, "more\n", 5));
+	ASSERT_EQ(0, close(fd));
+	CHECK_FILE(MNT("a"), CONTENT "more\n");
+	CHECK_FILE(BACK("a"), CONTENT "more\n");
+
+	ASSERT_EQ(0, link(MNT("a"), MNT("dir/c")));
+	ASSERT_EQ(0, lstat(BACK("dir/c"), &bb));
+	ASSERT_EQ(ba.st_ino, bb.st_ino);
+	ASSERT_EQ(3, bb.st_nlink);
+
+	ASSERT_FAILS(EEXIST, link(MNT("a"), MNT("b")));
+	ASSERT_FAILS(EPERM, link(MNT("dir"), MNT("dir2")));
+}
+
+TEST_F(backed, symlink)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	ASSERT_EQ(0, symlink("some/target", MNT("link")))
+		TH_LOG("symlink: %s", strerror(errno));
+	ASSERT_EQ(11, readlink(BACK("link"), buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "some/target", 11));
+	ASSERT_EQ(0, lstat(BACK("link"), &st));
+	ASSERT_TRUE(S_ISLNK(st.st_mode));
+	check_stat(_metadata, MNT("link"), BACK("link"), self->e.dev);
+
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(11, readlink(MNT("link"), buf, sizeof(buf)))
+		TH_LOG("readlink: %s", strerror(errno));
+	ASSERT_STREQ("some/target", buf);
+
+	/* made in the backing, read and followed through the mount */
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, symlink("file", BACK("link2")));
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(4, readlink(MNT("link2"), buf, sizeof(buf)))
+		TH_LOG("readlink: %s", strerror(errno));
+	ASSERT_STREQ("file", buf);
+	CHECK_FILE(MNT("link2"), CONTENT);
+
+	ASSERT_FAILS(EEXIST, symlink("x", MNT("link")));
+}
+
+TEST_F(backed, mknod_fifo)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, mkfifo(MNT("fifo"), 0640)) TH_LOG("mkfifo: %s",
+						       strerror(errno));
+	ASSERT_EQ(0, lstat(BACK("fifo"), &st));
+	ASSERT_EQ(S_IFIFO | 0640, st.st_mode);
+	check_stat(_metadata, MNT("fifo"), BACK("fifo"), self->e.dev);
+
+	ASSERT_EQ(0, mknod(MNT("reg"), S_IFREG | 0600, 0))
+		TH_LOG("mknod: %s", strerror(errno));
+	ASSERT_EQ(0, lstat(BACK("reg"), &st));
+	ASSERT_EQ(S_IFREG | 0600, st.st_mode);
+	ASSERT_EQ(0, st.st_size);
+
+	ASSERT_FAILS(EEXIST, mkfifo(MNT("fifo"), 0600));
+}
+
+TEST_F(backed, xattr)
+{
+	char buf[256], mlist[256], blist[256];
+	ssize_t n, nb;
+
+	PUT(BACK("file"), CONTENT);
+	if (setxattr(BACK("file"), "user.probe", "1", 1, 0))
+		SKIP(return, "no user.* xattrs on the backing tmpfs: %s",
+		     strerror(errno));
+	ASSERT_EQ(0, removexattr(BACK("file"), "user.probe"));
+
+	ASSERT_EQ(0, setxattr(MNT("file"), "user.one", "value-1", 7, 0))
+		TH_LOG("setxattr: %s", strerror(errno));
+	ASSERT_EQ(7, getxattr(BACK("file"), "user.one", buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "value-1", 7));
+
+	ASSERT_EQ(7, getxattr(MNT("file"), "user.one", NULL, 0))
+		TH_LOG("getxattr: %s", strerror(errno));
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(7, getxattr(MNT("file"), "user.one", buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "value-1", 7));
+	ASSERT_FAILS(ERANGE, getxattr(MNT("file"), "user.one", buf, 3));
+
+	/* set in the backing, listed through the mount */
+	ASSERT_EQ(0, setxattr(BACK("file"), "user.two", "2", 1, 0));
+	n = listxattr(MNT("file"), mlist, sizeof(mlist));
+	ASSERT_LT(0, n) TH_LOG("listxattr: %s", strerror(errno));
+	nb = listxattr(BACK("file"), blist, sizeof(blist));
+	ASSERT_EQ(nb, n);
+	ASSERT_EQ(0, memcmp(mlist, blist, n));
+	ASSERT_EQ(n, listxattr(MNT("file"), NULL, 0));
+
+	ASSERT_FAILS(EEXIST, setxattr(MNT("file"), "user.one", "x", 1,
+				      XATTR_CREATE));
+	ASSERT_FAILS(ENODATA, setxattr(MNT("file"), "user.three", "x", 1,
+				       XATTR_REPLACE));
+	ASSERT_EQ(0, setxattr(MNT("file"), "user.one", "new", 3,
+			      XATTR_REPLACE));
+	ASSERT_EQ(3, getxattr(BACK("file"), "user.one", buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "new", 3));
+
+	ASSERT_EQ(0, removexattr(MNT("file"), "user.one"))
+		TH_LOG("removexattr: %s", strerror(errno));
+	ASSERT_FAILS(ENODATA, getxattr(BACK("file"), "user.one", buf,
+				       sizeof(buf)));
+	ASSERT_FAILS(ENODATA, getxattr(MNT("file"), "user.one", buf,
+				       sizeof(buf)));
+	ASSERT_FAILS(ENODATA, removexattr(MNT("file"), "user.one"));
+
+	/* on the root directory */
+	ASSERT_EQ(0, setxattr(self->e.mnt, "user.root", "r", 1, 0));
+	ASSERT_EQ(1, getxattr(self->e.back, "user.root", buf, sizeof(buf)));
+	ASSERT_EQ('r', buf[0]);
+}
+
+TEST_F(backed, fallocate)
+{
+	const size_t size = 65536;
+	struct stat st, st2;
+	char *data;
+	int fd;
+
+	PUT(BACK("file"), "");
+	fd = open(MNT("file"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, 0, 0, size))
+		TH_LOG("fallocate: %s", strerror(errno));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(size, st.st_size);
+	ASSERT_LE(size / 512, st.st_blocks);
+
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, size, size))
+		TH_LOG("fallocate(KEEP_SIZE): %s", strerror(errno));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(size, st.st_size);
+	ASSERT_LE(2 * size / 512, st.st_blocks);
+
+	/* punch a hole into written data */
+	data = malloc(size);
+	ASSERT_NE(NULL, data);
+	memset(data, 0xaa, size);
+	ASSERT_EQ(size, pwrite(fd, data, size, 0));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       8192, 16384))
+		TH_LOG("punch hole: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, stat(BACK("file"), &st2));
+	ASSERT_EQ(size, st2.st_size);
+	ASSERT_GT(st.st_blocks, st2.st_blocks);
+	memset(data + 8192, 0, 16384);
+	check_file(_metadata, BACK("file"), data, size);
+	check_file(_metadata, MNT("file"), data, size);
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+	free(data);
+}
+
+TEST_F(backed, lseek_data_hole)
+{
+	const off_t size = (1 << 20) + 4;
+	off_t hole, data;
+	int fd, bfd;
+
+	bfd = open(BACK("sparse"), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	ASSERT_LE(0, bfd);
+	ASSERT_EQ(4, pwrite(bfd, "data", 4, 0));
+	ASSERT_EQ(4, pwrite(bfd, "data", 4, 1 << 20));
+	hole = lseek(bfd, 0, SEEK_HOLE);
+	data = lseek(bfd, hole, SEEK_DATA);
+	ASSERT_EQ(0, close(bfd));
+	if (hole <= 0 || hole >= size)
+		SKIP(return, "the backing file system reports no holes");
+
+	fd = open(MNT("sparse"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(hole, lseek(fd, 0, SEEK_HOLE))
+		TH_LOG("SEEK_HOLE: %s", strerror(errno));
+	ASSERT_EQ(data, lseek(fd, hole, SEEK_DATA))
+		TH_LOG("SEEK_DATA: %s", strerror(errno));
+	ASSERT_EQ(data, lseek(fd, 0, SEEK_CUR));
+	ASSERT_EQ(size, lseek(fd, data, SEEK_HOLE));
+	ASSERT_FAILS(ENXIO, lseek(fd, size, SEEK_DATA));
+	ASSERT_EQ(size, lseek(fd, 0, SEEK_END));
+	ASSERT_EQ(10, lseek(fd, 10, SEEK_SET));
+	ASSERT_EQ(0, close(fd));
+}
+
+TEST_F(backed, copy_file_range)
+{
+	const size_t size = 65536, len = 40000;
+	loff_t off_in = 100, off_out = 0;
+	size_t left = len;
+	int in, out;
+	char *data;
+	ssize_t n;
+
+	data = malloc(size);
+	ASSERT_NE(NULL, data);
+	fill_pattern(data, size, 4);
+	put_file(_metadata, BACK("src"), data, size);
+	PUT(BACK("dst"), "");
+
+	in = open(MNT("src"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, in);
+	out = open(MNT("dst"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, out);
+	while (left) {
+		n = copy_file_range(in, &off_in, out, &off_out, left, 0);
+		ASSERT_LT(0, n) TH_LOG("copy_file_range: %s",
+				       n ? strerror(errno) : "no progress");
+		left -= n;
+	}
+	/* explicit offsets leave the file positions alone */
+	ASSERT_EQ(0, lseek(in, 0, SEEK_CUR));
+	ASSERT_EQ(0, lseek(out, 0, SEEK_CUR));
+	ASSERT_EQ(0, close(in));
+	ASSERT_EQ(0, close(out));
+	check_file(_metadata, BACK("dst"), data + 100, len);
+	check_file(_metadata, MNT("dst"), data + 100, len);
+	free(data);
+}
+
+TEST_F(backed, flock)
+{
+	int fd1, fd2;
+
+	PUT(BACK("file"), CONTENT);
+	fd1 = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	fd2 = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+
+	ASSERT_EQ(0, flock(fd1, LOCK_EX)) TH_LOG("flock: %s", strerror(errno));
+	ASSERT_FAILS(EWOULDBLOCK, flock(fd2, LOCK_EX | LOCK_NB));
+	ASSERT_FAILS(EWOULDBLOCK, flock(fd2, LOCK_SH | LOCK_NB));
+	ASSERT_EQ(0, flock(fd1, LOCK_SH));
+	ASSERT_EQ(0, flock(fd2, LOCK_SH | LOCK_NB));
+	ASSERT_FAILS(EWOULDBLOCK, flock(fd1, LOCK_EX | LOCK_NB));
+	ASSERT_EQ(0, flock(fd2, LOCK_UN));
+
+	/* closing the file drops its lock */
+	ASSERT_EQ(0, flock(fd1, LOCK_EX));
+	ASSERT_EQ(0, close(fd1));
+	ASSERT_EQ(0, flock(fd2, LOCK_EX | LOCK_NB));
+	ASSERT_EQ(0, close(fd2));
+}
+
+/* A flock through the mount is a flock of the backing file. */
+TEST_F(backed, flock_backing)
+{
+	int fd1, fd2, bfd;
+
+	PUT(BACK("file"), CONTENT);
+	fd1 = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	fd2 = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	bfd = open(BACK("file"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	ASSERT_LE(0, bfd);
+
+	ASSERT_EQ(0, flock(fd1, LOCK_EX)) TH_LOG("flock: %s", strerror(errno));
+	ASSERT_FAILS(EWOULDBLOCK, flock(bfd, LOCK_SH | LOCK_NB));
+	ASSERT_EQ(0, close(fd1));
+	ASSERT_EQ(0, flock(bfd, LOCK_EX | LOCK_NB));
+	ASSERT_FAILS(EWOULDBLOCK, flock(fd2, LOCK_SH | LOCK_NB));
+	ASSERT_EQ(0, flock(bfd, LOCK_UN));
+	ASSERT_EQ(0, flock(fd2, LOCK_SH | LOCK_NB));
+	ASSERT_EQ(0, close(fd2));
+	ASSERT_EQ(0, close(bfd));
+}
+
+static const char * const posix_lock_steps[8] = {
+	"ok", "?", "open", "F_GETLK missed the lock",
+	"F_SETLK did not conflict", "F_SETLK on a free range failed",
+	"F_SETLK after the unlock failed", "?",
+};
+
+/*
+ * In a child: the parent's write lock on bytes 0..9 of the file, as
+ * another process sees it through @path.
+ */
+static int posix_lock_child(const char *path, pid_t owner)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10,
+	};
+	int fd;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 2;
+	if (fcntl(fd, F_GETLK, &fl) || fl.l_type != F_WRLCK ||
+	    fl.l_pid != owner || fl.l_start != 0 || fl.l_len != 10)
+		return 3;
+	fl.l_type = F_RDLCK;
+	fl.l_start = 5;
+	fl.l_len = 1;
+	if (!fcntl(fd, F_SETLK, &fl) || (errno != EAGAIN && errno != EACCES))
+		return 4;
+	fl.l_type = F_WRLCK;
+	fl.l_start = 20;
+	fl.l_len = 10;
+	if (fcntl(fd, F_SETLK, &fl))
+		return 5;
+	return 0;
+}
+
+/* In a child: bytes 0..9 of @path are free now. */
+static int posix_unlocked_child(const char *path)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10,
+	};
+	int fd;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 2;
+	return fcntl(fd, F_SETLK, &fl) ? 6 : 0;
+}
+
+/*
+ * Lock bytes 0..9 through the mount, then check in children what another
+ * process sees through @other (the mount or the backing file).
+ */
+static void check_posix_lock(struct __test_metadata *_metadata,
+			     const char *mnt_file, const char *other)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10,
+	};
+	int fd, status;
+	pid_t pid;
+
+	fd = open(mnt_file, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fcntl(fd, F_SETLK, &fl))
+		TH_LOG("F_SETLK: %s", strerror(errno));
+	/* our own lock does not conflict with us */
+	ASSERT_EQ(0, fcntl(fd, F_GETLK, &fl));
+	ASSERT_EQ(F_UNLCK, fl.l_type);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(posix_lock_child(other, getppid()));
+	status = wait_child(pid, 10000);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("%s: %s", other, posix_lock_steps[WEXITSTATUS(status) % 8]);
+
+	fl.l_type = F_UNLCK;
+	ASSERT_EQ(0, fcntl(fd, F_SETLK, &fl));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(posix_unlocked_child(other));
+	status = wait_child(pid, 10000);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("%s: %s", other, posix_lock_steps[WEXITSTATUS(status) % 8]);
+	ASSERT_EQ(0, close(fd));
+}
+
+TEST_F(backed, posix_lock)
+{
+	PUT(BACK("file"), CONTENT);
+	check_posix_lock(_metadata, MNT("file"), MNT("file"));
+}
+
+/* A POSIX lock through the mount is a lock of the backing file. */
+TEST_F(backed, posix_lock_backing)
+{
+	PUT(BACK("file"), CONTENT);
+	check_posix_lock(_metadata, MNT("file"), BACK("file"));
+}
+
+/* O_DIRECT through the mount on @mnt_file, backed by @back_file. */
+static void check_o_direct(struct __test_metadata *_metadata,
+			   const char *mnt_file, const char *back_file)
+{
+	const size_t size = 16384;
+	char *data = malloc(size);
+	void *buf;
+	int fd;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(0, posix_memalign(&buf, 4096, 4096));
+	fill_pattern(data, size, 3);
+	put_file(_metadata, back_file, data, size);
+
+	fd = open(mnt_file, O_RDWR | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open(O_DIRECT): %s", strerror(errno));
+	ASSERT_NE(0, fcntl(fd, F_GETFL) & O_DIRECT);
+	ASSERT_EQ(4096, pread(fd, buf, 4096, 4096))
+		TH_LOG("O_DIRECT read: %s", strerror(errno));
+	ASSERT_EQ(0, memcmp(buf, data + 4096, 4096));
+	memset(buf, 'D', 4096);
+	ASSERT_EQ(4096, pwrite(fd, buf, 4096, 8192))
+		TH_LOG("O_DIRECT write: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	memset(data + 8192, 'D', 4096);
+	check_file(_metadata, back_file, data, size);
+	free(buf);
+	free(data);
+}
+
+TEST_F(backed, o_direct)
+{
+	int fd;
+
+	PUT(BACK("probe"), "");
+	fd = open(BACK("probe"), O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0 && errno == EINVAL)
+		SKIP(return, "the backing file system has no O_DIRECT");
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, close(fd));
+	check_o_direct(_metadata, MNT("file"), BACK("file"));
+}
+
+TEST_F(backed, mmap_shared)
+{
+	const size_t size = 8192;
+	char data[8192];
+	struct stat st;
+	char *p;
+	int fd, bfd;
+
+	fill_pattern(data, size, 5);
+	put_file(_metadata, BACK("file"), data, size);
+	fd = open(MNT("file"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	ASSERT_EQ(0, memcmp(p, data, size));
+
+	memcpy(p + 100, "MMAP", 4);
+	ASSERT_EQ(0, msync(p, size, MS_SYNC));
+	memcpy(data + 100, "MMAP", 4);
+	check_file(_metadata, BACK("file"), data, size);
+
+	/* and the other way round */
+	bfd = open(BACK("file"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, bfd);
+	ASSERT_EQ(4, pwrite(bfd, "BACK", 4, 5000));
+	ASSERT_EQ(0, close(bfd));
+	ASSERT_EQ(0, memcmp(p + 5000, "BACK", 4));
+
+	ASSERT_EQ(0, munmap(p, size));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, stat(BACK("file"), &st));
+	ASSERT_EQ(size, st.st_size);
+}
+
+TEST_F(backed, tmpfile)
+{
+	struct dent *d = calloc(MAX_DENTS, sizeof(*d));
+	struct stat st, bst;
+	int fd, before;
+
+	ASSERT_NE(NULL, d);
+	fd = open(self->e.back, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EOPNOTSUPP)
+		SKIP(return, "the backing file system has no O_TMPFILE");
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, close(fd));
+	before = list_dir(self->e.back, d, MAX_DENTS);
+
+	fd = open(self->e.mnt, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd) TH_LOG("O_TMPFILE: %s", strerror(errno));
+	ASSERT_EQ(strlen(CONTENT), write(fd, CONTENT, strlen(CONTENT)));
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(S_IFREG | 0600, st.st_mode);
+	ASSERT_EQ(0, st.st_nlink);
+	ASSERT_EQ(before, list_dir(self->e.back, d, MAX_DENTS));
+
+	ASSERT_EQ(0, linkat(fd, "", AT_FDCWD, MNT("linked"), AT_EMPTY_PATH))
+		TH_LOG("linkat: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	CHECK_FILE(BACK("linked"), CONTENT);
+	ASSERT_EQ(0, lstat(BACK("linked"), &bst));
+	ASSERT_EQ(st.st_ino, bst.st_ino);
+	ASSERT_EQ(1, bst.st_nlink);
+	free(d);
+}
+
+TEST_F(backed, fsync)
+{
+	int fd;
+
+	PUT(BACK("file"), "");
+	fd = open(MNT("file"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(strlen(CONTENT), write(fd, CONTENT, strlen(CONTENT)));
+	ASSERT_EQ(0, fsync(fd)) TH_LOG("fsync: %s", strerror(errno));
+	ASSERT_EQ(0, fdatasync(fd)) TH_LOG("fdatasync: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	fd = open(self->e.mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fsync(fd)) TH_LOG("fsync of a dir: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	CHECK_FILE(BACK("file"), CONTENT);
+}
+
+/*
+ * Evicted backed nodes come back with the same identity; with a daemon,
+ * the teardown checks that none of this sent it a FORGET.
+ */
+TEST_F(backed, drop_caches)
+{
+	struct stat st, st2;
+
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0755));
+	PUT(BACK("dir/file"), CONTENT);
+	PUT(BACK("top"), CONTENT);
+	ASSERT_EQ(0, stat(MNT("dir/file"), &st));
+	CHECK_FILE(MNT("dir/file"), CONTENT);
+	CHECK_FILE(MNT("top"), CONTENT);
+	check_same_listing(_metadata, MNT("dir"), BACK("dir"));
+
+	ASSERT_EQ(0, evict_caches());
+	usleep(200000);
+	ASSERT_EQ(0, stat(MNT("dir/file"), &st2));
+	ASSERT_EQ(st.st_ino, st2.st_ino);
+	CHECK_FILE(MNT("dir/file"), CONTENT);
+	ASSERT_EQ(0, evict_caches());
+	usleep(200000);
+}
+
+/* Changes made directly in the backing show at once through the mount. */
+TEST_F(backed, coherency_create)
+{
+	struct stat st;
+
+	ASSERT_FAILS(ENOENT, stat(MNT("late"), &st));
+	ASSERT_FALSE(dir_has(self->e.mnt, "late"));
+	PUT(BACK("late"), CONTENT);
+	ASSERT_EQ(0, stat(MNT("late"), &st))
+		TH_LOG("a negative dentry hides the new file");
+	CHECK_FILE(MNT("late"), CONTENT);
+	ASSERT_TRUE(dir_has(self->e.mnt, "late"));
+
+	ASSERT_FAILS(ENOENT, stat(MNT("dir/x"), &st));
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0755));
+	PUT(BACK("dir/x"), "x");
+	CHECK_FILE(MNT("dir/x"), "x");
+	check_stat(_metadata, MNT("dir"), BACK("dir"), self->e.dev);
+}
+
+TEST_F(backed, coherency_append)
+{
+	char buf[64];
+	struct stat st;
+	int fd, bfd;
+
+	PUT(BACK("file"), "one\n");
+	fd = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, stat(MNT("file"), &st));
+	ASSERT_EQ(4, st.st_size);
+
+	bfd = open(BACK("file"), O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, bfd);
+	ASSERT_EQ(4, write(bfd, "two\n", 4));
+	ASSERT_EQ(0, close(bfd));
+
+	ASSERT_EQ(0, stat(MNT("file"), &st));
+	ASSERT_EQ(8, st.st_size);
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(8, st.st_size);
+	ASSERT_EQ(8, pread(fd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, "one\ntwo\n", 8));
+	CHECK_FILE(MNT("file"), "one\ntwo\n");
+
+	ASSERT_EQ(0, truncate(BACK("file"), 2));
+	ASSERT_EQ(0, chmod(BACK("file"), 0604));
+	ASSERT_EQ(2, pread(fd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, close(fd));
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+}
+
+TEST_F(backed, coherency_rename)
+{
+	struct stat st, st0;
+
+	PUT(BACK("a"), "A");
+	ASSERT_EQ(0, stat(MNT("a"), &st0));
+	ASSERT_EQ(0, rename(BACK("a"), BACK("b")));
+	ASSERT_FAILS(ENOENT, stat(MNT("a"), &st));
+	ASSERT_EQ(0, stat(MNT("b"), &st));
+	ASSERT_EQ(st0.st_ino, st.st_ino);
+	CHECK_FILE(MNT("b"), "A");
+
+	ASSERT_EQ(0, mkdir(BACK("d"), 0755));
+	PUT(BACK("d/x"), "X");
+	CHECK_FILE(MNT("d/x"), "X");
+	ASSERT_EQ(0, rename(BACK("d"), BACK("e")));
+	ASSERT_FAILS(ENOENT, stat(MNT("d/x"), &st));
+	ASSERT_FAILS(ENOENT, stat(MNT("d"), &st));
+	CHECK_FILE(MNT("e/x"), "X");
+
+	/* renamed over a name the mount had looked up */
+	PUT(BACK("c"), "C1");
+	PUT(BACK("c2"), "C2");
+	CHECK_FILE(MNT("c"), "C1");
+	ASSERT_EQ(0, rename(BACK("c2"), BACK("c")));
+	CHECK_FILE(MNT("c"), "C2");
+	check_stat(_metadata, MNT("c"), BACK("c"), self->e.dev);
+	check_same_listing(_metadata, self->e.mnt, self->e.back);
+}
+
+TEST_F(backed, coherency_unlink)
+{
+	struct stat st;
+
+	PUT(BACK("a"), "A");
+	ASSERT_EQ(0, stat(MNT("a"), &st));
+	ASSERT_EQ(0, unlink(BACK("a")));
+	ASSERT_FAILS(ENOENT, stat(MNT("a"), &st));
+	ASSERT_FALSE(dir_has(self->e.mnt, "a"));
+
+	/* replaced by a new file of the same name */
+	PUT(BACK("b"), "old");
+	CHECK_FILE(MNT("b"), "old");
+	ASSERT_EQ(0, unlink(BACK("b")));
+	PUT(BACK("b"), "new content");
+	CHECK_FILE(MNT("b"), "new content");
+	check_stat(_metadata, MNT("b"), BACK("b"), self->e.dev);
+
+	ASSERT_EQ(0, mkdir(BACK("d"), 0755));
+	ASSERT_EQ(0, stat(MNT("d"), &st));
+	ASSERT_EQ(0, rmdir(BACK("d")));
+	ASSERT_FAILS(ENOENT, stat(MNT("d"), &st));
+}
+
+/* ---- LOOKUP replies with struct fuse_bpf_entry_out ---- */
+
+static const struct ftd_entry lx_tree[] = {
+	{ "dir", S_IFDIR | 0755 },
+	{ "dir2", S_IFDIR | 0755 },
+	{ "file", S_IFREG | 0644, SERVER_DATA },
+	{ "plain", S_IFREG | 0644, SERVER_DATA },
+	{ "link", S_IFLNK | 0777 },
+	{ NULL }
+};
+
+enum { DIR_NODE = 2, DIR2_NODE, FILE_NODE, PLAIN_NODE, LINK_NODE };
+
+/* How the daemon answers LOOKUP of one name in the root. */
+struct reply_spec {
+	char name[16];
+	int extra;		/* bytes after struct fuse_entry_out */
+	struct fuse_bpf_entry_out ext;
+	__u64 nodeid;		/* replaces the node id if set */
+	bool uncached;		/* entry and attr timeouts of 0 */
+	bool die;		/* leave it unanswered and stop serving */
+};
+
+struct lookup_reply {
+	struct fuse_entry_out entry;
+	struct fuse_bpf_entry_out ext;
+	__u64 more[2];
+};
+
+struct forgotten {
+	__u64 nodeid;
+	__u64 nlookup;
+};
+
+/* Shared with the daemon thread. */
+struct lx {
+	struct ftd_config cfg;
+	pthread_mutex_t lock;
+	struct reply_spec spec[8];
+	int nr_forgets;
+	struct forgotten forgets[64];
+};
+
+static void lx_set(struct lx *lx, const char *name, const struct reply_spec *s)
+{
+	int i;
+
+	pthread_mutex_lock(&lx->lock);
+	for (i = 0; i < ARRAY_SIZE(lx->spec); i++) {
+		if (!lx->spec[i].name[0] || !strcmp(lx->spec[i].name, name)) {
+			lx->spec[i] = *s;
+			snprintf(lx->spec[i].name, sizeof(lx->spec[i].name),
+				 "%s", name);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lx->lock);
+}
+
+/* A well-formed reply of @type (0: without the extension). */
+static void lx_reply(struct lx *lx, const char *name, __u32 type, __u64 id)
+{
+	struct reply_spec s = {
+		.extra = type ? EXT_SIZE : 0,
+		.ext = { .entry_type = type, .backing_id = id },
+	};
+
+	lx_set(lx, name, &s);
+}
+
+static bool lx_get(struct lx *lx, const char *name, struct reply_spec *s)
+{
+	bool found = false;
+	int i;
+
+	pthread_mutex_lock(&lx->lock);
+	for (i = 0; i < ARRAY_SIZE(lx->spec) && !found; i++) {
+		if (!strcmp(lx->spec[i].name, name)) {
+			*s = lx->spec[i];
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&lx->lock);
+	return found;
+}
+
+static void lx_forgot(struct lx *lx, __u64 nodeid, __u64 nlookup)
+{
+	pthread_mutex_lock(&lx->lock);
+	if (lx->nr_forgets < ARRAY_SIZE(lx->forgets)) {
+		lx->forgets[lx->nr_forgets].nodeid = nodeid;
+		lx->forgets[lx->nr_forgets].nlookup = nlookup;
+	}
+	lx->nr_forgets++;
+	pthread_mutex_unlock(&lx->lock);
+}
+
+static int lx_lookup(struct ftd *d, struct lx *lx,
+		     const struct fuse_in_header *in, const char *name)
+{
+	struct lookup_reply r = {};
+	struct reply_spec s;
+	__u64 id;
+
+	if (in->nodeid != FUSE_ROOT_ID || !lx_get(lx, name, &s))
+		return FTD_DEFAULT;
+	if (s.die)
+		return FTD_DIE;
+	id = ftd_lookup(d, in->nodeid, name);
+	if (!id)
+		return -ENOENT;
+	ftd_fill_entry(d, id, &r.entry);
+	if (s.nodeid)
+		r.entry.nodeid = s.nodeid;
+	if (s.uncached) {
+		r.entry.entry_valid = 0;
+		r.entry.attr_valid = 0;
+	}
+	r.ext = s.ext;
+	/* a reply the kernel refuses fails the write; that is expected */
+	ftd_reply(d, in->unique, 0, &r, sizeof(r.entry) + s.extra);
+	return FTD_HANDLED;
+}
+
+static int lx_hook(struct ftd *d, const struct fuse_in_header *in,
+		   const void *arg, size_t len, void *priv)
+{
+	const struct fuse_batch_forget_in *batch = arg;
+	const struct fuse_forget_in *forget = arg;
+	const struct fuse_forget_one *one;
+	struct lx *lx = priv;
+	__u32 i;
+
+	switch (in->opcode) {
+	case FUSE_FORGET:
+		lx_forgot(lx, in->nodeid, forget->nlookup);
+		return FTD_HANDLED;
+	case FUSE_BATCH_FORGET:
+		one = (const void *)(batch + 1);
+		for (i = 0; i < batch->count &&
+		     sizeof(*batch) + (i + 1) * sizeof(*one) <= len; i++)
+			lx_forgot(lx, one[i].nodeid, one[i].nlookup);
+		return FTD_HANDLED;
+	case FUSE_LOOKUP:
+		return lx_lookup(d, lx, in, arg);
+	default:
+		return FTD_DEFAULT;
+	}
+}
+
+/*
+ * The backing tree: bdir/{f1,sub/file,sub2/}, bfile, blink -> bfile.
+ * The daemon's tree is lx_tree.
+ */
+static int lx_start(struct env *e, struct lx *lx)
+{
+	struct stat st;
+
+	memset(lx, 0, sizeof(*lx));
+	pthread_mutex_init(&lx->lock, NULL);
+	if (env_backing(e))
+		return -1;
+	if (mkdir(path_in(e->back, "bdir"), 0755) ||
+	    mkdir(path_in(e->back, "bdir/sub"), 0755) ||
+	    mkdir(path_in(e->back, "bdir/sub2"), 0755) ||
+	    make_file(path_in(e->back, "bdir/f1"), F1_DATA,
+		      strlen(F1_DATA)) ||
+	    make_file(path_in(e->back, "bdir/sub/file"), NESTED_DATA,
+		      strlen(NESTED_DATA)) ||
+	    make_file(path_in(e->back, "bfile"), BFILE_DATA,
+		      strlen(BFILE_DATA)) ||
+	    symlink("bfile", path_in(e->back, "blink")))
+		return -1;
+	lx->cfg.entries = lx_tree;
+	lx->cfg.mount_opts = "fuse_bpf";
+	lx->cfg.hook = lx_hook;
+	lx->cfg.hook_priv = lx;
+	e->d = ftd_start(&lx->cfg);
+	if (!e->d)
+		return -1;
+	snprintf(e->mnt, sizeof(e->mnt), "%s", e->d->mnt);
+	if (stat(e->mnt, &st))
+		return -1;
+	e->dev = st.st_dev;
+	return 0;
+}
+
+/* The log is INIT and exactly one LOOKUP, of @name in the root. */
+static void assert_only_lookup(struct __test_metadata *_metadata,
+			       struct ftd *d, const char *name)
+{
+	struct ftd_log_entry *log = calloc(FTD_LOG_MAX, sizeof(*log));
+	char buf[FTD_LOG_BUF];
+	int i, n, lookups = 0, others = 0;
+
+	ASSERT_NE(NULL, log);
+	n = ftd_log_get(d, log, FTD_LOG_MAX);
+	for (i = 0; i < n && i < FTD_LOG_MAX; i++) {
+		if (log[i].opcode == FUSE_INIT)
+			continue;
+		if (log[i].opcode == FUSE_LOOKUP &&
+		    log[i].nodeid == FUSE_ROOT_ID &&
+		    !strcmp(log[i].name, name))
+			lookups++;
+		else
+			others++;
+	}
+	free(log);
+	ASSERT_EQ(0, others) TH_LOG("requests for backed nodes: %s",
+				    ftd_log_str(d, buf, sizeof(buf)));
+	ASSERT_EQ(1, lookups) TH_LOG("expected one LOOKUP of %s: %s", name,
+				     ftd_log_str(d, buf, sizeof(buf)));
+}
+
+FIXTURE(lookup_ext) {
+	struct env e;
+	struct lx lx;
+	int dir_id;	/* registered "bdir" */
+	int file_id;	/* registered "bfile" */
+};
+
+static void lx_fixture_setup(struct __test_metadata *_metadata,
+			     struct env *e, struct lx *lx,
+			     int *dir_id, int *file_id)
+{
+	int err = 0;
+
+	if (lx_start(e, lx)) {
+		err = errno;
+		env_cleanup(e);
+	}
+	ASSERT_EQ(0, err) TH_LOG("fuse_bpf daemon mount: %s", strerror(err));
+	*dir_id = backing_register(e->d, path_in(e->back, "bdir"),
+				   O_RDONLY | O_DIRECTORY);
+	if (*dir_id > 0)
+		*file_id = backing_register(e->d, path_in(e->back, "bfile"),
+					    O_RDWR);
+	if (*dir_id <= 0 || *file_id <= 0) {
+		err = errno;
+		env_cleanup(e);
+	}
+	ASSERT_EQ(0, err)
+		TH_LOG("FUSE_DEV_IOC_BACKING_OPEN of a %s: %s",
+		       *dir_id <= 0 ? "directory" : "file", strerror(err));
+	ftd_log_clear(e->d);
+}
+
+FIXTURE_SETUP(lookup_ext)
+{
+	lx_fixture_setup(_metadata, &self->e, &self->lx, &self->dir_id,
+			 &self->file_id);
+}
+
+FIXTURE_TEARDOWN(lookup_ext)
+{
+	if (_metadata->exit_code == KSFT_PASS)
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+}
+
+TEST_F(lookup_ext, backing_dir)
+{
+	struct stat st;
+	int fd;
+
+	lx_reply(&self->lx, "dir", FUSE_BPF_ENTRY_BACKING, self->dir_id);
+	check_same_listing(_metadata, MNT("dir"), BACK("bdir"));
+	CHECK_FILE(MNT("dir/f1"), F1_DATA);
+	check_stat(_metadata, MNT("dir"), BACK("bdir"), self->e.dev);
+	check_stat(_metadata, MNT("dir/f1"), BACK("bdir/f1"), self->e.dev);
+
+	fd = open(MNT("dir/f1"), O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(5, write(fd, "more\n", 5));
+	ASSERT_EQ(0, close(fd));
+	CHECK_FILE(BACK("bdir/f1"), F1_DATA "more\n");
+	ASSERT_FAILS(ENOENT, stat(MNT("dir/none"), &st));
+
+	assert_only_lookup(_metadata, self->e.d, "dir");
+}
+
+TEST_F(lookup_ext, nested)
+{
+	struct stat st;
+
+	lx_reply(&self->lx, "dir", FUSE_BPF_ENTRY_BACKING, self->dir_id);
+	CHECK_FILE(MNT("dir/sub/file"), NESTED_DATA);
+	check_stat(_metadata, MNT("dir/sub"), BACK("bdir/sub"), self->e.dev);
+	check_stat(_metadata, MNT("dir/sub/file"), BACK("bdir/sub/file"),
+		   self->e.dev);
+	check_same_listing(_metadata, MNT("dir/sub"), BACK("bdir/sub"));
+
+	ASSERT_EQ(0, truncate(MNT("dir/sub/file"), 6));
+	check_file(_metadata, BACK("bdir/sub/file"), NESTED_DATA, 6);
+	ASSERT_EQ(0, chmod(MNT("dir/sub"), 0700));
+	ASSERT_EQ(0, stat(BACK("bdir/sub"), &st));
+	ASSERT_EQ(S_IFDIR | 0700, st.st_mode);
+	ASSERT_EQ(0, stat(MNT("dir/sub2"), &st));
+	ASSERT_TRUE(S_ISDIR(st.st_mode));
+
+	assert_only_lookup(_metadata, self->e.d, "dir");
+}
+
+TEST_F(lookup_ext, backing_file)
+{
+	char expect[sizeof(BFILE_DATA)];
+	int fd;
+
+	lx_reply(&self->lx, "file", FUSE_BPF_ENTRY_BACKING, self->file_id);
+	/* the size, data and inode number are the backing file's */
+	check_stat(_metadata, MNT("file"), BACK("bfile"), self->e.dev);
+	CHECK_FILE(MNT("file"), BFILE_DATA);
+
+	fd = open(MNT("file"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(2, pwrite(fd, "XY", 2, 0));
+	ASSERT_EQ(0, close(fd));
+	memcpy(expect, BFILE_DATA, sizeof(expect));
+	memcpy(expect, "XY", 2);
+	check_file(_metadata, BACK("bfile"), expect, strlen(BFILE_DATA));
+	check_file(_metadata, MNT("file"), expect, strlen(BFILE_DATA));
+	ASSERT_EQ(0, truncate(MNT("file"), 4));
+	check_file(_metadata, BACK("bfile"), expect, 4);
+
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_OPEN);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_READ);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_WRITE);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_RELEASE);
+	assert_only_lookup(_metadata, self->e.d, "file");
+}
+
+TEST_F(lookup_ext, backing_symlink)
+{
+	struct fuse_backing_map map = {};
+	char buf[64] = {};
+	int id;
+
+	/* a symlink can only be opened as O_PATH */
+	map.fd = open(BACK("blink"), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	ASSERT_LE(0, map.fd);
+	id = ioctl(self->e.d->fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	ASSERT_LT(0, id) TH_LOG("registering a symlink: %s", strerror(errno));
+	ASSERT_EQ(0, close(map.fd));
+
+	lx_reply(&self->lx, "link", FUSE_BPF_ENTRY_BACKING, id);
+	ASSERT_EQ(5, readlink(MNT("link"), buf, sizeof(buf)))
+		TH_LOG("readlink: %s", strerror(errno));
+	ASSERT_STREQ("bfile", buf);
+	check_stat(_metadata, MNT("link"), BACK("blink"), self->e.dev);
+	assert_only_lookup(_metadata, self->e.d, "link");
+}
+
+/*
+ * A backed node the daemon named is revalidated with the daemon when its
+ * entry times out; the same backing in the reply keeps it.
+ */
+TEST_F(lookup_ext, revalidate)
+{
+	struct reply_spec s = {
+		.extra = EXT_SIZE,
+		.ext = {
+			.entry_type = FUSE_BPF_ENTRY_BACKING,
+			.backing_id = self->dir_id,
+		},
+		.uncached = true,
+	};
+	struct stat st, st2;
+	int n;
+
+	lx_set(&self->lx, "dir", &s);
+	ASSERT_EQ(0, stat(MNT("dir/f1"), &st));
+	n = ftd_count(self->e.d, FUSE_LOOKUP);
+	ASSERT_LE(1, n);
+	CHECK_FILE(MNT("dir/f1"), F1_DATA);
+	check_same_listing(_metadata, MNT("dir"), BACK("bdir"));
+	ASSERT_EQ(0, stat(MNT("dir/f1"), &st2));
+	ASSERT_EQ(st.st_ino, st2.st_ino);
+	/* each walk through "dir" asked the daemon again */
+	ASSERT_LT(n, ftd_count(self->e.d, FUSE_LOOKUP));
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_GETATTR);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_OPENDIR);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_READDIR);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_OPEN);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_READ);
+	/* the node stayed the same: it was never forgotten */
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_FORGET);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_BATCH_FORGET);
+}
+
+TEST_F(lookup_ext, no_backing)
+{
+	struct ftd_log_entry *log = calloc(FTD_LOG_MAX, sizeof(*log));
+	bool looked_up = false;
+	struct stat st;
+	int i, n;
+
+	ASSERT_NE(NULL, log);
+	lx_reply(&self->lx, "plain", FUSE_BPF_ENTRY_NO_BACKING, 0);
+	CHECK_FILE(MNT("plain"), SERVER_DATA);
+	ASSERT_EQ(0, stat(MNT("plain"), &st));
+	ASSERT_EQ(PLAIN_NODE, st.st_ino);
+	ASSERT_FUSE_RECEIVED(self->e.d, FUSE_OPEN);
+	ASSERT_FUSE_RECEIVED(self->e.d, FUSE_READ);
+
+	/* the daemon looks names up in a directory without backing */
+	lx_reply(&self->lx, "dir2", FUSE_BPF_ENTRY_NO_BACKING, 0);
+	ASSERT_FAILS(ENOENT, stat(MNT("dir2/none"), &st));
+	n = ftd_log_get(self->e.d, log, FTD_LOG_MAX);
+	for (i = 0; i < n && i < FTD_LOG_MAX; i++)
+		if (log[i].opcode == FUSE_LOOKUP &&
+		    log[i].nodeid == DIR2_NODE && !strcmp(log[i].name, "none"))
+			looked_up = true;
+	ASSERT_TRUE(looked_up);
+	free(log);
+
+	/* a reply without the extension: nothing to inherit from the root */
+	ASSERT_EQ(1, ftd_count(self->e.d, FUSE_READ));
+	CHECK_FILE(MNT("file"), SERVER_DATA);
+	ASSERT_EQ(2, ftd_count(self->e.d, FUSE_READ));
+}
+
+static bool lx_forgotten(struct lx *lx, __u64 nodeid)
+{
+	bool found = false;
+	int i;
+
+	pthread_mutex_lock(&lx->lock);
+	for (i = 0; i < lx->nr_forgets && i < ARRAY_SIZE(lx->forgets); i++)
+		if (lx->forgets[i].nodeid == nodeid)
+			found = true;
+	pthread_mutex_unlock(&lx->lock);
+	return found;
+}
+
+/*
+ * Evicted nodes the daemon looked up get a FORGET; the nodes the kernel
+ * found in their backing, which the daemon never saw, do not.
+ */
+TEST_F(lookup_ext, forget)
+{
+	struct lx *lx = &self->lx;
+	int i, n;
+
+	lx_reply(lx, "dir", FUSE_BPF_ENTRY_BACKING, self->dir_id);
+	CHECK_FILE(MNT("dir/f1"), F1_DATA);
+	CHECK_FILE(MNT("dir/sub/file"), NESTED_DATA);
+	check_same_listing(_metadata, MNT("dir"), BACK("bdir"));
+	check_same_listing(_metadata, MNT("dir/sub2"), BACK("bdir/sub2"));
+	CHECK_FILE(MNT("plain"), SERVER_DATA);
+
+	for (i = 0; i < 50; i++) {
+		if (lx_forgotten(lx, DIR_NODE) && lx_forgotten(lx, PLAIN_NODE))
+			break;
+		if (i % 10 == 0)
+			ASSERT_EQ(0, evict_caches());
+		usleep(100000);
+	}
+	usleep(200000);
+
+	pthread_mutex_lock(&lx->lock);
+	n = lx->nr_forgets;
+	for (i = 0; i < n && i < ARRAY_SIZE(lx->forgets); i++) {
+		EXPECT_TRUE(lx->forgets[i].nodeid == DIR_NODE ||
+			    lx->forgets[i].nodeid == PLAIN_NODE)
+			TH_LOG("FORGET of node %#llx, never looked up",
+			       (unsigned long long)lx->forgets[i].nodeid);
+		EXPECT_EQ(1, lx->forgets[i].nlookup);
+	}
+	pthread_mutex_unlock(&lx->lock);
+	ASSERT_TRUE(lx_forgotten(lx, DIR_NODE))
+		TH_LOG("no FORGET for the evicted backed dir");
+	ASSERT_TRUE(lx_forgotten(lx, PLAIN_NODE))
+		TH_LOG("no FORGET for the evicted daemon node");
+	ASSERT_EQ(2, n);
+
+	/* and come back, the backed dir by asking the daemon again */
+	n = ftd_count(self->e.d, FUSE_LOOKUP);
+	CHECK_FILE(MNT("dir/f1"), F1_DATA);
+	ASSERT_EQ(n + 1, ftd_count(self->e.d, FUSE_LOOKUP));
+}
+
+/* ---- bad input ---- */
+
+TEST_F(lookup_ext, daemon_dies_during_lookup)
+{
+	struct reply_spec die = { .die = true };
+	int status, code;
+	struct stat st;
+	pid_t pid;
+
+	lx_reply(&self->lx, "dir", FUSE_BPF_ENTRY_BACKING, self->dir_id);
+	CHECK_FILE(MNT("dir/f1"), F1_DATA);
+	lx_set(&self->lx, "plain", &die);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* only the daemon may hold /dev/fuse, or it never dies */
+		close(self->e.d->fd);
+		_exit(stat(MNT("plain"), &st) ? errno : 0);
+	}
+	status = wait_child(pid, 10000);
+	ASSERT_NE(-1, status) TH_LOG("the lookup hung after the daemon died");
+	ASSERT_TRUE(WIFEXITED(status));
+	code = WEXITSTATUS(status);
+	ASSERT_TRUE(code == ECONNABORTED || code == ENOTCONN)
+		TH_LOG("stat: %s", code ? strerror(code) : "no error");
+
+	/* backed nodes are still served from their backing */
+	CHECK_FILE(MNT("dir/f1"), F1_DATA);
+	check_same_listing(_metadata, MNT("dir"), BACK("bdir"));
+	/* nodes of the daemon fail, and do not hang */
+	ASSERT_FAILS(ENOTCONN, stat(MNT("file"), &st));
+}
+
+TEST_F(lookup_ext, unprivileged_backing_open)
+{
+	int status, id;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct fuse_backing_map map = {};
+		int dfd, ffd;
+
+		dfd = open(BACK("bdir"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ffd = open(BACK("bfile"), O_RDWR | O_CLOEXEC);
+		if (dfd < 0 || ffd < 0)
+			_exit(2);
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(3);
+		map.fd = dfd;
+		if (ioctl(self->e.d->fd, FUSE_DEV_IOC_BACKING_OPEN, &map) >= 0)
+			_exit(4);
+		if (errno != EPERM)
+			_exit(5);
+		map.fd = ffd;
+		if (ioctl(self->e.d->fd, FUSE_DEV_IOC_BACKING_OPEN, &map) >= 0)
+			_exit(6);
+		_exit(errno == EPERM ? 0 : 7);
+	}
+	status = wait_child(pid, 10000);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("2: open, 3: setuid, 4/6: dir/file registered, 5/7: not EPERM");
+
+	/* and root still can */
+	id = backing_register(self->e.d, BACK("bfile"), O_RDONLY);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, backing_unregister(self->e.d, id));
+}
+
+/* A backing on another fuse-bpf mount would stack too deep: ELOOP. */
+TEST_F(lookup_ext, backing_open_stacked)
+{
+	char nd[128];
+
+	snprintf(nd, sizeof(nd), "%s/nd", self->e.base);
+	ASSERT_EQ(0, mkdir(nd, 0755));
+	ASSERT_EQ(0, mount_root_dir(self->e.back, nd, "no_daemon"))
+		TH_LOG("no_daemon mount: %s", strerror(errno));
+	ASSERT_FAILS(ELOOP, backing_register(self->e.d, path_in(nd, "bdir"),
+					     O_RDONLY | O_DIRECTORY));
+	ASSERT_FAILS(ELOOP, backing_register(self->e.d, path_in(nd, "bfile"),
+					     O_RDWR));
+	ASSERT_EQ(0, umount2(nd, 0));
+}
+
+enum bad_id { ID_NONE, ID_FILE, ID_DIR, ID_UNKNOWN, ID_CLOSED };
+
+FIXTURE(bad_lookup) {
+	struct env e;
+	struct lx lx;
+	int dir_id;
+	int file_id;
+};
+
+FIXTURE_VARIANT(bad_lookup) {
+	const char *name;	/* the node: "file" or "dir" */
+	int extra;		/* reply bytes after struct fuse_entry_out */
+	__u32 type;
+	__u32 flags;
+	__u64 reserved;		/* for reserved[1] */
+	enum bad_id id;
+	bool kernel_nodeid;	/* a node id with bit 63 set */
+	int err;		/* what the caller must get */
+};
+
+/*
+ * Replies shorter than fuse_entry_out or longer than the extension are
+ * refused by the /dev/fuse layer: the daemon's write gets EINVAL and the
+ * caller EIO (see struct fuse_bpf_entry_out).
+ */
+FIXTURE_VARIANT_ADD(bad_lookup, short_reply) {
+	.name = "file", .extra = -8, .err = EIO,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, partial_extension) {
+	.name = "file", .extra = 8, .type = FUSE_BPF_ENTRY_BACKING,
+	.id = ID_FILE, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, long_reply) {
+	.name = "file", .extra = EXT_SIZE + 8, .type = FUSE_BPF_ENTRY_BACKING,
+	.id = ID_FILE, .err = EIO,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, type_zero) {
+	.name = "file", .extra = EXT_SIZE, .type = 0, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, unknown_type) {
+	.name = "file", .extra = EXT_SIZE, .type = 3, .id = ID_FILE,
+	.err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, flags_set) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.flags = 1, .id = ID_FILE, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, reserved_set) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.reserved = 1, .id = ID_FILE, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, no_backing_with_id) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_NO_BACKING,
+	.id = ID_FILE, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, unknown_id) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.id = ID_UNKNOWN, .err = ENOENT,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, closed_id) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.id = ID_CLOSED, .err = ENOENT,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, file_backing_for_dir) {
+	.name = "dir", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.id = ID_FILE, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, dir_backing_for_file) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.id = ID_DIR, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, kernel_nodeid) {
+	.name = "file", .kernel_nodeid = true, .err = EIO,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, kernel_nodeid_backed) {
+	.name = "dir", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.id = ID_DIR, .kernel_nodeid = true, .err = EIO,
+};
+
+FIXTURE_SETUP(bad_lookup)
+{
+	lx_fixture_setup(_metadata, &self->e, &self->lx, &self->dir_id,
+			 &self->file_id);
+}
+
+FIXTURE_TEARDOWN(bad_lookup)
+{
+	if (_metadata->exit_code == KSFT_PASS)
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+}
+
+/*
+ * The lookup fails with the right errno, is not cached, leaves the rest
+ * of the mount working, and a good reply for the node works afterwards;
+ * the teardown then checks that nothing holds the mounts.
+ */
+TEST_F(bad_lookup, fails_cleanly)
+{
+	bool is_dir = !strcmp(variant->name, "dir");
+	struct reply_spec s = { .extra = variant->extra };
+	struct stat st;
+	__u64 id = 0;
+	int closed;
+
+	switch (variant->id) {
+	case ID_FILE:
+		id = self->file_id;
+		break;
+	case ID_DIR:
+		id = self->dir_id;
+		break;
+	case ID_UNKNOWN:
+		id = 1000;
+		break;
+	case ID_CLOSED:
+		closed = backing_register(self->e.d, BACK("bfile"), O_RDONLY);
+		ASSERT_LT(0, closed);
+		ASSERT_EQ(0, backing_unregister(self->e.d, closed));
+		id = closed;
+		break;
+	case ID_NONE:
+		break;
+	}
+	s.ext.entry_type = variant->type;
+	s.ext.flags = variant->flags;
+	s.ext.backing_id = id;
+	s.ext.reserved[1] = variant->reserved;
+	if (variant->kernel_nodeid)
+		s.nodeid = KERNEL_NODEID_BIT | (is_dir ? DIR_NODE : FILE_NODE);
+	lx_set(&self->lx, variant->name, &s);
+
+	ASSERT_FAILS(variant->err, stat(MNT(variant->name), &st));
+	ASSERT_FAILS(variant->err, stat(MNT(variant->name), &st));
+	ASSERT_EQ(2, ftd_count(self->e.d, FUSE_LOOKUP));
+
+	/* the daemon's other nodes still work */
+	CHECK_FILE(MNT("plain"), SERVER_DATA);
+
+	/* and a good reply for the node now works */
+	lx_reply(&self->lx, variant->name, FUSE_BPF_ENTRY_BACKING,
+		 is_dir ? self->dir_id : self->file_id);
+	if (is_dir)
+		check_same_listing(_metadata, MNT("dir"), BACK("bdir"));
+	else
+		CHECK_FILE(MNT("file"), BFILE_DATA);
+	check_stat(_metadata, MNT(variant->name),
+		   BACK(is_dir ? "bdir" : "bfile"), self->e.dev);
+}
+
+/* ---- mount options ---- */
+
+struct scratch {
+	char base[64];
+	char back[96];
+	char mnt[96];
+};
+
+/* A private mount namespace and a tmpfs with back/ and mnt/. */
+static int scratch_setup(struct scratch *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (private_mounts())
+		return -1;
+	snprintf(s->base, sizeof(s->base), "/tmp/fuse_bpf.XXXXXX");
+	if (!mkdtemp(s->base))
+		return -1;
+	if (mount("fuse_bpf_test", s->base, "tmpfs", 0, "size=16m,mode=0755"))
+		return -1;
+	snprintf(s->back, sizeof(s->back), "%s/back", s->base);
+	snprintf(s->mnt, sizeof(s->mnt), "%s/mnt", s->base);
+	if (mkdir(s->back, 0755) || mkdir(s->mnt, 0755))
+		return -1;
+	return 0;
+}
+
+static void scratch_cleanup(struct scratch *s)
+{
+	umount2(s->base, MNT_DETACH);
+	rmdir(s->base);
+}
+
+TEST(no_daemon_needs_root_dir)
+{
+	struct scratch s;
+
+	ASSERT_EQ(0, scratch_setup(&s)) TH_LOG("%s", strerror(errno));
+	ASSERT_FAILS(EINVAL, mount("none", s.mnt, "fuse", 0, "no_daemon"));
+	ASSERT_FALSE(is_mounted(s.mnt));
+	scratch_cleanup(&s);
+}
+
+TEST(no_daemon_forbids_fd)
+{
+	struct scratch s;
+	int devfd, dirfd;
+	char opts[128];
+
+	ASSERT_EQ(0, scratch_setup(&s)) TH_LOG("%s", strerror(errno));
+	devfd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, devfd);
+	dirfd = open(s.back, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, dirfd);
+	snprintf(opts, sizeof(opts),
+		 "no_daemon,root_dir=%d,fd=%d,rootmode=40000,user_id=0,group_id=0",
+		 dirfd, devfd);
+	ASSERT_FAILS(EINVAL, mount("none", s.mnt, "fuse", 0, opts));
+	ASSERT_FALSE(is_mounted(s.mnt));
+	ASSERT_EQ(0, close(devfd));
+	ASSERT_EQ(0, close(dirfd));
+
+	/* the same without fd= works */
+	ASSERT_EQ(0, mount_root_dir(s.back, s.mnt, "no_daemon"));
+	ASSERT_TRUE(is_mounted(s.mnt));
+	ASSERT_EQ(0, umount2(s.mnt, 0));
+	scratch_cleanup(&s);
+}
+
+TEST(root_dir_not_a_directory)
+{
+	char file[128], opts[128];
+	struct scratch s;
+	int devfd, fd;
+
+	ASSERT_EQ(0, scratch_setup(&s)) TH_LOG("%s", strerror(errno));
+	snprintf(file, sizeof(file), "%s/file", s.back);
+	PUT(file, CONTENT);
+	ASSERT_FAILS(ENOTDIR, mount_root_dir(file, s.mnt, "no_daemon"));
+	ASSERT_FALSE(is_mounted(s.mnt));
+
+	/* the same on a daemon mount */
+	devfd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, devfd);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,root_dir=%d",
+		 devfd, fd);
+	ASSERT_FAILS(ENOTDIR, mount("none", s.mnt, "fuse", 0, opts));
+	ASSERT_FALSE(is_mounted(s.mnt));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, close(devfd));
+	scratch_cleanup(&s);
+}
+
+TEST(root_dir_on_fuse_bpf_mount)
+{
+	char mnt2[128], sub[128];
+	struct scratch s;
+
+	ASSERT_EQ(0, scratch_setup(&s)) TH_LOG("%s", strerror(errno));
+	snprintf(mnt2, sizeof(mnt2), "%s/mnt2", s.base);
+	snprintf(sub, sizeof(sub), "%s/sub", s.mnt);
+	ASSERT_EQ(0, mkdir(mnt2, 0755));
+	ASSERT_EQ(0, mkdir(path_in(s.back, "sub"), 0755));
+	ASSERT_EQ(0, mount_root_dir(s.back, s.mnt, "no_daemon"))
+		TH_LOG("no_daemon mount: %s", strerror(errno));
+
+	ASSERT_FAILS(ELOOP, mount_root_dir(s.mnt, mnt2, "no_daemon"));
+	ASSERT_FAILS(ELOOP, mount_root_dir(sub, mnt2, "no_daemon"));
+	ASSERT_FALSE(is_mounted(mnt2));
+	ASSERT_TRUE(is_mounted(s.mnt));
+	ASSERT_EQ(0, umount2(s.mnt, 0));
+	scratch_cleanup(&s);
+}
+
+TEST(root_dir_on_overlayfs)
+{
+	char l1[128], l2[128], ovl[128], opts[512];
+	struct scratch s;
+
+	ASSERT_EQ(0, scratch_setup(&s)) TH_LOG("%s", strerror(errno));
+	snprintf(l1, sizeof(l1), "%s/l1", s.base);
+	snprintf(l2, sizeof(l2), "%s/l2", s.base);
+	snprintf(ovl, sizeof(ovl), "%s/ovl", s.base);
+	ASSERT_EQ(0, mkdir(l1, 0755));
+	ASSERT_EQ(0, mkdir(l2, 0755));
+	ASSERT_EQ(0, mkdir(ovl, 0755));
+	snprintf(opts, sizeof(opts), "lowerdir=%s:%s", l1, l2);
+	if (mount("overlay", ovl, "overlay", 0, opts)) {
+		scratch_cleanup(&s);
+		if (errno == ENODEV)
+			SKIP(return, "no overlayfs (CONFIG_OVERLAY_FS)");
+		ASSERT_EQ(0, errno) TH_LOG("overlay mount");
+	}
+	ASSERT_FAILS(ELOOP, mount_root_dir(ovl, s.mnt, "no_daemon"));
+	ASSERT_FALSE(is_mounted(s.mnt));
+	scratch_cleanup(&s);
+}
+
+#define USERNS_UNAVAILABLE	99
+
+static const char * const userns_steps[20] = {
+	[10] = "open", [11] = "uid/gid maps",
+	[12] = "no_daemon mounted", [13] = "no_daemon: not EPERM",
+	[14] = "open /dev/fuse", [15] = "fuse_bpf mounted",
+	[16] = "fuse_bpf: not EPERM", [17] = "plain fuse mount failed",
+};
+
+/* As root of a user namespace: mounting fuse works, fuse-bpf does not. */
+static int userns_mounts(const char *back, const char *mnt)
+{
+	char opts[128];
+	int dirfd, devfd;
+
+	dirfd = open(back, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return 10;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+		return USERNS_UNAVAILABLE;
+	if (write_str("/proc/self/setgroups", "deny") ||
+	    write_str("/proc/self/uid_map", "0 0 1") ||
+	    write_str("/proc/self/gid_map", "0 0 1"))
+		return 11;
+
+	snprintf(opts, sizeof(opts), "no_daemon,root_dir=%d", dirfd);
+	if (!mount("none", mnt, "fuse", 0, opts))
+		return 12;
+	if (errno != EPERM)
+		return 13;
+
+	devfd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (devfd < 0)
+		return 14;
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,fuse_bpf", devfd);
+	if (!mount("none", mnt, "fuse", 0, opts))
+		return 15;
+	if (errno != EPERM)
+		return 16;
+
+	/* the EPERM is fuse-bpf's: a plain fuse mount is allowed here */
+	devfd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (devfd < 0)
+		return 14;
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0", devfd);
+	if (mount("none", mnt, "fuse", 0, opts))
+		return 17;
+	umount2(mnt, MNT_DETACH);
+	return 0;
+}
+
+TEST(unprivileged_mount)
+{
+	struct scratch s;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, scratch_setup(&s)) TH_LOG("%s", strerror(errno));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(userns_mounts(s.back, s.mnt));
+	status = wait_child(pid, 10000);
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == USERNS_UNAVAILABLE) {
+		scratch_cleanup(&s);
+		SKIP(return, "no user namespaces");
+	}
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("step %d: %s", WEXITSTATUS(status),
+		       userns_steps[WEXITSTATUS(status) % 20]);
+	scratch_cleanup(&s);
+}
+
+static int run_mkfs(const char *mkfs, const char *dev)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execl(mkfs, mkfs, "-q", "-F", dev, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* O_DIRECT through a no_daemon mount of an ext4 on /dev/ram0. */
+TEST(o_direct_ext4)
+{
+	static const char * const mkfs[] = {
+		"/sbin/mkfs.ext4", "/usr/sbin/mkfs.ext4",
+	};
+	char file[128], bfile[128], *buf;
+	const char *prog = NULL;
+	struct scratch s;
+	int i, fd;
+
+	for (i = 0; i < ARRAY_SIZE(mkfs) && !prog; i++)
+		if (!access(mkfs[i], X_OK))
+			prog = mkfs[i];
+	if (!prog)
+		SKIP(return, "no mkfs.ext4");
+	if (access("/dev/ram0", R_OK | W_OK))
+		SKIP(return, "no /dev/ram0 (CONFIG_BLK_DEV_RAM)");
+	ASSERT_EQ(0, scratch_setup(&s)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, run_mkfs(prog, "/dev/ram0"))
+		TH_LOG("mkfs.ext4 /dev/ram0 failed");
+	if (mount("/dev/ram0", s.back, "ext4", 0, NULL)) {
+		scratch_cleanup(&s);
+		if (errno == ENODEV)
+			SKIP(return, "no ext4 (CONFIG_EXT4_FS)");
+		ASSERT_EQ(0, errno) TH_LOG("mounting ext4");
+	}
+	ASSERT_EQ(0, mount_root_dir(s.back, s.mnt, "no_daemon"))
+		TH_LOG("no_daemon mount: %s", strerror(errno));
+	snprintf(file, sizeof(file), "%s/file", s.mnt);
+	snprintf(bfile, sizeof(bfile), "%s/file", s.back);
+	check_o_direct(_metadata, file, bfile);
+
+	/* on the device: read back with O_DIRECT from the backing */
+	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, 4096));
+	fd = open(bfile, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(4096, pread(fd, buf, 4096, 8192));
+	ASSERT_EQ('D', buf[0]);
+	ASSERT_EQ('D', buf[4095]);
+	ASSERT_EQ(0, close(fd));
+	free(buf);
+	ASSERT_EQ(0, umount2(s.mnt, 0));
+	ASSERT_EQ(0, umount2(s.back, 0));
+	scratch_cleanup(&s);
+}
+
+/* ---- differential: the mount against a plain tmpfs ---- */
+
+FIXTURE(differential) {
+	struct env e;
+	char twin[96];
+	struct fsd_report rep;
+};
+
+FIXTURE_VARIANT(differential) {
+	unsigned int seed;
+	bool daemon;
+};
+
+FIXTURE_VARIANT_ADD(differential, no_daemon_seed_1) {
+	.seed = 1,
+};
+
+FIXTURE_VARIANT_ADD(differential, no_daemon_seed_42) {
+	.seed = 42,
+};
+
+FIXTURE_VARIANT_ADD(differential, no_daemon_seed_0x5eed) {
+	.seed = 0x5eed,
+};
+
+FIXTURE_VARIANT_ADD(differential, daemon_seed_7) {
+	.seed = 7,
+	.daemon = true,
+};
+
+FIXTURE_SETUP(differential)
+{
+	int err;
+
+	umask(022);
+	err = env_setup(&self->e, variant->daemon);
+	ASSERT_EQ(0, err) TH_LOG("mount: %s", strerror(err));
+	snprintf(self->twin, sizeof(self->twin), "%s/twin", self->e.base);
+	if (mkdir(self->twin, 0755) ||
+	    mount("fuse_bpf_twin", self->twin, "tmpfs", 0,
+		  "size=64m,mode=0755")) {
+		err = errno;
+		env_cleanup(&self->e);
+	}
+	ASSERT_EQ(0, err) TH_LOG("twin tmpfs: %s", strerror(err));
+}
+
+FIXTURE_TEARDOWN(differential)
+{
+	if (self->e.d)
+		expect_only_init(_metadata, self->e.d);
+	if (_metadata->exit_code == KSFT_PASS)
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+}
+
+TEST_F_TIMEOUT(differential, same_as_tmpfs, 240)
+{
+	struct fsd_report *rep = &self->rep;
+	int ret;
+
+	ret = fsd_run(self->e.mnt, self->twin, variant->seed, DIFF_OPS, rep);
+	ASSERT_LE(0, ret) TH_LOG("fs_diff could not run: %s", strerror(errno));
+	if (ret)
+		fsd_print_report(stderr, rep);
+	ASSERT_EQ(0, rep->nr_diffs);
+	ASSERT_EQ(DIFF_OPS, rep->nr_ops);
+	/* the sequence did something */
+	ASSERT_LT(DIFF_OPS / 4, rep->nr_ok);
+
+	/* the backing tree is what the twin became */
+	ret = fsd_compare_trees(self->e.back, self->twin, rep);
+	if (ret)
+		fsd_print_report(stderr, rep);
+	ASSERT_EQ(0, ret);
+}
+
+TEST_HARNESS_MAIN
