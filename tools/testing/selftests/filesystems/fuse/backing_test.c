@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/sendfile.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -37,6 +38,9 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/aio_abi.h>
+#include <linux/fs.h>
 
 #include "../../kselftest_harness.h"
 #include "fuse_test_daemon.h"
@@ -55,7 +59,7 @@
 #define NESTED_DATA	"nested two levels down\n"
 
 #define MAX_DENTS	256
-#define DIFF_OPS	500
+#define DIFF_OPS	2000
 
 /* ---- small helpers ---- */
 
@@ -1526,6 +1530,119 @@ TEST_F(backed, o_direct)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, close(fd));
 	check_o_direct(_metadata, MNT("file"), BACK("file"));
+}
+
+TEST_F(backed, splice)
+{
+	char data[20000], back[20000];
+	int in, out, pfd[2];
+	off_t off = 0;
+
+	fill_pattern(data, sizeof(data), 7);
+	put_file(_metadata, BACK("src"), data, sizeof(data));
+	in = open(MNT("src"), O_RDONLY | O_CLOEXEC);
+	out = open(MNT("dst"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ASSERT_LE(0, in);
+	ASSERT_LE(0, out);
+
+	/* sendfile: splice_read from the mount into a file on the mount */
+	ASSERT_EQ(sizeof(data), sendfile(out, in, &off, sizeof(data)))
+		TH_LOG("sendfile: %s", strerror(errno));
+	check_file(_metadata, BACK("dst"), data, sizeof(data));
+
+	/* splice through a pipe, both ends on the mount (splice_write) */
+	ASSERT_EQ(0, pipe(pfd));
+	off = 0;
+	ASSERT_EQ(4096, splice(in, &off, pfd[1], NULL, 4096, 0));
+	off = 100000;
+	ASSERT_EQ(4096, splice(pfd[0], NULL, out, &off, 4096, 0))
+		TH_LOG("splice to the mount: %s", strerror(errno));
+	ASSERT_EQ(0, close(pfd[0]));
+	ASSERT_EQ(0, close(pfd[1]));
+	ASSERT_EQ(0, close(in));
+	ASSERT_EQ(0, close(out));
+
+	in = open(BACK("dst"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, in);
+	ASSERT_EQ(4096, pread(in, back, 4096, 100000));
+	ASSERT_EQ(0, memcmp(back, data, 4096));
+	ASSERT_EQ(0, close(in));
+}
+
+/* Linux AIO through the raw syscalls (no libaio in the VM). */
+TEST_F(backed, aio)
+{
+	char data[8192], got[8192];
+	struct iocb cb = {}, *cbs[1] = { &cb };
+	struct io_event ev = {};
+	aio_context_t ctx = 0;
+	int fd;
+
+	fill_pattern(data, sizeof(data), 9);
+	PUT(BACK("file"), "");
+	fd = open(MNT("file"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, syscall(__NR_io_setup, 4, &ctx));
+
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+	cb.aio_buf = (unsigned long)data;
+	cb.aio_nbytes = sizeof(data);
+	cb.aio_offset = 4096;
+	ASSERT_EQ(1, syscall(__NR_io_submit, ctx, 1, cbs));
+	ASSERT_EQ(1, syscall(__NR_io_getevents, ctx, 1, 1, &ev, NULL));
+	ASSERT_EQ(sizeof(data), ev.res);
+
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREAD;
+	cb.aio_buf = (unsigned long)got;
+	cb.aio_nbytes = sizeof(got);
+	cb.aio_offset = 4096;
+	ASSERT_EQ(1, syscall(__NR_io_submit, ctx, 1, cbs));
+	ASSERT_EQ(1, syscall(__NR_io_getevents, ctx, 1, 1, &ev, NULL));
+	ASSERT_EQ(sizeof(got), ev.res);
+	ASSERT_EQ(0, memcmp(got, data, sizeof(got)));
+
+	ASSERT_EQ(0, syscall(__NR_io_destroy, ctx));
+	ASSERT_EQ(0, close(fd));
+	fd = open(BACK("file"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(got), pread(fd, got, sizeof(got), 4096));
+	ASSERT_EQ(0, memcmp(got, data, sizeof(got)));
+	ASSERT_EQ(0, close(fd));
+}
+
+TEST_F(backed, ioctl)
+{
+	unsigned int flags, bflags;
+	int fd, bfd;
+
+	PUT(BACK("file"), CONTENT);
+	fd = open(MNT("file"), O_RDONLY | O_CLOEXEC);
+	bfd = open(BACK("file"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, bfd);
+
+	/* the file attribute ioctls reach the backing inode */
+	if (ioctl(bfd, FS_IOC_GETFLAGS, &bflags))
+		SKIP(return, "the backing file system has no FS_IOC_GETFLAGS");
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_GETFLAGS, &flags))
+		TH_LOG("FS_IOC_GETFLAGS: %s", strerror(errno));
+	ASSERT_EQ(bflags, flags);
+	flags |= FS_NOATIME_FL;
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_SETFLAGS, &flags));
+	ASSERT_EQ(0, ioctl(bfd, FS_IOC_GETFLAGS, &bflags));
+	ASSERT_TRUE(bflags & FS_NOATIME_FL);
+
+	/*
+	 * Anything else is refused rather than run with the backing's
+	 * credentials, and never reaches the daemon (the teardown checks the
+	 * daemon variant got nothing but INIT).
+	 */
+	ASSERT_FAILS(ENOTTY, ioctl(fd, FS_IOC_GETVERSION, &flags));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, close(bfd));
 }
 
 TEST_F(backed, mmap_shared)
