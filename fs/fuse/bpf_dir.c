@@ -165,14 +165,6 @@ struct fuse_bpf_getattr_io {
 	unsigned int flags;
 };
 
-static int fuse_bpf_getattr_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_getattr_io *io = data;
-
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
 static int fuse_bpf_getattr_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_getattr_io *io = data;
@@ -194,7 +186,7 @@ static int fuse_bpf_getattr_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_getattr_op = {
 	.opcode = FUSE_GETATTR,
-	.init_in = fuse_bpf_getattr_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_getattr_io, in),
 	.backing = fuse_bpf_getattr_backing,
 	.finalize = fuse_bpf_getattr_finalize,
 };
@@ -222,20 +214,6 @@ struct fuse_bpf_setattr_io {
 	struct dentry *dentry;
 	struct iattr *attr;
 };
-
-static int fuse_bpf_setattr_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_setattr_io *io = data;
-	struct iattr *attr = io->attr;
-
-	io->in.valid = attr->ia_valid;
-	io->in.size = attr->ia_size;
-	io->in.mode = attr->ia_mode;
-	io->in.uid = from_kuid(&init_user_ns, attr->ia_uid);
-	io->in.gid = from_kgid(&init_user_ns, attr->ia_gid);
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
 
 static int fuse_bpf_setattr_backing(struct fuse_bpf_args *fa, void *data)
 {
@@ -272,7 +250,7 @@ static int fuse_bpf_setattr_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_setattr_op = {
 	.opcode = FUSE_SETATTR,
-	.init_in = fuse_bpf_setattr_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_setattr_io, in),
 	.backing = fuse_bpf_setattr_backing,
 	.finalize = fuse_bpf_setattr_finalize,
 };
@@ -280,7 +258,17 @@ static const struct fuse_bpf_op fuse_bpf_setattr_op = {
 bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 		      struct file *file)
 {
-	struct fuse_bpf_setattr_io io = { .dentry = dentry, .attr = attr };
+	struct fuse_bpf_setattr_io io = {
+		.in = {
+			.valid = attr->ia_valid,
+			.size = attr->ia_size,
+			.mode = attr->ia_mode,
+			.uid = from_kuid(&init_user_ns, attr->ia_uid),
+			.gid = from_kgid(&init_user_ns, attr->ia_gid),
+		},
+		.dentry = dentry,
+		.attr = attr,
+	};
 	struct inode *inode = d_inode(dentry);
 
 	if (!fuse_bpf_inode_backed(inode))
@@ -301,14 +289,6 @@ struct fuse_bpf_access_io {
 	struct inode *inode;
 };
 
-static int fuse_bpf_access_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_access_io *io = data;
-
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
 static int fuse_bpf_access_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_access_io *io = data;
@@ -320,7 +300,7 @@ static int fuse_bpf_access_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_access_op = {
 	.opcode = FUSE_ACCESS,
-	.init_in = fuse_bpf_access_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_access_io, in),
 	.backing = fuse_bpf_access_backing,
 };
 

@@ -36,25 +36,6 @@ struct fuse_bpf_open_io {
 	struct fuse_file *ff;
 };
 
-static int fuse_bpf_open_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_open_io *io = data;
-
-	io->in.flags = io->file->f_flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
-	if (io->in.flags & __O_TMPFILE)
-		io->in.flags &= ~O_TMPFILE;
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
-static int fuse_bpf_open_init_out(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_open_io *io = data;
-
-	fuse_bpf_out_arg(fa, &io->out, sizeof(io->out));
-	return 0;
-}
-
 static int fuse_bpf_open_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_open_io *io = data;
@@ -92,16 +73,16 @@ static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_open_op = {
 	.opcode = FUSE_OPEN,
-	.init_in = fuse_bpf_open_init_in,
-	.init_out = fuse_bpf_open_init_out,
+	FUSE_BPF_IN(struct fuse_bpf_open_io, in),
+	FUSE_BPF_OUT(struct fuse_bpf_open_io, out),
 	.backing = fuse_bpf_open_backing,
 	.finalize = fuse_bpf_open_finalize,
 };
 
 static const struct fuse_bpf_op fuse_bpf_opendir_op = {
 	.opcode = FUSE_OPENDIR,
-	.init_in = fuse_bpf_open_init_in,
-	.init_out = fuse_bpf_open_init_out,
+	FUSE_BPF_IN(struct fuse_bpf_open_io, in),
+	FUSE_BPF_OUT(struct fuse_bpf_open_io, out),
 	.backing = fuse_bpf_open_backing,
 	.finalize = fuse_bpf_open_finalize,
 };
@@ -109,10 +90,16 @@ static const struct fuse_bpf_op fuse_bpf_opendir_op = {
 bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
 		   bool isdir)
 {
-	struct fuse_bpf_open_io io = { .inode = inode, .file = file };
+	struct fuse_bpf_open_io io = {
+		.in.flags = file->f_flags & ~(O_CREAT | O_EXCL | O_NOCTTY),
+		.inode = inode,
+		.file = file,
+	};
 
 	if (!fuse_bpf_inode_backed(inode))
 		return false;
+	if (io.in.flags & __O_TMPFILE)
+		io.in.flags &= ~O_TMPFILE;
 	return fuse_bpf_run(isdir ? &fuse_bpf_opendir_op : &fuse_bpf_open_op,
 			    inode, &io, err);
 }
@@ -142,14 +129,6 @@ struct fuse_bpf_flush_io {
 	fl_owner_t id;
 };
 
-static int fuse_bpf_flush_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_flush_io *io = data;
-
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
 static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_flush_io *io = data;
@@ -163,7 +142,7 @@ static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_flush_op = {
 	.opcode = FUSE_FLUSH,
-	.init_in = fuse_bpf_flush_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_flush_io, in),
 	.backing = fuse_bpf_flush_backing,
 };
 
@@ -185,14 +164,6 @@ struct fuse_bpf_fsync_io {
 	loff_t end;
 };
 
-static int fuse_bpf_fsync_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_fsync_io *io = data;
-
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
 static int fuse_bpf_fsync_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_fsync_io *io = data;
@@ -203,13 +174,13 @@ static int fuse_bpf_fsync_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_fsync_op = {
 	.opcode = FUSE_FSYNC,
-	.init_in = fuse_bpf_fsync_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_fsync_io, in),
 	.backing = fuse_bpf_fsync_backing,
 };
 
 static const struct fuse_bpf_op fuse_bpf_fsyncdir_op = {
 	.opcode = FUSE_FSYNCDIR,
-	.init_in = fuse_bpf_fsync_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_fsync_io, in),
 	.backing = fuse_bpf_fsync_backing,
 };
 
@@ -238,15 +209,6 @@ struct fuse_bpf_readdir_io {
 	struct dir_context *ctx;
 };
 
-static int fuse_bpf_readdir_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_readdir_io *io = data;
-
-	io->in.offset = io->ctx->pos;
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
 static int fuse_bpf_readdir_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_readdir_io *io = data;
@@ -264,13 +226,17 @@ static int fuse_bpf_readdir_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_readdir_op = {
 	.opcode = FUSE_READDIR,
-	.init_in = fuse_bpf_readdir_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_readdir_io, in),
 	.backing = fuse_bpf_readdir_backing,
 };
 
 bool fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx)
 {
-	struct fuse_bpf_readdir_io io = { .file = file, .ctx = ctx };
+	struct fuse_bpf_readdir_io io = {
+		.in.offset = ctx->pos,
+		.file = file,
+		.ctx = ctx,
+	};
 
 	if (!fuse_bpf_backing_file(file))
 		return false;
@@ -284,22 +250,6 @@ struct fuse_bpf_lseek_io {
 	struct fuse_lseek_out out;
 	struct file *file;
 };
-
-static int fuse_bpf_lseek_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_lseek_io *io = data;
-
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
-static int fuse_bpf_lseek_init_out(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_lseek_io *io = data;
-
-	fuse_bpf_out_arg(fa, &io->out, sizeof(io->out));
-	return 0;
-}
 
 static int fuse_bpf_lseek_backing(struct fuse_bpf_args *fa, void *data)
 {
@@ -327,8 +277,8 @@ static int fuse_bpf_lseek_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_lseek_op = {
 	.opcode = FUSE_LSEEK,
-	.init_in = fuse_bpf_lseek_init_in,
-	.init_out = fuse_bpf_lseek_init_out,
+	FUSE_BPF_IN(struct fuse_bpf_lseek_io, in),
+	FUSE_BPF_OUT(struct fuse_bpf_lseek_io, out),
 	.backing = fuse_bpf_lseek_backing,
 	.finalize = fuse_bpf_lseek_finalize,
 };
@@ -362,14 +312,6 @@ struct fuse_bpf_fallocate_io {
 	struct file *file;
 };
 
-static int fuse_bpf_fallocate_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_fallocate_io *io = data;
-
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
 static int fuse_bpf_fallocate_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_fallocate_io *io = data;
@@ -388,7 +330,7 @@ static int fuse_bpf_fallocate_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_fallocate_op = {
 	.opcode = FUSE_FALLOCATE,
-	.init_in = fuse_bpf_fallocate_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_fallocate_io, in),
 	.backing = fuse_bpf_fallocate_backing,
 	.finalize = fuse_bpf_fallocate_finalize,
 };
@@ -425,22 +367,6 @@ struct fuse_bpf_copy_io {
 	ssize_t copied;
 };
 
-static int fuse_bpf_copy_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_copy_io *io = data;
-
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
-static int fuse_bpf_copy_init_out(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_copy_io *io = data;
-
-	fuse_bpf_out_arg(fa, &io->out, sizeof(io->out));
-	return 0;
-}
-
 static int fuse_bpf_copy_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_copy_io *io = data;
@@ -466,8 +392,8 @@ static int fuse_bpf_copy_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_copy_op = {
 	.opcode = FUSE_COPY_FILE_RANGE,
-	.init_in = fuse_bpf_copy_init_in,
-	.init_out = fuse_bpf_copy_init_out,
+	FUSE_BPF_IN(struct fuse_bpf_copy_io, in),
+	FUSE_BPF_OUT(struct fuse_bpf_copy_io, out),
 	.backing = fuse_bpf_copy_backing,
 	.finalize = fuse_bpf_copy_finalize,
 };

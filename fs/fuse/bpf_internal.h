@@ -46,8 +46,12 @@ struct fuse_bpf_args {
 /**
  * struct fuse_bpf_op - one operation of the fuse-bpf pipeline
  * @opcode: the FUSE opcode the operation corresponds to
- * @init_in: fill the in-arguments from the VFS call (@io)
- * @init_out: set up the out-arguments
+ * @in_off: offset in @io of the operation's fixed in-argument (a fuse_*_in)
+ * @in_size: its size, 0 if there is none; it becomes the first in-argument
+ * @out_off: offset in @io of the fixed out-argument (a fuse_*_out)
+ * @out_size: its size, 0 if there is none
+ * @init_in: add the variable in-arguments (names, values) from @io
+ * @init_out: set up further out-arguments
  * @backing: do the operation on the backing object; runs with the
  *	credentials of the backing; returns 0 or a negative errno
  * @finalize: bring the fuse node up to date and compute the result of
@@ -59,11 +63,23 @@ struct fuse_bpf_args {
  */
 struct fuse_bpf_op {
 	u32 opcode;
+	u16 in_off;
+	u16 in_size;
+	u16 out_off;
+	u16 out_size;
 	int (*init_in)(struct fuse_bpf_args *fa, void *io);
 	int (*init_out)(struct fuse_bpf_args *fa, void *io);
 	int (*backing)(struct fuse_bpf_args *fa, void *io);
 	int (*finalize)(struct fuse_bpf_args *fa, void *io);
 };
+
+/* The fixed in- and out-argument of an operation, members of its @io. */
+#define FUSE_BPF_IN(type, member)				\
+	.in_off = offsetof(type, member),			\
+	.in_size = sizeof_field(type, member)
+#define FUSE_BPF_OUT(type, member)				\
+	.out_off = offsetof(type, member),			\
+	.out_size = sizeof_field(type, member)
 
 bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 		  void *io, int *res);

@@ -36,17 +36,6 @@ static int fuse_bpf_entry_init_in(struct fuse_bpf_args *fa, void *data)
 	struct fuse_bpf_entry_io *io = data;
 	const struct qstr *name = &io->entry->d_name;
 
-	switch (fa->opcode) {
-	case FUSE_MKNOD:
-		fuse_bpf_in_arg(fa, &io->in.mknod, sizeof(io->in.mknod));
-		break;
-	case FUSE_MKDIR:
-		fuse_bpf_in_arg(fa, &io->in.mkdir, sizeof(io->in.mkdir));
-		break;
-	case FUSE_LINK:
-		fuse_bpf_in_arg(fa, &io->in.link, sizeof(io->in.link));
-		break;
-	}
 	io->name_arg = fa->in_numargs;
 	fuse_bpf_in_arg(fa, (void *)name->name, name->len + 1);
 	if (fa->opcode == FUSE_SYMLINK)
@@ -157,26 +146,40 @@ static int fuse_bpf_new_entry_finalize(struct fuse_bpf_args *fa, void *data)
 	return 0;
 }
 
-static int fuse_bpf_new_entry_init_out(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_entry_io *io = data;
+static const struct fuse_bpf_op fuse_bpf_mknod_op = {
+	.opcode = FUSE_MKNOD,
+	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mknod),
+	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
+	.init_in = fuse_bpf_entry_init_in,
+	.backing = fuse_bpf_new_entry_backing,
+	.finalize = fuse_bpf_new_entry_finalize,
+};
 
-	fuse_bpf_out_arg(fa, &io->out, sizeof(io->out));
-	return 0;
-}
+static const struct fuse_bpf_op fuse_bpf_mkdir_op = {
+	.opcode = FUSE_MKDIR,
+	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mkdir),
+	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
+	.init_in = fuse_bpf_entry_init_in,
+	.backing = fuse_bpf_new_entry_backing,
+	.finalize = fuse_bpf_new_entry_finalize,
+};
 
-#define FUSE_BPF_NEW_ENTRY_OP(_opcode) {		\
-	.opcode = _opcode,				\
-	.init_in = fuse_bpf_entry_init_in,		\
-	.init_out = fuse_bpf_new_entry_init_out,	\
-	.backing = fuse_bpf_new_entry_backing,		\
-	.finalize = fuse_bpf_new_entry_finalize,	\
-}
+static const struct fuse_bpf_op fuse_bpf_symlink_op = {
+	.opcode = FUSE_SYMLINK,
+	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
+	.init_in = fuse_bpf_entry_init_in,
+	.backing = fuse_bpf_new_entry_backing,
+	.finalize = fuse_bpf_new_entry_finalize,
+};
 
-static const struct fuse_bpf_op fuse_bpf_mknod_op = FUSE_BPF_NEW_ENTRY_OP(FUSE_MKNOD);
-static const struct fuse_bpf_op fuse_bpf_mkdir_op = FUSE_BPF_NEW_ENTRY_OP(FUSE_MKDIR);
-static const struct fuse_bpf_op fuse_bpf_symlink_op = FUSE_BPF_NEW_ENTRY_OP(FUSE_SYMLINK);
-static const struct fuse_bpf_op fuse_bpf_link_op = FUSE_BPF_NEW_ENTRY_OP(FUSE_LINK);
+static const struct fuse_bpf_op fuse_bpf_link_op = {
+	.opcode = FUSE_LINK,
+	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.link),
+	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
+	.init_in = fuse_bpf_entry_init_in,
+	.backing = fuse_bpf_new_entry_backing,
+	.finalize = fuse_bpf_new_entry_finalize,
+};
 
 bool fuse_bpf_mknod(int *err, struct inode *dir, struct dentry *entry,
 		    umode_t mode, dev_t rdev)
@@ -397,7 +400,6 @@ static int fuse_bpf_rename_init_in(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_rename_io *io = data;
 
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
 	fuse_bpf_in_arg(fa, (void *)io->oldent->d_name.name,
 			io->oldent->d_name.len + 1);
 	fuse_bpf_in_arg(fa, (void *)io->newent->d_name.name,
@@ -477,6 +479,7 @@ static int fuse_bpf_rename_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_rename_op = {
 	.opcode = FUSE_RENAME2,
+	FUSE_BPF_IN(struct fuse_bpf_rename_io, in),
 	.init_in = fuse_bpf_rename_init_in,
 	.backing = fuse_bpf_rename_backing,
 	.finalize = fuse_bpf_rename_finalize,
@@ -556,14 +559,6 @@ struct fuse_bpf_tmpfile_io {
 	struct file *backing;
 };
 
-static int fuse_bpf_tmpfile_init_in(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_tmpfile_io *io = data;
-
-	fuse_bpf_in_arg(fa, &io->in, sizeof(io->in));
-	return 0;
-}
-
 static int fuse_bpf_tmpfile_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_tmpfile_io *io = data;
@@ -607,7 +602,7 @@ static int fuse_bpf_tmpfile_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_tmpfile_op = {
 	.opcode = FUSE_TMPFILE,
-	.init_in = fuse_bpf_tmpfile_init_in,
+	FUSE_BPF_IN(struct fuse_bpf_tmpfile_io, in),
 	.backing = fuse_bpf_tmpfile_backing,
 	.finalize = fuse_bpf_tmpfile_finalize,
 };

@@ -32,6 +32,8 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 	const struct cred *old_cred;
 	int err;
 
+	if (op->in_size)
+		fuse_bpf_in_arg(&fa, io + op->in_off, op->in_size);
 	if (op->init_in) {
 		err = op->init_in(&fa, io);
 		if (err)
@@ -40,6 +42,8 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 
 	/* Prefilter: with no program attached, continue to the backing. */
 
+	if (op->out_size)
+		fuse_bpf_out_arg(&fa, io + op->out_off, op->out_size);
 	if (op->init_out) {
 		err = op->init_out(&fa, io);
 		if (err)

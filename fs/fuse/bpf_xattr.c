@@ -25,15 +25,6 @@ static int fuse_bpf_xattr_init_in(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_xattr_io *io = data;
 
-	switch (fa->opcode) {
-	case FUSE_GETXATTR:
-	case FUSE_LISTXATTR:
-		fuse_bpf_in_arg(fa, &io->in.get, sizeof(io->in.get));
-		break;
-	case FUSE_SETXATTR:
-		fuse_bpf_in_arg(fa, &io->in.set, sizeof(io->in.set));
-		break;
-	}
 	if (fa->opcode != FUSE_LISTXATTR)
 		fuse_bpf_in_arg(fa, (void *)io->name, strlen(io->name) + 1);
 	if (fa->opcode == FUSE_SETXATTR)
@@ -83,17 +74,36 @@ static int fuse_bpf_xattr_finalize(struct fuse_bpf_args *fa, void *data)
 	return fa->error;
 }
 
-#define FUSE_BPF_XATTR_OP(_opcode) {			\
-	.opcode = _opcode,				\
-	.init_in = fuse_bpf_xattr_init_in,		\
-	.backing = fuse_bpf_xattr_backing,		\
-	.finalize = fuse_bpf_xattr_finalize,		\
-}
+static const struct fuse_bpf_op fuse_bpf_getxattr_op = {
+	.opcode = FUSE_GETXATTR,
+	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.get),
+	.init_in = fuse_bpf_xattr_init_in,
+	.backing = fuse_bpf_xattr_backing,
+	.finalize = fuse_bpf_xattr_finalize,
+};
 
-static const struct fuse_bpf_op fuse_bpf_getxattr_op = FUSE_BPF_XATTR_OP(FUSE_GETXATTR);
-static const struct fuse_bpf_op fuse_bpf_listxattr_op = FUSE_BPF_XATTR_OP(FUSE_LISTXATTR);
-static const struct fuse_bpf_op fuse_bpf_setxattr_op = FUSE_BPF_XATTR_OP(FUSE_SETXATTR);
-static const struct fuse_bpf_op fuse_bpf_removexattr_op = FUSE_BPF_XATTR_OP(FUSE_REMOVEXATTR);
+static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
+	.opcode = FUSE_LISTXATTR,
+	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.get),
+	.init_in = fuse_bpf_xattr_init_in,
+	.backing = fuse_bpf_xattr_backing,
+	.finalize = fuse_bpf_xattr_finalize,
+};
+
+static const struct fuse_bpf_op fuse_bpf_setxattr_op = {
+	.opcode = FUSE_SETXATTR,
+	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.set),
+	.init_in = fuse_bpf_xattr_init_in,
+	.backing = fuse_bpf_xattr_backing,
+	.finalize = fuse_bpf_xattr_finalize,
+};
+
+static const struct fuse_bpf_op fuse_bpf_removexattr_op = {
+	.opcode = FUSE_REMOVEXATTR,
+	.init_in = fuse_bpf_xattr_init_in,
+	.backing = fuse_bpf_xattr_backing,
+	.finalize = fuse_bpf_xattr_finalize,
+};
 
 bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,
 		       void *value, size_t size)
