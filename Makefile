@@ -13,12 +13,13 @@
 #   make series      numbered git format-patch series + cover letter
 #   make checkpatch  scripts/checkpatch.pl --strict over the series
 #   make warncheck   fs/fuse with W=1, CONFIG_FUSE_BPF=y and =n
+#   make bench       quick side-by-side benchmark in one VM boot
 #   make deps        install the Debian packages the harness needs
 
 H := harness
 SHELL := /bin/bash
 
-.PHONY: all demo test tree sync status kernel selftests vm series checkpatch warncheck deps clean
+.PHONY: all demo test tree sync status kernel selftests vm series checkpatch warncheck bench deps clean
 
 all: demo
 
@@ -57,6 +58,9 @@ checkpatch: series
 
 warncheck: kernel
 	@bash $(H)/warncheck.sh
+
+bench: kernel
+	@bash $(H)/bench.sh
 
 clean:
 	rm -rf build/kernel build/kernel-debug build/vm build/series
