@@ -83,9 +83,13 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 		/* A node's backing never changes once set. */
 		return same ? 0 : -EINVAL;
 	}
-	path_get(path);
-	fi->backing_path = *path;
+	/*
+	 * The inode may be in use already: publish the dentry last, so that
+	 * whoever sees it backed (fuse_bpf_inode_backed()) sees the rest.
+	 */
 	fi->backing_cred = get_cred(cred);
+	fi->backing_path.mnt = mntget(path->mnt);
+	smp_store_release(&fi->backing_path.dentry, dget(path->dentry));
 	spin_unlock(&fi->lock);
 	fuse_bpf_copy_attr(inode);
 	return 0;

@@ -27,7 +27,8 @@ struct kstatfs;
 
 static inline bool fuse_bpf_inode_backed(struct inode *inode)
 {
-	return !!get_fuse_inode(inode)->backing_path.dentry;
+	/* Pairs with the release in fuse_bpf_set_backing(). */
+	return !!smp_load_acquire(&get_fuse_inode(inode)->backing_path.dentry);
 }
 
 /* Mount and node lifetime */
