@@ -143,11 +143,17 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 	if (d_unhashed(backing))
 		return true;
 	if (dir && fuse_bpf_inode_backed(dir)) {
+		bool same;
+
 		parent = get_fuse_inode(dir)->backing_path.dentry;
-		if (READ_ONCE(backing->d_parent) != parent ||
-		    backing->d_name.len != entry->d_name.len ||
-		    memcmp(backing->d_name.name, entry->d_name.name,
-			   entry->d_name.len))
+		/* d_move() changes parent and name under d_lock. */
+		spin_lock(&backing->d_lock);
+		same = backing->d_parent == parent &&
+		       backing->d_name.len == entry->d_name.len &&
+		       !memcmp(backing->d_name.name, entry->d_name.name,
+			       entry->d_name.len);
+		spin_unlock(&backing->d_lock);
+		if (!same)
 			return true;
 	}
 	*res = 1;
