@@ -143,16 +143,19 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 	if (d_unhashed(backing))
 		return true;
 	if (dir && fuse_bpf_inode_backed(dir)) {
+		struct name_snapshot name;
 		bool same;
 
 		parent = get_fuse_inode(dir)->backing_path.dentry;
-		/* d_move() changes parent and name under d_lock. */
+		/* Both names may change under a rename: compare stable copies. */
+		take_dentry_name_snapshot(&name, entry);
 		spin_lock(&backing->d_lock);
 		same = backing->d_parent == parent &&
-		       backing->d_name.len == entry->d_name.len &&
-		       !memcmp(backing->d_name.name, entry->d_name.name,
-			       entry->d_name.len);
+		       backing->d_name.len == name.name.len &&
+		       !memcmp(backing->d_name.name, name.name.name,
+			       name.name.len);
 		spin_unlock(&backing->d_lock);
+		release_dentry_name_snapshot(&name);
 		if (!same)
 			return true;
 	}
