@@ -290,17 +290,15 @@ bool fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
 		.in = { .offset = offset, .whence = whence },
 		.file = file,
 	};
-	struct inode *inode = file_inode(file);
 	int err;
 
-	if (!fuse_bpf_backing_file(file))
+	/*
+	 * The backing file belongs to this fuse file alone, and the VFS
+	 * serializes f_pos of a shared file (FMODE_ATOMIC_POS).
+	 */
+	if (!fuse_bpf_backing_file(file) ||
+	    !fuse_bpf_run(&fuse_bpf_lseek_op, file_inode(file), &io, &err))
 		return false;
-	inode_lock(inode);
-	if (!fuse_bpf_run(&fuse_bpf_lseek_op, inode, &io, &err)) {
-		inode_unlock(inode);
-		return false;
-	}
-	inode_unlock(inode);
 	*res = err ?: io.out.offset;
 	return true;
 }
@@ -342,19 +340,10 @@ bool fuse_bpf_fallocate(int *res, struct file *file, int mode,
 		.in = { .offset = offset, .length = length, .mode = mode },
 		.file = file,
 	};
-	struct inode *inode = file_inode(file);
-	int err;
-
+	/* vfs_fallocate() locks the backing inode; there is no fuse cache. */
 	if (!fuse_bpf_backing_file(file))
 		return false;
-	inode_lock(inode);
-	if (!fuse_bpf_run(&fuse_bpf_fallocate_op, inode, &io, &err)) {
-		inode_unlock(inode);
-		return false;
-	}
-	inode_unlock(inode);
-	*res = err;
-	return true;
+	return fuse_bpf_run(&fuse_bpf_fallocate_op, file_inode(file), &io, res);
 }
 
 /* copy_file_range: both files backed, else the VFS falls back to splice. */
