@@ -33,8 +33,7 @@ static int fuse_bpf_lookup_init_in(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_lookup_io *io = data;
 
-	fuse_bpf_in_arg(fa, (void *)io->entry->d_name.name,
-			io->entry->d_name.len + 1);
+	fuse_bpf_name_arg(fa, &io->entry->d_name);
 	return 0;
 }
 

@@ -102,6 +102,13 @@ static inline void fuse_bpf_out_arg(struct fuse_bpf_args *fa, void *value,
 	fa->out_args[fa->out_numargs++].size = size;
 }
 
+/* A name as the FUSE request carries it: with its terminating NUL. */
+static inline void fuse_bpf_name_arg(struct fuse_bpf_args *fa,
+				     const struct qstr *name)
+{
+	fuse_bpf_in_arg(fa, (void *)name->name, name->len + 1);
+}
+
 static inline struct path *fuse_bpf_backing_path(struct inode *inode)
 {
 	return &get_fuse_inode(inode)->backing_path;

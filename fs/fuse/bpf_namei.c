@@ -37,7 +37,7 @@ static int fuse_bpf_entry_init_in(struct fuse_bpf_args *fa, void *data)
 	const struct qstr *name = &io->entry->d_name;
 
 	io->name_arg = fa->in_numargs;
-	fuse_bpf_in_arg(fa, (void *)name->name, name->len + 1);
+	fuse_bpf_name_arg(fa, name);
 	if (fa->opcode == FUSE_SYMLINK)
 		fuse_bpf_in_arg(fa, (void *)io->target, strlen(io->target) + 1);
 	return 0;
@@ -302,8 +302,7 @@ static int fuse_bpf_remove_init_in(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_remove_io *io = data;
 
-	fuse_bpf_in_arg(fa, (void *)io->entry->d_name.name,
-			io->entry->d_name.len + 1);
+	fuse_bpf_name_arg(fa, &io->entry->d_name);
 	return 0;
 }
 
@@ -400,10 +399,8 @@ static int fuse_bpf_rename_init_in(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_rename_io *io = data;
 
-	fuse_bpf_in_arg(fa, (void *)io->oldent->d_name.name,
-			io->oldent->d_name.len + 1);
-	fuse_bpf_in_arg(fa, (void *)io->newent->d_name.name,
-			io->newent->d_name.len + 1);
+	fuse_bpf_name_arg(fa, &io->oldent->d_name);
+	fuse_bpf_name_arg(fa, &io->newent->d_name);
 	return 0;
 }
 

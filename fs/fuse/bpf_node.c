@@ -89,6 +89,7 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 	 */
 	fi->backing_cred = get_cred(cred);
 	fi->backing_path.mnt = mntget(path->mnt);
+	/* Pairs with smp_load_acquire() in fuse_bpf_inode_backed(). */
 	smp_store_release(&fi->backing_path.dentry, dget(path->dentry));
 	spin_unlock(&fi->lock);
 	fuse_bpf_copy_attr(inode);
