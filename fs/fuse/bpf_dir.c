@@ -43,8 +43,8 @@ static int fuse_bpf_lookup_backing(struct fuse_bpf_args *fa, void *data)
 	struct path *dir = fuse_bpf_backing_path(io->dir);
 	struct dentry *backing;
 
-	backing = lookup_one_unlocked(mnt_idmap(dir->mnt), fa->in_args[0].value,
-				      dir->dentry, fa->in_args[0].size - 1);
+	backing = lookup_one_unlocked(mnt_idmap(dir->mnt), fa->in_args[0].ro.data,
+				      dir->dentry, fa->in_args[0].ro.size);
 	if (IS_ERR(backing))
 		return PTR_ERR(backing);
 	io->backing = backing;
@@ -58,8 +58,10 @@ static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
 	struct inode *inode = NULL;
 	struct dentry *entry;
 
-	if (fa->error)
-		return fa->error;
+	if (fa->meta.error) {
+		dput(io->backing);
+		return fa->meta.error;
+	}
 
 	if (d_really_is_positive(io->backing)) {
 		struct path path = {
@@ -67,7 +69,7 @@ static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
 			.dentry = io->backing,
 		};
 
-		inode = fuse_bpf_iget(io->dir->i_sb, &path, dfi->backing_cred);
+		inode = fuse_bpf_iget(io->dir, &path);
 	}
 	dput(io->backing);
 	if (IS_ERR(inode))
@@ -87,6 +89,7 @@ static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_lookup_op = {
 	.opcode = FUSE_LOOKUP,
+	.filter = FUSE_BPF_F_LOOKUP,
 	.init_in = fuse_bpf_lookup_init_in,
 	.backing = fuse_bpf_lookup_backing,
 	.finalize = fuse_bpf_lookup_finalize,
@@ -166,6 +169,7 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 
 struct fuse_bpf_getattr_io {
 	struct fuse_getattr_in in;
+	struct fuse_attr_out out;
 	struct inode *inode;
 	struct kstat *stat;
 	struct kstat tmp;
@@ -181,21 +185,53 @@ static int fuse_bpf_getattr_backing(struct fuse_bpf_args *fa, void *data)
 			   io->request_mask, io->flags);
 }
 
+/* For a postfilter: the attributes as a GETATTR reply carries them. */
+static void fuse_bpf_getattr_init_post(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_getattr_io *io = data;
+
+	if (!fa->meta.error)
+		fuse_bpf_stat_to_attr(io->stat, &io->out.attr);
+}
+
+/* What a postfilter may change of the attributes. */
+static void fuse_bpf_attr_to_stat(const struct fuse_attr *attr,
+				  struct kstat *stat)
+{
+	stat->mode = (stat->mode & S_IFMT) | (attr->mode & ~S_IFMT);
+	stat->nlink = attr->nlink;
+	stat->uid = make_kuid(&init_user_ns, attr->uid);
+	stat->gid = make_kgid(&init_user_ns, attr->gid);
+	stat->size = attr->size;
+	stat->blocks = attr->blocks;
+	stat->atime.tv_sec = attr->atime;
+	stat->atime.tv_nsec = attr->atimensec;
+	stat->mtime.tv_sec = attr->mtime;
+	stat->mtime.tv_nsec = attr->mtimensec;
+	stat->ctime.tv_sec = attr->ctime;
+	stat->ctime.tv_nsec = attr->ctimensec;
+}
+
 static int fuse_bpf_getattr_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_getattr_io *io = data;
 
-	if (fa->error)
-		return fa->error;
+	if (fa->meta.error)
+		return fa->meta.error;
 	fuse_bpf_copy_attr(io->inode);
+	if (fa->post)
+		fuse_bpf_attr_to_stat(&io->out.attr, io->stat);
 	io->stat->dev = io->inode->i_sb->s_dev;
 	return 0;
 }
 
 static const struct fuse_bpf_op fuse_bpf_getattr_op = {
 	.opcode = FUSE_GETATTR,
+	.filter = FUSE_BPF_F_GETATTR,
 	FUSE_BPF_IN(struct fuse_bpf_getattr_io, in),
+	FUSE_BPF_OUT(struct fuse_bpf_getattr_io, out),
 	.backing = fuse_bpf_getattr_backing,
+	.init_post = fuse_bpf_getattr_init_post,
 	.finalize = fuse_bpf_getattr_finalize,
 };
 
@@ -231,6 +267,14 @@ static int fuse_bpf_setattr_backing(struct fuse_bpf_args *fa, void *data)
 	struct iattr attr = *io->attr;
 	int err;
 
+	/* What a prefilter may have changed. */
+	attr.ia_valid &= io->in.valid |
+			 ~(ATTR_MODE | ATTR_UID | ATTR_GID | ATTR_SIZE);
+	attr.ia_mode = io->in.mode;
+	attr.ia_uid = make_kuid(&init_user_ns, io->in.uid);
+	attr.ia_gid = make_kgid(&init_user_ns, io->in.gid);
+	attr.ia_size = io->in.size;
+
 	/* The fuse file is not the backing file: truncate by path. */
 	attr.ia_valid &= ~ATTR_FILE;
 	attr.ia_file = NULL;
@@ -253,11 +297,12 @@ static int fuse_bpf_setattr_finalize(struct fuse_bpf_args *fa, void *data)
 	struct fuse_bpf_setattr_io *io = data;
 
 	fuse_bpf_copy_attr(d_inode(io->dentry));
-	return fa->error;
+	return fa->meta.error;
 }
 
 static const struct fuse_bpf_op fuse_bpf_setattr_op = {
 	.opcode = FUSE_SETATTR,
+	.filter = FUSE_BPF_F_SETATTR,
 	FUSE_BPF_IN(struct fuse_bpf_setattr_io, in),
 	.backing = fuse_bpf_setattr_backing,
 	.finalize = fuse_bpf_setattr_finalize,
@@ -308,6 +353,7 @@ static int fuse_bpf_access_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_access_op = {
 	.opcode = FUSE_ACCESS,
+	.filter = FUSE_BPF_F_ACCESS,
 	FUSE_BPF_IN(struct fuse_bpf_access_io, in),
 	.backing = fuse_bpf_access_backing,
 };
@@ -329,9 +375,25 @@ bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
 /* statfs */
 
 struct fuse_bpf_statfs_io {
+	struct fuse_statfs_out out;
 	struct inode *inode;
 	struct kstatfs *buf;
 };
+
+static void fuse_bpf_statfs_init_post(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_statfs_io *io = data;
+	struct fuse_kstatfs *st = &io->out.st;
+
+	st->blocks = io->buf->f_blocks;
+	st->bfree = io->buf->f_bfree;
+	st->bavail = io->buf->f_bavail;
+	st->files = io->buf->f_files;
+	st->ffree = io->buf->f_ffree;
+	st->bsize = io->buf->f_bsize;
+	st->namelen = io->buf->f_namelen;
+	st->frsize = io->buf->f_frsize;
+}
 
 static int fuse_bpf_statfs_backing(struct fuse_bpf_args *fa, void *data)
 {
@@ -344,14 +406,30 @@ static int fuse_bpf_statfs_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_statfs_io *io = data;
 
-	if (!fa->error)
-		io->buf->f_type = FUSE_SUPER_MAGIC;
-	return fa->error;
+	if (fa->meta.error)
+		return fa->meta.error;
+	if (fa->post) {
+		struct fuse_kstatfs *st = &io->out.st;
+
+		io->buf->f_blocks = st->blocks;
+		io->buf->f_bfree = st->bfree;
+		io->buf->f_bavail = st->bavail;
+		io->buf->f_files = st->files;
+		io->buf->f_ffree = st->ffree;
+		io->buf->f_bsize = st->bsize;
+		io->buf->f_namelen = st->namelen;
+		io->buf->f_frsize = st->frsize;
+	}
+	io->buf->f_type = FUSE_SUPER_MAGIC;
+	return 0;
 }
 
 static const struct fuse_bpf_op fuse_bpf_statfs_op = {
 	.opcode = FUSE_STATFS,
+	.filter = FUSE_BPF_F_STATFS,
+	FUSE_BPF_OUT(struct fuse_bpf_statfs_io, out),
 	.backing = fuse_bpf_statfs_backing,
+	.init_post = fuse_bpf_statfs_init_post,
 	.finalize = fuse_bpf_statfs_finalize,
 };
 

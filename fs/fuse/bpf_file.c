@@ -64,8 +64,14 @@ static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_open_io *io = data;
 
-	if (fa->error)
-		return fa->error;
+	if (fa->meta.error) {
+		if (io->ff) {
+			fput(io->ff->passthrough);
+			put_cred(io->ff->cred);
+			fuse_file_free(io->ff);
+		}
+		return fa->meta.error;
+	}
 	io->ff->open_flags = io->out.open_flags & ~FOPEN_DIRECT_IO;
 	io->file->private_data = io->ff;
 	return 0;
@@ -73,6 +79,7 @@ static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_open_op = {
 	.opcode = FUSE_OPEN,
+	.filter = FUSE_BPF_F_OPEN,
 	FUSE_BPF_IN(struct fuse_bpf_open_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_open_io, out),
 	.backing = fuse_bpf_open_backing,
@@ -81,6 +88,7 @@ static const struct fuse_bpf_op fuse_bpf_open_op = {
 
 static const struct fuse_bpf_op fuse_bpf_opendir_op = {
 	.opcode = FUSE_OPENDIR,
+	.filter = FUSE_BPF_F_OPENDIR,
 	FUSE_BPF_IN(struct fuse_bpf_open_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_open_io, out),
 	.backing = fuse_bpf_open_backing,
@@ -142,6 +150,7 @@ static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_flush_op = {
 	.opcode = FUSE_FLUSH,
+	.filter = FUSE_BPF_F_FLUSH,
 	FUSE_BPF_IN(struct fuse_bpf_flush_io, in),
 	.backing = fuse_bpf_flush_backing,
 };
@@ -174,12 +183,14 @@ static int fuse_bpf_fsync_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_fsync_op = {
 	.opcode = FUSE_FSYNC,
+	.filter = FUSE_BPF_F_FSYNC,
 	FUSE_BPF_IN(struct fuse_bpf_fsync_io, in),
 	.backing = fuse_bpf_fsync_backing,
 };
 
 static const struct fuse_bpf_op fuse_bpf_fsyncdir_op = {
 	.opcode = FUSE_FSYNCDIR,
+	.filter = FUSE_BPF_F_FSYNCDIR,
 	FUSE_BPF_IN(struct fuse_bpf_fsync_io, in),
 	.backing = fuse_bpf_fsync_backing,
 };
@@ -226,6 +237,7 @@ static int fuse_bpf_readdir_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_readdir_op = {
 	.opcode = FUSE_READDIR,
+	.filter = FUSE_BPF_F_READDIR,
 	FUSE_BPF_IN(struct fuse_bpf_readdir_io, in),
 	.backing = fuse_bpf_readdir_backing,
 };
@@ -269,14 +281,15 @@ static int fuse_bpf_lseek_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_lseek_io *io = data;
 
-	if (fa->error)
-		return fa->error;
+	if (fa->meta.error)
+		return fa->meta.error;
 	io->file->f_pos = io->out.offset;
 	return 0;
 }
 
 static const struct fuse_bpf_op fuse_bpf_lseek_op = {
 	.opcode = FUSE_LSEEK,
+	.filter = FUSE_BPF_F_LSEEK,
 	FUSE_BPF_IN(struct fuse_bpf_lseek_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_lseek_io, out),
 	.backing = fuse_bpf_lseek_backing,
@@ -323,11 +336,12 @@ static int fuse_bpf_fallocate_finalize(struct fuse_bpf_args *fa, void *data)
 	struct fuse_bpf_fallocate_io *io = data;
 
 	fuse_bpf_copy_attr(file_inode(io->file));
-	return fa->error;
+	return fa->meta.error;
 }
 
 static const struct fuse_bpf_op fuse_bpf_fallocate_op = {
 	.opcode = FUSE_FALLOCATE,
+	.filter = FUSE_BPF_F_FALLOCATE,
 	FUSE_BPF_IN(struct fuse_bpf_fallocate_io, in),
 	.backing = fuse_bpf_fallocate_backing,
 	.finalize = fuse_bpf_fallocate_finalize,
@@ -376,11 +390,12 @@ static int fuse_bpf_copy_finalize(struct fuse_bpf_args *fa, void *data)
 	struct fuse_bpf_copy_io *io = data;
 
 	fuse_bpf_copy_attr(file_inode(io->dst));
-	return fa->error;
+	return fa->meta.error;
 }
 
 static const struct fuse_bpf_op fuse_bpf_copy_op = {
 	.opcode = FUSE_COPY_FILE_RANGE,
+	.filter = FUSE_BPF_F_COPY_FILE_RANGE,
 	FUSE_BPF_IN(struct fuse_bpf_copy_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_copy_io, out),
 	.backing = fuse_bpf_copy_backing,

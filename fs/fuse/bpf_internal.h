@@ -7,55 +7,90 @@
 
 #include "fuse_i.h"
 
+#include <linux/fuse_bpf.h>
+
 #define FUSE_BPF_MAX_IN_ARGS	3
 #define FUSE_BPF_MAX_OUT_ARGS	2
 
-/**
- * struct fuse_bpf_arg - one argument of a fuse-bpf operation
- * @value: the argument, a FUSE protocol structure or a buffer
- * @size: its size in bytes
- */
-struct fuse_bpf_arg {
-	void *value;
-	u32 size;
+/* struct fuse_bpf_buf flags */
+#define FUSE_BPF_BUF_OWNED	BIT(0)	/* data was allocated by a kfunc */
+#define FUSE_BPF_BUF_CHANGED	BIT(1)	/* a filter got it writable */
+#define FUSE_BPF_BUF_STRING	BIT(2)	/* a string, no NUL inside */
+#define FUSE_BPF_BUF_NAME	BIT(3)	/* a file name */
+
+/* The operations filters can be attached to, see bpf_ops.c. */
+enum fuse_bpf_filter_op {
+	FUSE_BPF_F_LOOKUP,
+	FUSE_BPF_F_GETATTR,
+	FUSE_BPF_F_SETATTR,
+	FUSE_BPF_F_ACCESS,
+	FUSE_BPF_F_STATFS,
+	FUSE_BPF_F_OPEN,
+	FUSE_BPF_F_OPENDIR,
+	FUSE_BPF_F_FLUSH,
+	FUSE_BPF_F_FSYNC,
+	FUSE_BPF_F_FSYNCDIR,
+	FUSE_BPF_F_READDIR,
+	FUSE_BPF_F_MKNOD,
+	FUSE_BPF_F_MKDIR,
+	FUSE_BPF_F_SYMLINK,
+	FUSE_BPF_F_LINK,
+	FUSE_BPF_F_UNLINK,
+	FUSE_BPF_F_RMDIR,
+	FUSE_BPF_F_RENAME,
+	FUSE_BPF_F_READLINK,
+	FUSE_BPF_F_TMPFILE,
+	FUSE_BPF_F_GETXATTR,
+	FUSE_BPF_F_LISTXATTR,
+	FUSE_BPF_F_SETXATTR,
+	FUSE_BPF_F_REMOVEXATTR,
+	FUSE_BPF_F_LSEEK,
+	FUSE_BPF_F_FALLOCATE,
+	FUSE_BPF_F_COPY_FILE_RANGE,
+	FUSE_BPF_F_NR
 };
 
 /**
  * struct fuse_bpf_args - the FUSE view of an operation on a backed node
- * @nodeid: node id of the inode the operation is on
- * @opcode: FUSE opcode
- * @error: result of the backing call, for the postfilter and finalize
+ * @meta: node id, opcode, caller; @meta.error is the result of the
+ *	backing call, for the postfilter and finalize
  * @in_numargs: number of @in_args
  * @out_numargs: number of @out_args
- * @in_args: the in-arguments, as the FUSE request would carry them
+ * @in_args: the in-arguments, as the FUSE request would carry them, but
+ *	names and strings without their NUL
  * @out_args: the out-arguments, as the FUSE reply would carry them
+ * @post: the out-arguments were filled in for a postfilter
  *
  * The backing call reads its parameters from @in_args, so an edit a
  * prefilter makes there is what the backing file system sees.
  */
 struct fuse_bpf_args {
-	u64 nodeid;
-	u32 opcode;
-	int error;
+	struct fuse_bpf_meta meta;
 	unsigned int in_numargs;
 	unsigned int out_numargs;
-	struct fuse_bpf_arg in_args[FUSE_BPF_MAX_IN_ARGS];
-	struct fuse_bpf_arg out_args[FUSE_BPF_MAX_OUT_ARGS];
+	struct fuse_bpf_buf in_args[FUSE_BPF_MAX_IN_ARGS];
+	struct fuse_bpf_buf out_args[FUSE_BPF_MAX_OUT_ARGS];
+	bool post;
 };
 
 /**
  * struct fuse_bpf_op - one operation of the fuse-bpf pipeline
  * @opcode: the FUSE opcode the operation corresponds to
+ * @filter: the operation's filters, an &enum fuse_bpf_filter_op
  * @in_off: offset in @io of the operation's fixed in-argument (a fuse_*_in)
  * @in_size: its size, 0 if there is none; it becomes the first in-argument
  * @out_off: offset in @io of the fixed out-argument (a fuse_*_out)
  * @out_size: its size, 0 if there is none
  * @init_in: add the variable in-arguments (names, values) from @io
  * @init_out: set up further out-arguments
+ * @init_post: fill the out-arguments from the backing call's result for
+ *	the postfilter (when the operation keeps its result elsewhere)
  * @backing: do the operation on the backing object; runs with the
  *	credentials of the backing; returns 0 or a negative errno
  * @finalize: bring the fuse node up to date and compute the result of
- *	the VFS call from @fa->error; may be NULL (the result is @fa->error)
+ *	the VFS call from @fa->meta.error, releasing what the backing call
+ *	acquired when that is an error (a postfilter may have set it); may
+ *	be NULL (the result is @fa->meta.error)
  *
  * Every operation runs initialize_in, prefilter, initialize_out, backing,
  * postfilter, finalize, in fuse_bpf_run(). @io is the operation's own
@@ -63,6 +98,7 @@ struct fuse_bpf_args {
  */
 struct fuse_bpf_op {
 	u32 opcode;
+	u8 filter;
 	u16 in_off;
 	u16 in_size;
 	u16 out_off;
@@ -70,6 +106,7 @@ struct fuse_bpf_op {
 	int (*init_in)(struct fuse_bpf_args *fa, void *io);
 	int (*init_out)(struct fuse_bpf_args *fa, void *io);
 	int (*backing)(struct fuse_bpf_args *fa, void *io);
+	void (*init_post)(struct fuse_bpf_args *fa, void *io);
 	int (*finalize)(struct fuse_bpf_args *fa, void *io);
 };
 
@@ -84,13 +121,29 @@ struct fuse_bpf_op {
 bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 		  void *io, int *res);
 
+/*
+ * A variable in-argument: @max_size bounds what a prefilter may make of
+ * it, the kernel keeps a NUL after it.
+ */
+static inline void fuse_bpf_buf_arg(struct fuse_bpf_args *fa, void *value,
+				    u32 size, u32 max_size, u32 flags)
+{
+	struct fuse_bpf_buf *buf;
+
+	if (WARN_ON_ONCE(fa->in_numargs >= FUSE_BPF_MAX_IN_ARGS))
+		return;
+	buf = &fa->in_args[fa->in_numargs++];
+	buf->ro.data = value;
+	buf->ro.size = size;
+	buf->max_size = max_size;
+	buf->flags = flags;
+}
+
+/* A fixed in-argument, which prefilters reach as a structure. */
 static inline void fuse_bpf_in_arg(struct fuse_bpf_args *fa, void *value,
 				   u32 size)
 {
-	if (WARN_ON_ONCE(fa->in_numargs >= FUSE_BPF_MAX_IN_ARGS))
-		return;
-	fa->in_args[fa->in_numargs].value = value;
-	fa->in_args[fa->in_numargs++].size = size;
+	fuse_bpf_buf_arg(fa, value, size, 0, 0);
 }
 
 static inline void fuse_bpf_out_arg(struct fuse_bpf_args *fa, void *value,
@@ -98,15 +151,16 @@ static inline void fuse_bpf_out_arg(struct fuse_bpf_args *fa, void *value,
 {
 	if (WARN_ON_ONCE(fa->out_numargs >= FUSE_BPF_MAX_OUT_ARGS))
 		return;
-	fa->out_args[fa->out_numargs].value = value;
-	fa->out_args[fa->out_numargs++].size = size;
+	fa->out_args[fa->out_numargs].ro.data = value;
+	fa->out_args[fa->out_numargs++].ro.size = size;
 }
 
-/* A name as the FUSE request carries it: with its terminating NUL. */
+/* A file name; the FUSE request would carry it with its NUL. */
 static inline void fuse_bpf_name_arg(struct fuse_bpf_args *fa,
 				     const struct qstr *name)
 {
-	fuse_bpf_in_arg(fa, (void *)name->name, name->len + 1);
+	fuse_bpf_buf_arg(fa, (void *)name->name, name->len, NAME_MAX,
+			 FUSE_BPF_BUF_STRING | FUSE_BPF_BUF_NAME);
 }
 
 static inline struct path *fuse_bpf_backing_path(struct inode *inode)
@@ -119,13 +173,23 @@ static inline struct inode *fuse_bpf_backing_inode(struct inode *inode)
 	return d_inode(get_fuse_inode(inode)->backing_path.dentry);
 }
 
+/* bpf_ops.c */
+bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
+			  bool post, struct fuse_bpf_args *fa, int *res);
+bool fuse_bpf_has_filter(struct inode *inode);
+void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode);
+void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter);
+struct fuse_bpf_filter *fuse_bpf_get_filter(struct inode *inode);
+struct fuse_bpf_filter *fuse_bpf_filter_get(struct fuse_bpf_filter *filter);
+struct fuse_bpf_filter *fuse_bpf_ops_lookup(struct fuse_conn *fc, u64 id);
+
 /* bpf_dir.c */
 void fuse_bpf_entry_valid(struct dentry *entry);
 
 /* bpf_node.c */
-struct inode *fuse_bpf_iget(struct super_block *sb, const struct path *path,
-			    const struct cred *cred);
+struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path);
 void fuse_bpf_copy_attr(struct inode *inode);
+void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr);
 
 /* bpf_file.c */
 struct file *fuse_bpf_backing_file(struct file *file);

@@ -38,8 +38,9 @@ static int fuse_bpf_entry_init_in(struct fuse_bpf_args *fa, void *data)
 
 	io->name_arg = fa->in_numargs;
 	fuse_bpf_name_arg(fa, name);
-	if (fa->opcode == FUSE_SYMLINK)
-		fuse_bpf_in_arg(fa, (void *)io->target, strlen(io->target) + 1);
+	if (fa->meta.opcode == FUSE_SYMLINK)
+		fuse_bpf_buf_arg(fa, (void *)io->target, strlen(io->target),
+				 PATH_MAX - 1, FUSE_BPF_BUF_STRING);
 	return 0;
 }
 
@@ -48,8 +49,8 @@ static struct dentry *fuse_bpf_entry_lookup(struct fuse_bpf_args *fa,
 					    unsigned int idx,
 					    const struct path *dir)
 {
-	return lookup_one(mnt_idmap(dir->mnt), fa->in_args[idx].value,
-			  dir->dentry, fa->in_args[idx].size - 1);
+	return lookup_one(mnt_idmap(dir->mnt), fa->in_args[idx].ro.data,
+			  dir->dentry, fa->in_args[idx].ro.size);
 }
 
 static int fuse_bpf_new_entry_backing(struct fuse_bpf_args *fa, void *data)
@@ -62,7 +63,7 @@ static int fuse_bpf_new_entry_backing(struct fuse_bpf_args *fa, void *data)
 	struct dentry *backing;
 	int err;
 
-	if (fa->opcode == FUSE_LINK) {
+	if (fa->meta.opcode == FUSE_LINK) {
 		old = fuse_bpf_backing_path(d_inode(io->old));
 		if (old->mnt != dir->mnt)
 			return -EXDEV;
@@ -77,7 +78,7 @@ static int fuse_bpf_new_entry_backing(struct fuse_bpf_args *fa, void *data)
 	if (IS_ERR(backing))
 		goto out_unlock;
 
-	switch (fa->opcode) {
+	switch (fa->meta.opcode) {
 	case FUSE_MKNOD:
 		if (S_ISREG(io->in.mknod.mode))
 			err = vfs_create(idmap, bdir, backing,
@@ -91,7 +92,7 @@ static int fuse_bpf_new_entry_backing(struct fuse_bpf_args *fa, void *data)
 		err = vfs_mkdir(idmap, bdir, backing, io->in.mkdir.mode);
 		break;
 	case FUSE_SYMLINK:
-		err = vfs_symlink(idmap, bdir, backing, fa->in_args[1].value);
+		err = vfs_symlink(idmap, bdir, backing, fa->in_args[1].ro.data);
 		break;
 	case FUSE_LINK:
 		err = vfs_link(old->dentry, idmap, bdir, backing, NULL);
@@ -130,10 +131,12 @@ static int fuse_bpf_new_entry_finalize(struct fuse_bpf_args *fa, void *data)
 	struct dentry *alias;
 
 	fuse_bpf_copy_attr(io->dir);
-	if (fa->error)
-		return fa->error;
+	if (fa->meta.error) {
+		dput(io->backing);
+		return fa->meta.error;
+	}
 
-	inode = fuse_bpf_iget(io->dir->i_sb, &path, dfi->backing_cred);
+	inode = fuse_bpf_iget(io->dir, &path);
 	dput(io->backing);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
@@ -148,6 +151,7 @@ static int fuse_bpf_new_entry_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_mknod_op = {
 	.opcode = FUSE_MKNOD,
+	.filter = FUSE_BPF_F_MKNOD,
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mknod),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
@@ -157,6 +161,7 @@ static const struct fuse_bpf_op fuse_bpf_mknod_op = {
 
 static const struct fuse_bpf_op fuse_bpf_mkdir_op = {
 	.opcode = FUSE_MKDIR,
+	.filter = FUSE_BPF_F_MKDIR,
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mkdir),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
@@ -166,6 +171,7 @@ static const struct fuse_bpf_op fuse_bpf_mkdir_op = {
 
 static const struct fuse_bpf_op fuse_bpf_symlink_op = {
 	.opcode = FUSE_SYMLINK,
+	.filter = FUSE_BPF_F_SYMLINK,
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
 	.backing = fuse_bpf_new_entry_backing,
@@ -174,6 +180,7 @@ static const struct fuse_bpf_op fuse_bpf_symlink_op = {
 
 static const struct fuse_bpf_op fuse_bpf_link_op = {
 	.opcode = FUSE_LINK,
+	.filter = FUSE_BPF_F_LINK,
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.link),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
@@ -330,7 +337,7 @@ static int fuse_bpf_remove_backing(struct fuse_bpf_args *fa, void *data)
 	err = -ESTALE;
 	if (d_inode(backing) != fuse_bpf_backing_inode(d_inode(io->entry)))
 		goto out_dput;
-	if (fa->opcode == FUSE_RMDIR)
+	if (fa->meta.opcode == FUSE_RMDIR)
 		err = vfs_rmdir(idmap, bdir, backing);
 	else
 		err = vfs_unlink(idmap, bdir, backing, NULL);
@@ -348,16 +355,17 @@ static int fuse_bpf_remove_finalize(struct fuse_bpf_args *fa, void *data)
 	struct inode *inode = d_inode(io->entry);
 
 	fuse_bpf_copy_attr(io->dir);
-	if (!fa->error) {
+	if (!fa->meta.error) {
 		fuse_bpf_copy_attr(inode);
 		if (S_ISDIR(inode->i_mode))
 			clear_nlink(inode);
 	}
-	return fa->error;
+	return fa->meta.error;
 }
 
 static const struct fuse_bpf_op fuse_bpf_unlink_op = {
 	.opcode = FUSE_UNLINK,
+	.filter = FUSE_BPF_F_UNLINK,
 	.init_in = fuse_bpf_remove_init_in,
 	.backing = fuse_bpf_remove_backing,
 	.finalize = fuse_bpf_remove_finalize,
@@ -365,6 +373,7 @@ static const struct fuse_bpf_op fuse_bpf_unlink_op = {
 
 static const struct fuse_bpf_op fuse_bpf_rmdir_op = {
 	.opcode = FUSE_RMDIR,
+	.filter = FUSE_BPF_F_RMDIR,
 	.init_in = fuse_bpf_remove_init_in,
 	.backing = fuse_bpf_remove_backing,
 	.finalize = fuse_bpf_remove_finalize,
@@ -468,14 +477,15 @@ static int fuse_bpf_rename_finalize(struct fuse_bpf_args *fa, void *data)
 	fuse_bpf_copy_attr(io->olddir);
 	if (io->newdir != io->olddir)
 		fuse_bpf_copy_attr(io->newdir);
-	if (!fa->error && d_really_is_positive(io->newent) &&
+	if (!fa->meta.error && d_really_is_positive(io->newent) &&
 	    fuse_bpf_inode_backed(d_inode(io->newent)))
 		fuse_bpf_copy_attr(d_inode(io->newent));
-	return fa->error;
+	return fa->meta.error;
 }
 
 static const struct fuse_bpf_op fuse_bpf_rename_op = {
 	.opcode = FUSE_RENAME2,
+	.filter = FUSE_BPF_F_RENAME,
 	FUSE_BPF_IN(struct fuse_bpf_rename_io, in),
 	.init_in = fuse_bpf_rename_init_in,
 	.backing = fuse_bpf_rename_backing,
@@ -523,6 +533,7 @@ static int fuse_bpf_get_link_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_readlink_op = {
 	.opcode = FUSE_READLINK,
+	.filter = FUSE_BPF_F_READLINK,
 	.backing = fuse_bpf_get_link_backing,
 };
 
@@ -579,14 +590,15 @@ static int fuse_bpf_tmpfile_backing(struct fuse_bpf_args *fa, void *data)
 static int fuse_bpf_tmpfile_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_tmpfile_io *io = data;
-	struct fuse_inode *dfi = get_fuse_inode(io->dir);
 	struct inode *inode;
 
-	if (fa->error)
-		return fa->error;
+	if (fa->meta.error) {
+		if (io->backing)
+			fput(io->backing);
+		return fa->meta.error;
+	}
 
-	inode = fuse_bpf_iget(io->dir->i_sb, &io->backing->f_path,
-			      dfi->backing_cred);
+	inode = fuse_bpf_iget(io->dir, &io->backing->f_path);
 	fput(io->backing);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
@@ -599,6 +611,7 @@ static int fuse_bpf_tmpfile_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_tmpfile_op = {
 	.opcode = FUSE_TMPFILE,
+	.filter = FUSE_BPF_F_TMPFILE,
 	FUSE_BPF_IN(struct fuse_bpf_tmpfile_io, in),
 	.backing = fuse_bpf_tmpfile_backing,
 	.finalize = fuse_bpf_tmpfile_finalize,

@@ -20,8 +20,7 @@
 #include <linux/seq_file.h>
 
 /* Attributes of the fuse inode follow those of the backing inode. */
-static void fuse_bpf_stat_to_attr(const struct kstat *stat,
-				  struct fuse_attr *attr)
+void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr)
 {
 	memset(attr, 0, sizeof(*attr));
 	attr->ino = stat->ino;
@@ -100,6 +99,7 @@ void fuse_bpf_evict_inode(struct inode *inode)
 {
 	struct fuse_inode *fi = get_fuse_inode(inode);
 
+	fuse_bpf_set_filter(inode, NULL);
 	if (!fi->backing_path.dentry)
 		return;
 	path_put(&fi->backing_path);
@@ -111,7 +111,7 @@ void fuse_bpf_evict_inode(struct inode *inode)
 
 struct fuse_bpf_iget_key {
 	const struct path *path;
-	const struct cred *cred;
+	struct inode *dir;
 	struct fuse_conn *fc;
 };
 
@@ -133,7 +133,7 @@ static int fuse_bpf_inode_set(struct inode *inode, void *data)
 	/* Called under the inode hash lock: only take references. */
 	path_get(key->path);
 	fi->backing_path = *key->path;
-	fi->backing_cred = get_cred(key->cred);
+	fi->backing_cred = get_cred(get_fuse_inode(key->dir)->backing_cred);
 	fi->nodeid = FUSE_BPF_NODEID_BIT |
 		     atomic64_inc_return(&key->fc->bpf_nodeid_ctr);
 	return 0;
@@ -141,25 +141,26 @@ static int fuse_bpf_inode_set(struct inode *inode, void *data)
 
 /**
  * fuse_bpf_iget() - the fuse inode of a backing object found by lookup
- * @sb: the fuse super block
+ * @dir: the backed fuse directory it was found in
  * @path: the backing object
- * @cred: credentials for backing operations on it
  *
  * The inode is keyed by the backing inode, so hard links share it, and
  * gets a node id from the fuse-bpf range: the server never saw it, so it
- * is never sent a FORGET.
+ * is never sent a FORGET. A new inode inherits the credentials and the
+ * filters of @dir.
  *
  * Return: the inode with a new reference, or an ERR_PTR.
  */
-struct inode *fuse_bpf_iget(struct super_block *sb, const struct path *path,
-			    const struct cred *cred)
+struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path)
 {
+	struct super_block *sb = dir->i_sb;
 	struct inode *backing = d_inode(path->dentry);
 	struct fuse_bpf_iget_key key = {
 		.path = path,
-		.cred = cred,
+		.dir = dir,
 		.fc = get_fuse_conn_super(sb),
 	};
+	struct fuse_bpf_filter *filter;
 	struct fuse_attr attr;
 	struct kstat stat;
 	struct inode *inode;
@@ -178,6 +179,9 @@ struct inode *fuse_bpf_iget(struct super_block *sb, const struct path *path,
 		fuse_init_inode(inode, &attr, key.fc);
 		fuse_change_attributes(inode, &attr, NULL, 0, 0);
 		fuse_bpf_copy_attr(inode);
+		filter = fuse_bpf_get_filter(dir);
+		fuse_bpf_set_filter(inode, filter);
+		fuse_bpf_filter_put(filter);
 		unlock_new_inode(inode);
 	} else {
 		fuse_bpf_copy_attr(inode);
@@ -231,7 +235,8 @@ int fuse_bpf_parse_root_dir(struct fs_context *fsc,
  * @sb: the fuse super block, with its root
  * @ctx: the mount options, checked by fuse_bpf_parse_root_dir()
  *
- * Backs the root by root_dir= with the mounter's credentials.
+ * Backs the root by root_dir= with the mounter's credentials, and gives
+ * it the filters of prefilters= and postfilters=.
  *
  * Return: 0 or a negative errno.
  */
@@ -249,6 +254,7 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	fc->fuse_bpf = 1;
 	fc->max_stack_depth = 1;
 	sb->s_stack_depth = 1;
+	fuse_bpf_set_filter(d_inode(sb->s_root), ctx->root_filter);
 	if (!ctx->root_dir)
 		return 0;
 
@@ -333,15 +339,29 @@ int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
 	if (nodeid & FUSE_BPF_NODEID_BIT)
 		return -EIO;
 	if (args->out_args[1].size == 0) {
-		bpf_entry->entry_type = 0;
+		memset(bpf_entry, 0, sizeof(*bpf_entry));
 		return 0;
 	}
 	if (args->out_args[1].size != sizeof(*bpf_entry))
 		return -EINVAL;
-	if (bpf_entry->flags || bpf_entry->reserved[0] ||
-	    bpf_entry->reserved[1])
+	if (bpf_entry->reserved)
 		return -EINVAL;
+	switch (bpf_entry->flags) {
+	case 0:
+	case FUSE_BPF_ENTRY_NO_OPS:
+		if (bpf_entry->ops_id)
+			return -EINVAL;
+		break;
+	case FUSE_BPF_ENTRY_SET_OPS:
+		if (!bpf_entry->ops_id || bpf_entry->ops_id > INT_MAX)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
 	switch (bpf_entry->entry_type) {
+	case 0:
+		return bpf_entry->backing_id ? -EINVAL : 0;
 	case FUSE_BPF_ENTRY_BACKING:
 		if (!bpf_entry->backing_id || bpf_entry->backing_id > INT_MAX)
 			return -EINVAL;
@@ -353,23 +373,63 @@ int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
 	}
 }
 
+/* The filters a LOOKUP reply gives a node: set, removed or inherited. */
+static int fuse_bpf_lookup_filter(struct inode *inode, u64 parent,
+				  struct fuse_bpf_entry_out *bpf_entry)
+{
+	struct fuse_conn *fc = get_fuse_conn(inode);
+	struct fuse_bpf_filter *filter;
+	struct inode *dir;
+
+	switch (bpf_entry->flags) {
+	case FUSE_BPF_ENTRY_SET_OPS:
+		filter = fuse_bpf_ops_lookup(fc, bpf_entry->ops_id);
+		if (!filter)
+			return -ENOENT;
+		break;
+	case FUSE_BPF_ENTRY_NO_OPS:
+		filter = NULL;
+		break;
+	default:
+		if (fuse_bpf_has_filter(inode))
+			return 0;
+		down_read(&fc->killsb);
+		dir = fuse_ilookup(fc, parent, NULL);
+		up_read(&fc->killsb);
+		if (!dir)
+			return 0;
+		filter = fuse_bpf_get_filter(dir);
+		iput(dir);
+		if (!filter)
+			return 0;
+	}
+	fuse_bpf_set_filter(inode, filter);
+	fuse_bpf_filter_put(filter);
+	return 0;
+}
+
 /**
- * fuse_bpf_lookup_finish() - apply a LOOKUP reply's backing to its inode
+ * fuse_bpf_lookup_finish() - apply a LOOKUP reply to its inode
  * @inode: the inode the reply named
- * @bpf_entry: the checked extension (entry_type 0 when there was none)
+ * @parent: node id of the directory the name was looked up in
+ * @bpf_entry: the checked extension (all zero when there was none)
  *
- * Return: 0, -ENOENT for a backing id that is not registered, -EINVAL for
- * a backing of the wrong type or one that differs from the node's.
+ * Return: 0, -ENOENT for a backing id or ops id that is not registered,
+ * -EINVAL for a backing of the wrong type or one that differs from the
+ * node's.
  */
-int fuse_bpf_lookup_finish(struct inode *inode,
+int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 			   struct fuse_bpf_entry_out *bpf_entry)
 {
 	struct fuse_conn *fc = get_fuse_conn(inode);
 	struct fuse_backing *fb;
 	int err;
 
-	if (bpf_entry->entry_type != FUSE_BPF_ENTRY_BACKING)
+	if (!fc->fuse_bpf)
 		return 0;
+	err = fuse_bpf_lookup_filter(inode, parent, bpf_entry);
+	if (err || bpf_entry->entry_type != FUSE_BPF_ENTRY_BACKING)
+		return err;
 
 	rcu_read_lock();
 	fb = fuse_backing_get(idr_find(&fc->backing_files_map,

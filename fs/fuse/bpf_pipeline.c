@@ -10,6 +10,251 @@
 
 #include <linux/cred.h>
 
+/* A filter's return value, checked: an errno, or the action. */
+static int fuse_bpf_filter_ret(int ret, bool post)
+{
+	if (ret < 0)
+		return ret >= -MAX_ERRNO ? ret : -EIO;
+	switch (ret) {
+	case FUSE_BPF_CONTINUE:
+	case FUSE_BPF_USER_POSTFILTER:
+		return ret;
+	case FUSE_BPF_USER:
+	case FUSE_BPF_USER_PREFILTER:
+	case FUSE_BPF_POSTFILTER:
+		if (!post)
+			return ret;
+		fallthrough;
+	default:
+		pr_debug("fuse-bpf: filter returned %d\n", ret);
+		return -EIO;
+	}
+}
+
+/* Variable arguments a prefilter changed must still make sense. */
+static int fuse_bpf_check_args(struct fuse_bpf_args *fa)
+{
+	unsigned int i;
+
+	for (i = 0; i < fa->in_numargs; i++) {
+		struct fuse_bpf_buf *buf = &fa->in_args[i];
+		const char *str = buf->ro.data;
+
+		if (!(buf->flags & FUSE_BPF_BUF_CHANGED))
+			continue;
+		if (!(buf->flags & FUSE_BPF_BUF_STRING))
+			continue;
+		if (!buf->ro.size || strnlen(str, buf->ro.size) != buf->ro.size)
+			return -EINVAL;
+		if (!(buf->flags & FUSE_BPF_BUF_NAME))
+			continue;
+		if (memchr(str, '/', buf->ro.size) ||
+		    (str[0] == '.' && (buf->ro.size == 1 ||
+				       (buf->ro.size == 2 && str[1] == '.'))))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void fuse_bpf_free_args(struct fuse_bpf_args *fa)
+{
+	unsigned int i;
+
+	for (i = 0; i < fa->in_numargs; i++)
+		if (fa->in_args[i].flags & FUSE_BPF_BUF_OWNED)
+			kfree(fa->in_args[i].ro.data);
+}
+
+/* Size of an in-argument in a FUSE request: strings carry their NUL. */
+static u32 fuse_bpf_wire_size(const struct fuse_bpf_buf *buf)
+{
+	return buf->ro.size + !!(buf->flags & FUSE_BPF_BUF_STRING);
+}
+
+static void fuse_bpf_request_in(struct fuse_args *args,
+				const struct fuse_bpf_args *fa)
+{
+	unsigned int i;
+
+	args->in_numargs = fa->in_numargs;
+	for (i = 0; i < fa->in_numargs; i++) {
+		args->in_args[i].size = fuse_bpf_wire_size(&fa->in_args[i]);
+		args->in_args[i].value = fa->in_args[i].ro.data;
+	}
+}
+
+/*
+ * Take the in-arguments back from a userspace prefilter's reply, which
+ * has the layout of the request: fixed arguments of the same size,
+ * strings up to their NUL, a last binary argument up to the end.
+ */
+static int fuse_bpf_prefilter_reply(struct fuse_bpf_args *fa, char *reply,
+				    u32 len)
+{
+	unsigned int i;
+
+	for (i = 0; i < fa->in_numargs; i++) {
+		struct fuse_bpf_buf *buf = &fa->in_args[i];
+		u32 size;
+
+		if (!buf->max_size) {
+			size = buf->ro.size;
+			if (len < size)
+				return -EIO;
+			memcpy(buf->ro.data, reply, size);
+			reply += size;
+			len -= size;
+			continue;
+		}
+		if (buf->flags & FUSE_BPF_BUF_STRING) {
+			size = strnlen(reply, len);
+			if (size == len)
+				return -EIO;
+		} else {
+			if (i != fa->in_numargs - 1)
+				return -EIO;
+			size = len;
+		}
+		if (size > buf->max_size)
+			return -EIO;
+		if (!(buf->flags & FUSE_BPF_BUF_OWNED)) {
+			void *data = kzalloc(buf->max_size + 1, GFP_KERNEL);
+
+			if (!data)
+				return -ENOMEM;
+			buf->ro.data = data;
+			buf->flags |= FUSE_BPF_BUF_OWNED;
+		}
+		memcpy(buf->ro.data, reply, size);
+		((char *)buf->ro.data)[size] = '\0';
+		buf->ro.size = size;
+		buf->flags |= FUSE_BPF_BUF_CHANGED;
+		size += !!(buf->flags & FUSE_BPF_BUF_STRING);
+		reply += size;
+		len -= size;
+	}
+	return len ? -EIO : fuse_bpf_check_args(fa);
+}
+
+/**
+ * fuse_bpf_user_prefilter() - let the server see and change the in-args
+ * @inode: the node the operation is on
+ * @fa: the arguments
+ *
+ * Sends the operation's request with %FUSE_PREFILTER in the opcode. The
+ * reply carries the in-arguments in the same layout; they replace ours.
+ *
+ * Return: 0, the server's error, or -EIO for a malformed reply.
+ */
+static int fuse_bpf_user_prefilter(struct inode *inode,
+				   struct fuse_bpf_args *fa)
+{
+	struct fuse_mount *fm = get_fuse_mount(inode);
+	u32 size = 0;
+	unsigned int i;
+	char *reply;
+	ssize_t ret;
+	FUSE_ARGS(args);
+
+	for (i = 0; i < fa->in_numargs; i++)
+		size += (fa->in_args[i].max_size ?: fa->in_args[i].ro.size) + 1;
+	reply = kvmalloc(size, GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+
+	args.opcode = fa->meta.opcode | FUSE_PREFILTER;
+	args.nodeid = fa->meta.nodeid;
+	fuse_bpf_request_in(&args, fa);
+	args.out_numargs = 1;
+	args.out_argvar = true;
+	args.out_args[0].size = size;
+	args.out_args[0].value = reply;
+	ret = fuse_simple_request(fm, &args);
+	if (ret >= 0)
+		ret = fuse_bpf_prefilter_reply(fa, reply,
+					       args.out_args[0].size);
+	kvfree(reply);
+	return ret;
+}
+
+/**
+ * fuse_bpf_user_postfilter() - let the server see and change the result
+ * @inode: the node the operation is on
+ * @fa: the arguments, with the out-arguments filled in
+ *
+ * Sends the operation with %FUSE_POSTFILTER in the opcode: a struct
+ * fuse_bpf_post_in, then the in-arguments and out-arguments as one
+ * argument. The server replies with an error, which becomes the result,
+ * with nothing, or with the out-arguments, which replace ours.
+ *
+ * Return: the result of the operation.
+ */
+static int fuse_bpf_user_postfilter(struct inode *inode,
+				    struct fuse_bpf_args *fa)
+{
+	struct fuse_mount *fm = get_fuse_mount(inode);
+	struct fuse_bpf_post_in post = {
+		.error = fa->meta.error,
+		.in_numargs = fa->in_numargs,
+		.out_numargs = fa->out_numargs,
+	};
+	u32 size = 0, out_size = 0;
+	unsigned int i;
+	char *buf, *p;
+	ssize_t ret;
+	FUSE_ARGS(args);
+
+	for (i = 0; i < fa->in_numargs; i++) {
+		post.in_sizes[i] = fuse_bpf_wire_size(&fa->in_args[i]);
+		size += post.in_sizes[i];
+	}
+	for (i = 0; i < fa->out_numargs; i++) {
+		post.out_sizes[i] = fa->out_args[i].ro.size;
+		out_size += post.out_sizes[i];
+	}
+	buf = kvmalloc(size + out_size, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	p = buf;
+	for (i = 0; i < fa->in_numargs; i++) {
+		memcpy(p, fa->in_args[i].ro.data, post.in_sizes[i]);
+		p += post.in_sizes[i];
+	}
+	for (i = 0; i < fa->out_numargs; i++) {
+		memcpy(p, fa->out_args[i].ro.data, post.out_sizes[i]);
+		p += post.out_sizes[i];
+	}
+
+	args.opcode = fa->meta.opcode | FUSE_POSTFILTER;
+	args.nodeid = fa->meta.nodeid;
+	args.in_numargs = 2;
+	args.in_args[0].size = sizeof(post);
+	args.in_args[0].value = &post;
+	args.in_args[1].size = size + out_size;
+	args.in_args[1].value = buf;
+	args.out_numargs = 1;
+	args.out_argvar = true;
+	args.out_args[0].size = out_size;
+	args.out_args[0].value = buf;
+	ret = fuse_simple_request(fm, &args);
+	if (ret < 0)
+		goto out;
+	ret = fa->meta.error;
+	if (!args.out_args[0].size)
+		goto out;
+	if (args.out_args[0].size != out_size) {
+		ret = -EIO;
+		goto out;
+	}
+	for (p = buf, i = 0; i < fa->out_numargs; i++) {
+		memcpy(fa->out_args[i].ro.data, p, post.out_sizes[i]);
+		p += post.out_sizes[i];
+	}
+out:
+	kvfree(buf);
+	return ret;
+}
+
 /**
  * fuse_bpf_run() - run an operation on a backed node
  * @op: the operation
@@ -17,20 +262,25 @@
  * @io: the operation's arguments, passed to @op's hooks
  * @res: the result of the operation when fuse-bpf served it
  *
+ * A node without filters, or whose filters have no callback for @op,
+ * runs no BPF program at all.
+ *
  * Return: true when fuse-bpf served the operation (the result is in
  * *@res), false when the operation must take the normal FUSE path to the
- * server.
+ * server (a prefilter returned %FUSE_BPF_USER).
  */
 bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 		  void *io, int *res)
 {
 	struct fuse_inode *fi = get_fuse_inode(inode);
 	struct fuse_bpf_args fa = {
-		.nodeid = fi->nodeid,
-		.opcode = op->opcode,
+		.meta.nodeid = fi->nodeid,
+		.meta.opcode = op->opcode,
 	};
+	bool filtered = fuse_bpf_has_filter(inode);
+	int action = FUSE_BPF_CONTINUE;
 	const struct cred *old_cred;
-	int err;
+	int err, ret;
 
 	if (op->in_size)
 		fuse_bpf_in_arg(&fa, io + op->in_off, op->in_size);
@@ -40,7 +290,24 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 			goto out;
 	}
 
-	/* Prefilter: with no program attached, continue to the backing. */
+	if (filtered) {
+		fuse_bpf_fill_meta(&fa, inode);
+		if (fuse_bpf_call_filter(inode, op->filter, false, &fa, &ret)) {
+			action = fuse_bpf_filter_ret(ret, false);
+			err = action < 0 ? action : fuse_bpf_check_args(&fa);
+			if (err)
+				goto out;
+		}
+		if (action == FUSE_BPF_USER) {
+			fuse_bpf_free_args(&fa);
+			return false;
+		}
+		if (action == FUSE_BPF_USER_PREFILTER) {
+			err = fuse_bpf_user_prefilter(inode, &fa);
+			if (err)
+				goto out;
+		}
+	}
 
 	if (op->out_size)
 		fuse_bpf_out_arg(&fa, io + op->out_off, op->out_size);
@@ -51,15 +318,28 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 	}
 
 	old_cred = override_creds(fi->backing_cred);
-	fa.error = op->backing(&fa, io);
+	fa.meta.error = op->backing(&fa, io);
 	revert_creds(old_cred);
 
-	/* Postfilter: none without a program. */
+	if (action == FUSE_BPF_POSTFILTER || action == FUSE_BPF_USER_POSTFILTER) {
+		fa.post = true;
+		if (op->init_post)
+			op->init_post(&fa, io);
+	}
+	if (action == FUSE_BPF_POSTFILTER &&
+	    fuse_bpf_call_filter(inode, op->filter, true, &fa, &ret)) {
+		action = fuse_bpf_filter_ret(ret, true);
+		if (action < 0)
+			fa.meta.error = action;
+	}
+	if (action == FUSE_BPF_USER_POSTFILTER)
+		fa.meta.error = fuse_bpf_user_postfilter(inode, &fa);
 
-	err = op->finalize ? op->finalize(&fa, io) : fa.error;
+	err = op->finalize ? op->finalize(&fa, io) : fa.meta.error;
 out:
+	fuse_bpf_free_args(&fa);
 	pr_debug("%s: opcode=%u nodeid=0x%llx err=%d\n", __func__,
-		 op->opcode, fa.nodeid, err);
+		 op->opcode, fa.meta.nodeid, err);
 	*res = err;
 	return true;
 }

@@ -25,10 +25,12 @@ static int fuse_bpf_xattr_init_in(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_xattr_io *io = data;
 
-	if (fa->opcode != FUSE_LISTXATTR)
-		fuse_bpf_in_arg(fa, (void *)io->name, strlen(io->name) + 1);
-	if (fa->opcode == FUSE_SETXATTR)
-		fuse_bpf_in_arg(fa, (void *)io->cvalue, io->in.set.size);
+	if (fa->meta.opcode != FUSE_LISTXATTR)
+		fuse_bpf_buf_arg(fa, (void *)io->name, strlen(io->name),
+				 XATTR_NAME_MAX, FUSE_BPF_BUF_STRING);
+	if (fa->meta.opcode == FUSE_SETXATTR)
+		fuse_bpf_buf_arg(fa, (void *)io->cvalue, io->in.set.size,
+				 XATTR_SIZE_MAX, 0);
 	return 0;
 }
 
@@ -39,10 +41,10 @@ static int fuse_bpf_xattr_backing(struct fuse_bpf_args *fa, void *data)
 	struct mnt_idmap *idmap = mnt_idmap(path->mnt);
 	int err;
 
-	switch (fa->opcode) {
+	switch (fa->meta.opcode) {
 	case FUSE_GETXATTR:
 		io->size = vfs_getxattr(idmap, path->dentry,
-					fa->in_args[1].value, io->value,
+					fa->in_args[1].ro.data, io->value,
 					io->in.get.size);
 		return io->size < 0 ? io->size : 0;
 	case FUSE_LISTXATTR:
@@ -54,13 +56,13 @@ static int fuse_bpf_xattr_backing(struct fuse_bpf_args *fa, void *data)
 	err = mnt_want_write(path->mnt);
 	if (err)
 		return err;
-	if (fa->opcode == FUSE_SETXATTR)
-		err = vfs_setxattr(idmap, path->dentry, fa->in_args[1].value,
-				   fa->in_args[2].value, fa->in_args[2].size,
+	if (fa->meta.opcode == FUSE_SETXATTR)
+		err = vfs_setxattr(idmap, path->dentry, fa->in_args[1].ro.data,
+				   fa->in_args[2].ro.data, fa->in_args[2].ro.size,
 				   io->in.set.flags);
 	else
 		err = vfs_removexattr(idmap, path->dentry,
-				      fa->in_args[0].value);
+				      fa->in_args[0].ro.data);
 	mnt_drop_write(path->mnt);
 	return err;
 }
@@ -69,13 +71,14 @@ static int fuse_bpf_xattr_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_xattr_io *io = data;
 
-	if (fa->opcode == FUSE_SETXATTR || fa->opcode == FUSE_REMOVEXATTR)
+	if (fa->meta.opcode == FUSE_SETXATTR || fa->meta.opcode == FUSE_REMOVEXATTR)
 		fuse_bpf_copy_attr(io->inode);
-	return fa->error;
+	return fa->meta.error;
 }
 
 static const struct fuse_bpf_op fuse_bpf_getxattr_op = {
 	.opcode = FUSE_GETXATTR,
+	.filter = FUSE_BPF_F_GETXATTR,
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.get),
 	.init_in = fuse_bpf_xattr_init_in,
 	.backing = fuse_bpf_xattr_backing,
@@ -84,6 +87,7 @@ static const struct fuse_bpf_op fuse_bpf_getxattr_op = {
 
 static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
 	.opcode = FUSE_LISTXATTR,
+	.filter = FUSE_BPF_F_LISTXATTR,
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.get),
 	.init_in = fuse_bpf_xattr_init_in,
 	.backing = fuse_bpf_xattr_backing,
@@ -92,6 +96,7 @@ static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
 
 static const struct fuse_bpf_op fuse_bpf_setxattr_op = {
 	.opcode = FUSE_SETXATTR,
+	.filter = FUSE_BPF_F_SETXATTR,
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.set),
 	.init_in = fuse_bpf_xattr_init_in,
 	.backing = fuse_bpf_xattr_backing,
@@ -100,6 +105,7 @@ static const struct fuse_bpf_op fuse_bpf_setxattr_op = {
 
 static const struct fuse_bpf_op fuse_bpf_removexattr_op = {
 	.opcode = FUSE_REMOVEXATTR,
+	.filter = FUSE_BPF_F_REMOVEXATTR,
 	.init_in = fuse_bpf_xattr_init_in,
 	.backing = fuse_bpf_xattr_backing,
 	.finalize = fuse_bpf_xattr_finalize,

@@ -12,6 +12,8 @@
 #define _FS_FUSE_BPF_H
 
 struct fuse_bpf_entry_out;
+struct fuse_bpf_filter;
+struct fuse_bpf_ops_map;
 struct file_lock;
 struct fileattr;
 struct kstatfs;
@@ -31,6 +33,16 @@ static inline bool fuse_bpf_inode_backed(struct inode *inode)
 	return !!smp_load_acquire(&get_fuse_inode(inode)->backing_path.dentry);
 }
 
+/* Filters (bpf_ops.c) */
+void fuse_bpf_init(void);
+int fuse_bpf_ops_open(struct fuse_conn *fc, const struct fuse_bpf_ops_map *map);
+int fuse_bpf_ops_close(struct fuse_conn *fc, u32 id);
+void fuse_bpf_conn_init(struct fuse_conn *fc);
+void fuse_bpf_conn_free(struct fuse_conn *fc);
+void fuse_bpf_filter_put(struct fuse_bpf_filter *filter);
+int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
+			  unsigned int fd, bool post);
+
 /* Mount and node lifetime */
 int fuse_bpf_parse_root_dir(struct fs_context *fsc,
 			    struct fuse_fs_context *ctx, unsigned int fd);
@@ -46,7 +58,7 @@ void fuse_bpf_lookup_init(struct fuse_conn *fc, struct fuse_args *args,
 int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
 			  struct fuse_args *args,
 			  struct fuse_bpf_entry_out *bpf_entry);
-int fuse_bpf_lookup_finish(struct inode *inode,
+int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 			   struct fuse_bpf_entry_out *bpf_entry);
 
 /* Early dispatch from the fuse entry points */
@@ -111,6 +123,40 @@ static inline bool fuse_bpf_inode_backed(struct inode *inode)
 	return false;
 }
 
+static inline void fuse_bpf_init(void)
+{
+}
+
+static inline int fuse_bpf_ops_open(struct fuse_conn *fc,
+				    const struct fuse_bpf_ops_map *map)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int fuse_bpf_ops_close(struct fuse_conn *fc, u32 id)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void fuse_bpf_conn_init(struct fuse_conn *fc)
+{
+}
+
+static inline void fuse_bpf_conn_free(struct fuse_conn *fc)
+{
+}
+
+static inline void fuse_bpf_filter_put(struct fuse_bpf_filter *filter)
+{
+}
+
+static inline int fuse_bpf_parse_filter(struct fs_context *fsc,
+					struct fuse_fs_context *ctx,
+					unsigned int fd, bool post)
+{
+	return -EINVAL;
+}
+
 static inline int fuse_bpf_parse_root_dir(struct fs_context *fsc,
 					  struct fuse_fs_context *ctx,
 					  unsigned int fd)
@@ -152,7 +198,7 @@ static inline int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
 	return 0;
 }
 
-static inline int fuse_bpf_lookup_finish(struct inode *inode,
+static inline int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 					 struct fuse_bpf_entry_out *bpf_entry)
 {
 	return 0;

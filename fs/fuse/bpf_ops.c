@@ -1,0 +1,862 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse-bpf: BPF filters of operations on backed nodes.
+ *
+ * Two struct_ops types, struct fuse_bpf_prefilters and struct
+ * fuse_bpf_postfilters (include/linux/fuse_bpf.h), with one member per
+ * operation each. They are two types and not one because one type with a
+ * prefilter and a postfilter per operation would pass the 64 members
+ * struct_ops allows, and because it lets the verifier tell the two apart:
+ * prefilters may write the in-arguments, postfilters only the
+ * out-arguments.
+ *
+ * A server attaches the maps with BPF links and hands the links to
+ * FUSE_DEV_IOC_BPF_OPS_OPEN, which returns an ops id of the connection; a
+ * LOOKUP reply names it. There is no name space in which filters could be
+ * found otherwise. When a link goes away (unreg), every node using its
+ * map loses those filters before unreg returns.
+ */
+
+#include "bpf_internal.h"
+
+#include <linux/bpf.h>
+#include <linux/bpf_verifier.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/filter.h>
+#include <linux/fs_context.h>
+#include <linux/pid_namespace.h>
+#include <linux/xattr.h>
+
+/* Attached maps, and the filters that use them. */
+static DEFINE_MUTEX(fuse_bpf_ops_mutex);
+static LIST_HEAD(fuse_bpf_links);
+static LIST_HEAD(fuse_bpf_filters);
+
+struct fuse_bpf_link {
+	struct list_head list;
+	struct bpf_link *link;
+	void *kdata;
+	bool post;
+};
+
+/**
+ * struct fuse_bpf_filter - the filters of a node
+ * @pre: the prefilters, NULL once their link is gone
+ * @post: the postfilters, NULL once their link is gone
+ * @count: references: ops ids and nodes
+ * @list: in fuse_bpf_filters
+ * @rcu: freed after a grace period, readers use RCU
+ */
+struct fuse_bpf_filter {
+	const struct fuse_bpf_prefilters __rcu *pre;
+	const struct fuse_bpf_postfilters __rcu *post;
+	refcount_t count;
+	struct list_head list;
+	struct rcu_head rcu;
+};
+
+static struct fuse_bpf_link *fuse_bpf_link_find(struct bpf_link *link)
+{
+	struct fuse_bpf_link *fl;
+
+	lockdep_assert_held(&fuse_bpf_ops_mutex);
+	list_for_each_entry(fl, &fuse_bpf_links, list)
+		if (fl->link == link)
+			return fl;
+	return NULL;
+}
+
+void fuse_bpf_filter_put(struct fuse_bpf_filter *filter)
+{
+	if (!filter || !refcount_dec_and_test(&filter->count))
+		return;
+	mutex_lock(&fuse_bpf_ops_mutex);
+	list_del(&filter->list);
+	mutex_unlock(&fuse_bpf_ops_mutex);
+	kfree_rcu(filter, rcu);
+}
+
+struct fuse_bpf_filter *fuse_bpf_filter_get(struct fuse_bpf_filter *filter)
+{
+	if (filter)
+		refcount_inc(&filter->count);
+	return filter;
+}
+
+/* Resolve a link fd to the kdata of an attached map of the right type. */
+static void *fuse_bpf_link_kdata(int fd, bool post)
+{
+	struct fuse_bpf_link *fl;
+	struct bpf_link *link;
+	void *kdata;
+
+	link = bpf_link_get_from_fd(fd);
+	if (IS_ERR(link))
+		return link;
+	fl = fuse_bpf_link_find(link);
+	kdata = fl && fl->post == post ? fl->kdata : ERR_PTR(-EINVAL);
+	bpf_link_put(link);
+	return kdata;
+}
+
+/**
+ * fuse_bpf_filter_new() - filters from the links of two attached maps
+ * @pre_fd: link of a struct fuse_bpf_prefilters map, or negative
+ * @post_fd: link of a struct fuse_bpf_postfilters map, or negative
+ *
+ * The caller needs CAP_SYS_ADMIN, as for backing registration: filters
+ * decide what the backing calls do with the server's credentials.
+ *
+ * Return: a new filter with one reference, or an ERR_PTR: -EPERM,
+ * -EBADF or -EINVAL for a link that is not an attached fuse-bpf map of
+ * the right type.
+ */
+static struct fuse_bpf_filter *fuse_bpf_filter_new(int pre_fd, int post_fd)
+{
+	struct fuse_bpf_filter *filter;
+	void *pre = NULL, *post = NULL;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return ERR_PTR(-EPERM);
+	if (pre_fd < 0 && post_fd < 0)
+		return ERR_PTR(-EINVAL);
+	filter = kzalloc(sizeof(*filter), GFP_KERNEL);
+	if (!filter)
+		return ERR_PTR(-ENOMEM);
+
+	mutex_lock(&fuse_bpf_ops_mutex);
+	if (pre_fd >= 0)
+		pre = fuse_bpf_link_kdata(pre_fd, false);
+	if (!IS_ERR(pre) && post_fd >= 0)
+		post = fuse_bpf_link_kdata(post_fd, true);
+	if (IS_ERR(pre) || IS_ERR(post)) {
+		mutex_unlock(&fuse_bpf_ops_mutex);
+		kfree(filter);
+		return IS_ERR(pre) ? pre : post;
+	}
+	RCU_INIT_POINTER(filter->pre, pre);
+	RCU_INIT_POINTER(filter->post, post);
+	refcount_set(&filter->count, 1);
+	list_add(&filter->list, &fuse_bpf_filters);
+	mutex_unlock(&fuse_bpf_ops_mutex);
+	return filter;
+}
+
+/**
+ * fuse_bpf_ops_open() - FUSE_DEV_IOC_BPF_OPS_OPEN
+ * @fc: the connection
+ * @map: the links
+ *
+ * Return: a new ops id of @fc, or a negative errno.
+ */
+int fuse_bpf_ops_open(struct fuse_conn *fc, const struct fuse_bpf_ops_map *map)
+{
+	struct fuse_bpf_filter *filter;
+	int id;
+
+	if (!fc->fuse_bpf)
+		return -EOPNOTSUPP;
+	if (map->flags || map->padding)
+		return -EINVAL;
+	filter = fuse_bpf_filter_new(map->prefilters_fd, map->postfilters_fd);
+	if (IS_ERR(filter))
+		return PTR_ERR(filter);
+
+	idr_preload(GFP_KERNEL);
+	spin_lock(&fc->lock);
+	id = idr_alloc_cyclic(&fc->bpf_ops_map, filter, 1, 0, GFP_ATOMIC);
+	spin_unlock(&fc->lock);
+	idr_preload_end();
+	if (id < 0)
+		fuse_bpf_filter_put(filter);
+	pr_debug("%s: id=%d\n", __func__, id);
+	return id;
+}
+
+int fuse_bpf_ops_close(struct fuse_conn *fc, u32 id)
+{
+	struct fuse_bpf_filter *filter;
+
+	if (!fc->fuse_bpf)
+		return -EOPNOTSUPP;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!id || id > INT_MAX)
+		return -EINVAL;
+	spin_lock(&fc->lock);
+	filter = idr_remove(&fc->bpf_ops_map, id);
+	spin_unlock(&fc->lock);
+	if (!filter)
+		return -ENOENT;
+	fuse_bpf_filter_put(filter);
+	return 0;
+}
+
+/* A new reference to the filter registered as @id, or NULL. */
+struct fuse_bpf_filter *fuse_bpf_ops_lookup(struct fuse_conn *fc, u64 id)
+{
+	struct fuse_bpf_filter *filter;
+
+	if (!id || id > INT_MAX)
+		return NULL;
+	spin_lock(&fc->lock);
+	filter = fuse_bpf_filter_get(idr_find(&fc->bpf_ops_map, id));
+	spin_unlock(&fc->lock);
+	return filter;
+}
+
+void fuse_bpf_conn_init(struct fuse_conn *fc)
+{
+	idr_init(&fc->bpf_ops_map);
+}
+
+void fuse_bpf_conn_free(struct fuse_conn *fc)
+{
+	struct fuse_bpf_filter *filter;
+	int id;
+
+	idr_for_each_entry(&fc->bpf_ops_map, filter, id)
+		fuse_bpf_filter_put(filter);
+	idr_destroy(&fc->bpf_ops_map);
+}
+
+/**
+ * fuse_bpf_parse_filter() - the mount options prefilters= and postfilters=
+ * @fsc: the mount context, for error messages
+ * @ctx: the fuse mount options
+ * @fd: a BPF link of the mounting process
+ * @post: postfilters= rather than prefilters=
+ *
+ * The filters of the root node; its children inherit them.
+ *
+ * Return: 0 or a negative errno.
+ */
+int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
+			  unsigned int fd, bool post)
+{
+	struct fuse_bpf_filter *filter, *old = ctx->root_filter;
+	int pre_fd = -1, post_fd = -1;
+
+	if (fd > INT_MAX)
+		return invalfc(fsc, "bad filter link");
+	if (old) {
+		/* Both options make one filter. */
+		mutex_lock(&fuse_bpf_ops_mutex);
+		if (old->pre && !post)
+			pre_fd = -2;
+		if (old->post && post)
+			post_fd = -2;
+		mutex_unlock(&fuse_bpf_ops_mutex);
+		if (pre_fd == -2 || post_fd == -2)
+			return invalfc(fsc, "filters given twice");
+	}
+	if (post)
+		post_fd = fd;
+	else
+		pre_fd = fd;
+	filter = fuse_bpf_filter_new(pre_fd, post_fd);
+	if (IS_ERR(filter)) {
+		errorfc(fsc, "%s: not an attached fuse-bpf link",
+			post ? "postfilters" : "prefilters");
+		return PTR_ERR(filter);
+	}
+	if (old) {
+		mutex_lock(&fuse_bpf_ops_mutex);
+		if (post)
+			rcu_assign_pointer(old->post,
+					   rcu_dereference_protected(filter->post, 1));
+		else
+			rcu_assign_pointer(old->pre,
+					   rcu_dereference_protected(filter->pre, 1));
+		mutex_unlock(&fuse_bpf_ops_mutex);
+		fuse_bpf_filter_put(filter);
+		return 0;
+	}
+	ctx->root_filter = filter;
+	return 0;
+}
+
+/*
+ * Calling the filters. Each operation names its callbacks by an index
+ * into fuse_bpf_filter_ops[]; the thunks there call them with typed
+ * arguments taken from the fuse_bpf_args of the operation.
+ */
+#define M	(&fa->meta)
+#define IN(i)	(fa->in_args[i].ro.data)
+#define RW(i)	(&fa->in_args[i])
+#define RO(i)	(&fa->in_args[i].ro)
+#define OUT(i)	(fa->out_args[i].ro.data)
+
+struct fuse_bpf_filter_desc {
+	u16 pre_off;
+	u16 post_off;
+	int (*pre)(const struct fuse_bpf_prefilters *p, struct fuse_bpf_args *fa);
+	int (*post)(const struct fuse_bpf_postfilters *p,
+		    struct fuse_bpf_args *fa);
+};
+
+#define FUSE_BPF_FILTER(op, pre_args, post_args)			\
+static int fuse_bpf_pre_##op(const struct fuse_bpf_prefilters *p,	\
+			     struct fuse_bpf_args *fa)			\
+{									\
+	return p->op pre_args;						\
+}									\
+static int fuse_bpf_post_##op(const struct fuse_bpf_postfilters *p,	\
+			      struct fuse_bpf_args *fa)			\
+{									\
+	return p->op post_args;						\
+}
+
+FUSE_BPF_FILTER(lookup, (M, RW(0)), (M, RO(0)))
+FUSE_BPF_FILTER(getattr, (M, IN(0)), (M, IN(0), OUT(0)))
+FUSE_BPF_FILTER(setattr, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(access, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(statfs, (M), (M, OUT(0)))
+FUSE_BPF_FILTER(open, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(opendir, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(flush, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(fsync, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(fsyncdir, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(readdir, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(mknod, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
+FUSE_BPF_FILTER(mkdir, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
+FUSE_BPF_FILTER(symlink, (M, RW(0), RW(1)), (M, RO(0), RO(1)))
+FUSE_BPF_FILTER(link, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
+FUSE_BPF_FILTER(unlink, (M, RW(0)), (M, RO(0)))
+FUSE_BPF_FILTER(rmdir, (M, RW(0)), (M, RO(0)))
+FUSE_BPF_FILTER(rename, (M, IN(0), RW(1), RW(2)), (M, IN(0), RO(1), RO(2)))
+FUSE_BPF_FILTER(readlink, (M), (M))
+FUSE_BPF_FILTER(tmpfile, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(getxattr, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
+FUSE_BPF_FILTER(listxattr, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(setxattr, (M, IN(0), RW(1), RW(2)), (M, IN(0), RO(1), RO(2)))
+FUSE_BPF_FILTER(removexattr, (M, RW(0)), (M, RO(0)))
+FUSE_BPF_FILTER(lseek, (M, IN(0)), (M, IN(0), OUT(0)))
+FUSE_BPF_FILTER(fallocate, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(copy_file_range, (M, IN(0)), (M, IN(0)))
+
+#define FUSE_BPF_FILTER_OP(idx, op)					\
+	[idx] = {							\
+		.pre_off = offsetof(struct fuse_bpf_prefilters, op),	\
+		.post_off = offsetof(struct fuse_bpf_postfilters, op),	\
+		.pre = fuse_bpf_pre_##op,				\
+		.post = fuse_bpf_post_##op,				\
+	}
+
+static const struct fuse_bpf_filter_desc fuse_bpf_filter_ops[] = {
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LOOKUP, lookup),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_GETATTR, getattr),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SETATTR, setattr),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_ACCESS, access),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_STATFS, statfs),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_OPEN, open),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_OPENDIR, opendir),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FLUSH, flush),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FSYNC, fsync),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FSYNCDIR, fsyncdir),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READDIR, readdir),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_MKNOD, mknod),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_MKDIR, mkdir),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SYMLINK, symlink),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LINK, link),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_UNLINK, unlink),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RMDIR, rmdir),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RENAME, rename),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READLINK, readlink),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_TMPFILE, tmpfile),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_GETXATTR, getxattr),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LISTXATTR, listxattr),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SETXATTR, setxattr),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_REMOVEXATTR, removexattr),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LSEEK, lseek),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FALLOCATE, fallocate),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_COPY_FILE_RANGE, copy_file_range),
+};
+
+static_assert(ARRAY_SIZE(fuse_bpf_filter_ops) == FUSE_BPF_F_NR);
+
+static bool fuse_bpf_member_set(const void *ops, u16 off)
+{
+	return *(void * const *)(ops + off);
+}
+
+/**
+ * fuse_bpf_call_filter() - call the pre- or postfilter of an operation
+ * @inode: the node the operation is on
+ * @filter_op: the operation's index, FUSE_BPF_F_*
+ * @post: the postfilter rather than the prefilter
+ * @fa: the arguments
+ * @res: the filter's return value
+ *
+ * Return: false, and nothing was called, when the node has no such
+ * callback (any more).
+ */
+bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
+			  bool post, struct fuse_bpf_args *fa, int *res)
+{
+	const struct fuse_bpf_filter_desc *fo = &fuse_bpf_filter_ops[filter_op];
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	const struct fuse_bpf_prefilters *pre;
+	const struct fuse_bpf_postfilters *postf;
+	struct fuse_bpf_filter *filter;
+	bool called = false;
+
+	rcu_read_lock();
+	filter = rcu_dereference(fi->bpf_filter);
+	if (!filter)
+		goto out;
+	if (post) {
+		postf = rcu_dereference(filter->post);
+		if (postf && fuse_bpf_member_set(postf, fo->post_off)) {
+			*res = fo->post(postf, fa);
+			called = true;
+		}
+	} else {
+		pre = rcu_dereference(filter->pre);
+		if (pre && fuse_bpf_member_set(pre, fo->pre_off)) {
+			*res = fo->pre(pre, fa);
+			called = true;
+		}
+	}
+out:
+	rcu_read_unlock();
+	return called;
+}
+
+bool fuse_bpf_has_filter(struct inode *inode)
+{
+	return rcu_access_pointer(get_fuse_inode(inode)->bpf_filter);
+}
+
+void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode)
+{
+	struct fuse_conn *fc = get_fuse_conn(inode);
+
+	fa->meta.uid = from_kuid(fc->user_ns, current_fsuid());
+	fa->meta.gid = from_kgid(fc->user_ns, current_fsgid());
+	fa->meta.pid = pid_nr_ns(task_tgid(current), fc->pid_ns);
+}
+
+/* Set the filters of a node (NULL: none); takes a reference. */
+void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	struct fuse_bpf_filter *old;
+
+	fuse_bpf_filter_get(filter);
+	spin_lock(&fi->lock);
+	old = rcu_replace_pointer(fi->bpf_filter, filter,
+				  lockdep_is_held(&fi->lock));
+	spin_unlock(&fi->lock);
+	fuse_bpf_filter_put(old);
+}
+
+/* A new reference to the filters of a node. */
+struct fuse_bpf_filter *fuse_bpf_get_filter(struct inode *inode)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	struct fuse_bpf_filter *filter;
+
+	spin_lock(&fi->lock);
+	filter = fuse_bpf_filter_get(rcu_dereference_protected(fi->bpf_filter,
+					lockdep_is_held(&fi->lock)));
+	spin_unlock(&fi->lock);
+	return filter;
+}
+
+/* kfuncs */
+
+__bpf_kfunc_start_defs();
+
+/**
+ * bpf_fuse_buf_dynptr() - read-only access to a variable-size argument
+ * @buf: the argument
+ * @ptr__uninit: the dynptr to set up
+ *
+ * Return: 0.
+ */
+__bpf_kfunc int bpf_fuse_buf_dynptr(struct fuse_bpf_rdonly_buf *buf,
+				    struct bpf_dynptr *ptr__uninit)
+{
+	struct bpf_dynptr_kern *ptr = (struct bpf_dynptr_kern *)ptr__uninit;
+
+	bpf_dynptr_init(ptr, buf->data, BPF_DYNPTR_TYPE_LOCAL, 0, buf->size);
+	bpf_dynptr_set_rdonly(ptr);
+	return 0;
+}
+
+/**
+ * bpf_fuse_buf_rw_dynptr() - writable access to a variable-size argument
+ * @buf: the argument
+ * @size: its new size; the content is kept up to the smaller of the two
+ * @ptr__uninit: the dynptr to set up
+ *
+ * Return: 0, -EROFS when the operation cannot honour a change of @buf,
+ * -E2BIG when @size is larger than @buf->max_size, -ENOMEM. On error
+ * @ptr__uninit is a null dynptr.
+ */
+__bpf_kfunc int bpf_fuse_buf_rw_dynptr(struct fuse_bpf_buf *buf, u64 size,
+				       struct bpf_dynptr *ptr__uninit)
+{
+	struct bpf_dynptr_kern *ptr = (struct bpf_dynptr_kern *)ptr__uninit;
+	int err = -EROFS;
+	void *data;
+
+	if (!buf->max_size)
+		goto fail;
+	err = -E2BIG;
+	if (size > buf->max_size)
+		goto fail;
+	if (!(buf->flags & FUSE_BPF_BUF_OWNED)) {
+		/* One byte more: names stay NUL-terminated. */
+		err = -ENOMEM;
+		data = kzalloc(buf->max_size + 1, GFP_NOWAIT | __GFP_NOWARN);
+		if (!data)
+			goto fail;
+		memcpy(data, buf->ro.data, min_t(u64, size, buf->ro.size));
+		buf->ro.data = data;
+		buf->flags |= FUSE_BPF_BUF_OWNED;
+	} else if (size > buf->ro.size) {
+		memset(buf->ro.data + buf->ro.size, 0, size - buf->ro.size);
+	}
+	buf->ro.size = size;
+	buf->flags |= FUSE_BPF_BUF_CHANGED;
+	bpf_dynptr_init(ptr, buf->ro.data, BPF_DYNPTR_TYPE_LOCAL, 0, size);
+	return 0;
+fail:
+	bpf_dynptr_set_null(ptr);
+	return err;
+}
+
+__bpf_kfunc_end_defs();
+
+BTF_KFUNCS_START(fuse_bpf_kfunc_ids)
+BTF_ID_FLAGS(func, bpf_fuse_buf_dynptr, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_fuse_buf_rw_dynptr, KF_TRUSTED_ARGS)
+BTF_KFUNCS_END(fuse_bpf_kfunc_ids)
+
+BTF_ID_LIST(fuse_bpf_ops_type_ids)
+BTF_ID(struct, fuse_bpf_prefilters)
+BTF_ID(struct, fuse_bpf_postfilters)
+
+/* fuse kfuncs for fuse filters only; other kfuncs are not ours to hide. */
+static int fuse_bpf_kfunc_filter(const struct bpf_prog *prog, u32 kfunc_id)
+{
+	if (!btf_id_set8_contains(&fuse_bpf_kfunc_ids, kfunc_id))
+		return 0;
+	if (prog->type == BPF_PROG_TYPE_STRUCT_OPS &&
+	    (prog->aux->attach_btf_id == fuse_bpf_ops_type_ids[0] ||
+	     prog->aux->attach_btf_id == fuse_bpf_ops_type_ids[1]))
+		return 0;
+	return -EACCES;
+}
+
+static const struct btf_kfunc_id_set fuse_bpf_kfunc_set = {
+	.owner = THIS_MODULE,
+	.set = &fuse_bpf_kfunc_ids,
+	.filter = fuse_bpf_kfunc_filter,
+};
+
+/* struct_ops */
+
+static int fuse_bpf_ops_init(struct btf *btf)
+{
+	return 0;
+}
+
+static bool fuse_bpf_is_valid_access(int off, int size,
+				     enum bpf_access_type type,
+				     const struct bpf_prog *prog,
+				     struct bpf_insn_access_aux *info)
+{
+	return bpf_tracing_btf_ctx_access(off, size, type, prog, info);
+}
+
+/*
+ * Writes a filter may make: a prefilter to the fixed in-argument, a
+ * postfilter to the fixed out-argument. The FUSE structures are plain
+ * data; the kernel checks what it uses of them after the filter ran.
+ */
+static int fuse_bpf_struct_access(struct bpf_verifier_log *log,
+				  const struct bpf_reg_state *reg, int off,
+				  int size, bool post)
+{
+	const struct btf_type *t = btf_type_by_id(reg->btf, reg->btf_id);
+	const char *name = btf_name_by_offset(reg->btf, t->name_off);
+	size_t len = strlen(name);
+	bool in, out;
+
+	in = len > 8 && !strncmp(name, "fuse_", 5) &&
+	     !strcmp(name + len - 3, "_in");
+	out = len > 9 && !strncmp(name, "fuse_", 5) &&
+	      !strcmp(name + len - 4, "_out");
+	if (post ? out : in) {
+		if (off < 0 || off + size > t->size) {
+			bpf_log(log, "write to %s out of bounds\n", name);
+			return -EACCES;
+		}
+		return NOT_INIT;
+	}
+	bpf_log(log, "%s may not write %s\n",
+		post ? "a postfilter" : "a prefilter", name);
+	return -EACCES;
+}
+
+static int fuse_bpf_pre_struct_access(struct bpf_verifier_log *log,
+				      const struct bpf_reg_state *reg,
+				      int off, int size)
+{
+	return fuse_bpf_struct_access(log, reg, off, size, false);
+}
+
+static int fuse_bpf_post_struct_access(struct bpf_verifier_log *log,
+				       const struct bpf_reg_state *reg,
+				       int off, int size)
+{
+	return fuse_bpf_struct_access(log, reg, off, size, true);
+}
+
+static const struct bpf_verifier_ops fuse_bpf_pre_verifier_ops = {
+	.get_func_proto = bpf_base_func_proto,
+	.is_valid_access = fuse_bpf_is_valid_access,
+	.btf_struct_access = fuse_bpf_pre_struct_access,
+};
+
+static const struct bpf_verifier_ops fuse_bpf_post_verifier_ops = {
+	.get_func_proto = bpf_base_func_proto,
+	.is_valid_access = fuse_bpf_is_valid_access,
+	.btf_struct_access = fuse_bpf_post_struct_access,
+};
+
+/* Filters run under RCU, in the caller's context: never sleepable. */
+static int fuse_bpf_check_member(const struct btf_type *t,
+				 const struct btf_member *member,
+				 const struct bpf_prog *prog)
+{
+	return prog->sleepable ? -EINVAL : 0;
+}
+
+static int fuse_bpf_init_member(const struct btf_type *t,
+				const struct btf_member *member,
+				void *kdata, const void *udata)
+{
+	return 0;
+}
+
+static int fuse_bpf_reg(void *kdata, struct bpf_link *link, bool post)
+{
+	struct fuse_bpf_link *fl;
+	int err = 0;
+
+	/* Servers refer to filters by their link. */
+	if (!link)
+		return -EOPNOTSUPP;
+	fl = kzalloc(sizeof(*fl), GFP_KERNEL);
+	if (!fl)
+		return -ENOMEM;
+	fl->link = link;
+	fl->kdata = kdata;
+	fl->post = post;
+
+	mutex_lock(&fuse_bpf_ops_mutex);
+	if (fuse_bpf_link_find(link)) {
+		err = -EEXIST;
+		kfree(fl);
+	} else {
+		list_add(&fl->list, &fuse_bpf_links);
+	}
+	mutex_unlock(&fuse_bpf_ops_mutex);
+	return err;
+}
+
+static void fuse_bpf_unreg(void *kdata, struct bpf_link *link)
+{
+	struct fuse_bpf_filter *filter;
+	struct fuse_bpf_link *fl;
+
+	mutex_lock(&fuse_bpf_ops_mutex);
+	fl = fuse_bpf_link_find(link);
+	if (fl) {
+		list_del(&fl->list);
+		kfree(fl);
+	}
+	/* Nodes keep their filter, with this map's callbacks gone. */
+	list_for_each_entry(filter, &fuse_bpf_filters, list) {
+		if (rcu_access_pointer(filter->pre) == kdata)
+			RCU_INIT_POINTER(filter->pre, NULL);
+		if (rcu_access_pointer(filter->post) == kdata)
+			RCU_INIT_POINTER(filter->post, NULL);
+	}
+	mutex_unlock(&fuse_bpf_ops_mutex);
+	/* No filter runs this map's programs after unreg returns. */
+	synchronize_rcu();
+}
+
+static int fuse_bpf_pre_reg(void *kdata, struct bpf_link *link)
+{
+	return fuse_bpf_reg(kdata, link, false);
+}
+
+static int fuse_bpf_post_reg(void *kdata, struct bpf_link *link)
+{
+	return fuse_bpf_reg(kdata, link, true);
+}
+
+/* CFI stubs: one per member, each with its own name. */
+#define FUSE_BPF_STUB(kind, op, ...)					\
+static int fuse_bpf_##kind##_##op##_stub(__VA_ARGS__)			\
+{									\
+	return 0;							\
+}
+
+#define META const struct fuse_bpf_meta *meta
+#define BUF struct fuse_bpf_buf
+#define RDONLY struct fuse_bpf_rdonly_buf
+
+FUSE_BPF_STUB(pre, lookup, META, BUF *name)
+FUSE_BPF_STUB(pre, getattr, META, struct fuse_getattr_in *in)
+FUSE_BPF_STUB(pre, setattr, META, struct fuse_setattr_in *in)
+FUSE_BPF_STUB(pre, access, META, struct fuse_access_in *in)
+FUSE_BPF_STUB(pre, statfs, META)
+FUSE_BPF_STUB(pre, open, META, struct fuse_open_in *in)
+FUSE_BPF_STUB(pre, opendir, META, struct fuse_open_in *in)
+FUSE_BPF_STUB(pre, flush, META, struct fuse_flush_in *in)
+FUSE_BPF_STUB(pre, fsync, META, struct fuse_fsync_in *in)
+FUSE_BPF_STUB(pre, fsyncdir, META, struct fuse_fsync_in *in)
+FUSE_BPF_STUB(pre, readdir, META, struct fuse_read_in *in)
+FUSE_BPF_STUB(pre, mknod, META, struct fuse_mknod_in *in, BUF *name)
+FUSE_BPF_STUB(pre, mkdir, META, struct fuse_mkdir_in *in, BUF *name)
+FUSE_BPF_STUB(pre, symlink, META, BUF *name, BUF *target)
+FUSE_BPF_STUB(pre, link, META, struct fuse_link_in *in, BUF *name)
+FUSE_BPF_STUB(pre, unlink, META, BUF *name)
+FUSE_BPF_STUB(pre, rmdir, META, BUF *name)
+FUSE_BPF_STUB(pre, rename, META, struct fuse_rename2_in *in, BUF *oldname,
+	      BUF *newname)
+FUSE_BPF_STUB(pre, readlink, META)
+FUSE_BPF_STUB(pre, tmpfile, META, struct fuse_create_in *in)
+FUSE_BPF_STUB(pre, getxattr, META, struct fuse_getxattr_in *in, BUF *name)
+FUSE_BPF_STUB(pre, listxattr, META, struct fuse_getxattr_in *in)
+FUSE_BPF_STUB(pre, setxattr, META, struct fuse_setxattr_in *in, BUF *name,
+	      BUF *value)
+FUSE_BPF_STUB(pre, removexattr, META, BUF *name)
+FUSE_BPF_STUB(pre, lseek, META, struct fuse_lseek_in *in)
+FUSE_BPF_STUB(pre, fallocate, META, struct fuse_fallocate_in *in)
+FUSE_BPF_STUB(pre, copy_file_range, META,
+	      struct fuse_copy_file_range_in *in)
+
+FUSE_BPF_STUB(post, lookup, META, RDONLY *name)
+FUSE_BPF_STUB(post, getattr, META, const struct fuse_getattr_in *in,
+	      struct fuse_attr_out *out)
+FUSE_BPF_STUB(post, setattr, META, const struct fuse_setattr_in *in)
+FUSE_BPF_STUB(post, access, META, const struct fuse_access_in *in)
+FUSE_BPF_STUB(post, statfs, META, struct fuse_statfs_out *out)
+FUSE_BPF_STUB(post, open, META, const struct fuse_open_in *in)
+FUSE_BPF_STUB(post, opendir, META, const struct fuse_open_in *in)
+FUSE_BPF_STUB(post, flush, META, const struct fuse_flush_in *in)
+FUSE_BPF_STUB(post, fsync, META, const struct fuse_fsync_in *in)
+FUSE_BPF_STUB(post, fsyncdir, META, const struct fuse_fsync_in *in)
+FUSE_BPF_STUB(post, readdir, META, const struct fuse_read_in *in)
+FUSE_BPF_STUB(post, mknod, META, const struct fuse_mknod_in *in,
+	      RDONLY *name)
+FUSE_BPF_STUB(post, mkdir, META, const struct fuse_mkdir_in *in,
+	      RDONLY *name)
+FUSE_BPF_STUB(post, symlink, META, RDONLY *name, RDONLY *target)
+FUSE_BPF_STUB(post, link, META, const struct fuse_link_in *in, RDONLY *name)
+FUSE_BPF_STUB(post, unlink, META, RDONLY *name)
+FUSE_BPF_STUB(post, rmdir, META, RDONLY *name)
+FUSE_BPF_STUB(post, rename, META, const struct fuse_rename2_in *in,
+	      RDONLY *oldname, RDONLY *newname)
+FUSE_BPF_STUB(post, readlink, META)
+FUSE_BPF_STUB(post, tmpfile, META, const struct fuse_create_in *in)
+FUSE_BPF_STUB(post, getxattr, META, const struct fuse_getxattr_in *in,
+	      RDONLY *name)
+FUSE_BPF_STUB(post, listxattr, META, const struct fuse_getxattr_in *in)
+FUSE_BPF_STUB(post, setxattr, META, const struct fuse_setxattr_in *in,
+	      RDONLY *name, RDONLY *value)
+FUSE_BPF_STUB(post, removexattr, META, RDONLY *name)
+FUSE_BPF_STUB(post, lseek, META, const struct fuse_lseek_in *in,
+	      struct fuse_lseek_out *out)
+FUSE_BPF_STUB(post, fallocate, META, const struct fuse_fallocate_in *in)
+FUSE_BPF_STUB(post, copy_file_range, META,
+	      const struct fuse_copy_file_range_in *in)
+
+#define FUSE_BPF_STUBS(kind)						\
+	.lookup = fuse_bpf_##kind##_lookup_stub,			\
+	.getattr = fuse_bpf_##kind##_getattr_stub,			\
+	.setattr = fuse_bpf_##kind##_setattr_stub,			\
+	.access = fuse_bpf_##kind##_access_stub,			\
+	.statfs = fuse_bpf_##kind##_statfs_stub,			\
+	.open = fuse_bpf_##kind##_open_stub,				\
+	.opendir = fuse_bpf_##kind##_opendir_stub,			\
+	.flush = fuse_bpf_##kind##_flush_stub,				\
+	.fsync = fuse_bpf_##kind##_fsync_stub,				\
+	.fsyncdir = fuse_bpf_##kind##_fsyncdir_stub,			\
+	.readdir = fuse_bpf_##kind##_readdir_stub,			\
+	.mknod = fuse_bpf_##kind##_mknod_stub,				\
+	.mkdir = fuse_bpf_##kind##_mkdir_stub,				\
+	.symlink = fuse_bpf_##kind##_symlink_stub,			\
+	.link = fuse_bpf_##kind##_link_stub,				\
+	.unlink = fuse_bpf_##kind##_unlink_stub,			\
+	.rmdir = fuse_bpf_##kind##_rmdir_stub,				\
+	.rename = fuse_bpf_##kind##_rename_stub,			\
+	.readlink = fuse_bpf_##kind##_readlink_stub,			\
+	.tmpfile = fuse_bpf_##kind##_tmpfile_stub,			\
+	.getxattr = fuse_bpf_##kind##_getxattr_stub,			\
+	.listxattr = fuse_bpf_##kind##_listxattr_stub,			\
+	.setxattr = fuse_bpf_##kind##_setxattr_stub,			\
+	.removexattr = fuse_bpf_##kind##_removexattr_stub,		\
+	.lseek = fuse_bpf_##kind##_lseek_stub,				\
+	.fallocate = fuse_bpf_##kind##_fallocate_stub,			\
+	.copy_file_range = fuse_bpf_##kind##_copy_file_range_stub
+
+static struct fuse_bpf_prefilters fuse_bpf_pre_stubs = {
+	FUSE_BPF_STUBS(pre),
+};
+
+static struct fuse_bpf_postfilters fuse_bpf_post_stubs = {
+	FUSE_BPF_STUBS(post),
+};
+
+static struct bpf_struct_ops fuse_bpf_pre_ops = {
+	.verifier_ops = &fuse_bpf_pre_verifier_ops,
+	.init = fuse_bpf_ops_init,
+	.check_member = fuse_bpf_check_member,
+	.init_member = fuse_bpf_init_member,
+	.reg = fuse_bpf_pre_reg,
+	.unreg = fuse_bpf_unreg,
+	.cfi_stubs = &fuse_bpf_pre_stubs,
+	.name = "fuse_bpf_prefilters",
+	.owner = THIS_MODULE,
+};
+
+static struct bpf_struct_ops fuse_bpf_post_ops = {
+	.verifier_ops = &fuse_bpf_post_verifier_ops,
+	.init = fuse_bpf_ops_init,
+	.check_member = fuse_bpf_check_member,
+	.init_member = fuse_bpf_init_member,
+	.reg = fuse_bpf_post_reg,
+	.unreg = fuse_bpf_unreg,
+	.cfi_stubs = &fuse_bpf_post_stubs,
+	.name = "fuse_bpf_postfilters",
+	.owner = THIS_MODULE,
+};
+
+/* A failure leaves fuse-bpf without filters, not fuse without fuse-bpf. */
+void fuse_bpf_init(void)
+{
+	int err;
+
+	/* Programs use the return values by name, from vmlinux.h. */
+	BTF_TYPE_EMIT_ENUM(FUSE_BPF_CONTINUE);
+	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS,
+					&fuse_bpf_kfunc_set);
+	if (!err)
+		err = register_bpf_struct_ops(&fuse_bpf_pre_ops,
+					      fuse_bpf_prefilters);
+	if (!err)
+		err = register_bpf_struct_ops(&fuse_bpf_post_ops,
+					      fuse_bpf_postfilters);
+	if (err)
+		pr_warn("fuse-bpf: no BPF filters: %d\n", err);
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fuse-bpf: the BPF struct_ops types that filter operations on FUSE nodes
+ * backed by another file system. See Documentation/filesystems/fuse-bpf.rst.
+ */
+#ifndef _LINUX_FUSE_BPF_H
+#define _LINUX_FUSE_BPF_H
+
+#include <linux/types.h>
+#include <uapi/linux/fuse.h>
+
+/**
+ * struct fuse_bpf_meta - what a filter knows about the operation
+ * @nodeid: node id of the node the operation is on (the directory for
+ *	operations on a name)
+ * @opcode: the FUSE opcode of the operation
+ * @error: in a postfilter, the result of the backing call: 0 or a
+ *	negative errno; 0 in a prefilter
+ * @uid: fsuid of the caller, in the user namespace of the mount
+ * @gid: fsgid of the caller, in the user namespace of the mount
+ * @pid: thread group id of the caller, in the pid namespace of the mount
+ *
+ * Read-only for programs.
+ */
+struct fuse_bpf_meta {
+	u64 nodeid;
+	u32 opcode;
+	s32 error;
+	u32 uid;
+	u32 gid;
+	u32 pid;
+};
+
+/**
+ * struct fuse_bpf_rdonly_buf - a variable-size argument a filter may read
+ * @data: the bytes; programs reach them only through a dynptr from
+ *	bpf_fuse_buf_dynptr()
+ * @size: number of bytes; names and link targets are counted without
+ *	their terminating NUL
+ *
+ * Names, link targets, extended attribute names and values. Programs get
+ * a struct fuse_bpf_rdonly_buf where the kernel cannot honour a change.
+ */
+struct fuse_bpf_rdonly_buf {
+	void *data;
+	u32 size;
+};
+
+/**
+ * struct fuse_bpf_buf - a variable-size argument a filter may rewrite
+ * @ro: the buffer; a struct fuse_bpf_buf may be passed wherever a
+ *	struct fuse_bpf_rdonly_buf is expected
+ * @max_size: bound for bpf_fuse_buf_rw_dynptr()
+ * @flags: kernel-private state
+ *
+ * A change made through bpf_fuse_buf_rw_dynptr() is what the backing call
+ * (or the server) sees.
+ */
+struct fuse_bpf_buf {
+	struct fuse_bpf_rdonly_buf ro;
+	u32 max_size;
+	u32 flags;
+};
+
+/**
+ * struct fuse_bpf_prefilters - per-operation prefilters
+ * @lookup: LOOKUP of @name in the directory; a changed @name is looked up
+ *	in the backing directory instead, under the original fuse name
+ * @getattr: GETATTR
+ * @setattr: SETATTR; the changed valid mask, mode, uid, gid, size and
+ *	times are applied
+ * @access: a permission check (ACCESS); a changed mask is checked
+ * @statfs: STATFS
+ * @open: OPEN; changed open flags are used for the backing file
+ * @opendir: OPENDIR
+ * @flush: FLUSH
+ * @fsync: FSYNC; a changed fsync_flags is used
+ * @fsyncdir: FSYNCDIR
+ * @readdir: READDIR
+ * @mknod: MKNOD, also the create step of an O_CREAT open; changed mode,
+ *	rdev, umask and @name are used
+ * @mkdir: MKDIR; changed mode, umask and @name are used
+ * @symlink: SYMLINK; changed @name and @target are used
+ * @link: LINK; a changed @name is used
+ * @unlink: UNLINK; a changed @name is used
+ * @rmdir: RMDIR; a changed @name is used
+ * @rename: RENAME2; changed flags and names are used
+ * @readlink: READLINK, for every resolution of a symlink
+ * @tmpfile: TMPFILE; changed mode and umask are used
+ * @getxattr: GETXATTR; a changed @name is used
+ * @listxattr: LISTXATTR
+ * @setxattr: SETXATTR; changed flags, @name and @value are used
+ * @removexattr: REMOVEXATTR; a changed @name is used
+ * @lseek: LSEEK; changed offset and whence are used
+ * @fallocate: FALLOCATE; changed mode, offset and length are used
+ * @copy_file_range: COPY_FILE_RANGE; changed offsets, length and flags
+ *	are used
+ *
+ * Every callback gets &struct fuse_bpf_meta and the in-arguments of the
+ * FUSE request, writable, and returns a value of &enum fuse_bpf_ret or a
+ * negative errno. An operation whose callback is not set continues to the
+ * backing without calling any program.
+ */
+struct fuse_bpf_prefilters {
+	int (*lookup)(const struct fuse_bpf_meta *meta,
+		      struct fuse_bpf_buf *name);
+	int (*getattr)(const struct fuse_bpf_meta *meta,
+		       struct fuse_getattr_in *in);
+	int (*setattr)(const struct fuse_bpf_meta *meta,
+		       struct fuse_setattr_in *in);
+	int (*access)(const struct fuse_bpf_meta *meta,
+		      struct fuse_access_in *in);
+	int (*statfs)(const struct fuse_bpf_meta *meta);
+	int (*open)(const struct fuse_bpf_meta *meta, struct fuse_open_in *in);
+	int (*opendir)(const struct fuse_bpf_meta *meta,
+		       struct fuse_open_in *in);
+	int (*flush)(const struct fuse_bpf_meta *meta,
+		     struct fuse_flush_in *in);
+	int (*fsync)(const struct fuse_bpf_meta *meta,
+		     struct fuse_fsync_in *in);
+	int (*fsyncdir)(const struct fuse_bpf_meta *meta,
+			struct fuse_fsync_in *in);
+	int (*readdir)(const struct fuse_bpf_meta *meta,
+		       struct fuse_read_in *in);
+	int (*mknod)(const struct fuse_bpf_meta *meta,
+		     struct fuse_mknod_in *in, struct fuse_bpf_buf *name);
+	int (*mkdir)(const struct fuse_bpf_meta *meta,
+		     struct fuse_mkdir_in *in, struct fuse_bpf_buf *name);
+	int (*symlink)(const struct fuse_bpf_meta *meta,
+		       struct fuse_bpf_buf *name, struct fuse_bpf_buf *target);
+	int (*link)(const struct fuse_bpf_meta *meta,
+		    struct fuse_link_in *in, struct fuse_bpf_buf *name);
+	int (*unlink)(const struct fuse_bpf_meta *meta,
+		      struct fuse_bpf_buf *name);
+	int (*rmdir)(const struct fuse_bpf_meta *meta,
+		     struct fuse_bpf_buf *name);
+	int (*rename)(const struct fuse_bpf_meta *meta,
+		      struct fuse_rename2_in *in, struct fuse_bpf_buf *oldname,
+		      struct fuse_bpf_buf *newname);
+	int (*readlink)(const struct fuse_bpf_meta *meta);
+	int (*tmpfile)(const struct fuse_bpf_meta *meta,
+		       struct fuse_create_in *in);
+	int (*getxattr)(const struct fuse_bpf_meta *meta,
+			struct fuse_getxattr_in *in, struct fuse_bpf_buf *name);
+	int (*listxattr)(const struct fuse_bpf_meta *meta,
+			 struct fuse_getxattr_in *in);
+	int (*setxattr)(const struct fuse_bpf_meta *meta,
+			struct fuse_setxattr_in *in, struct fuse_bpf_buf *name,
+			struct fuse_bpf_buf *value);
+	int (*removexattr)(const struct fuse_bpf_meta *meta,
+			   struct fuse_bpf_buf *name);
+	int (*lseek)(const struct fuse_bpf_meta *meta,
+		     struct fuse_lseek_in *in);
+	int (*fallocate)(const struct fuse_bpf_meta *meta,
+			 struct fuse_fallocate_in *in);
+	int (*copy_file_range)(const struct fuse_bpf_meta *meta,
+			       struct fuse_copy_file_range_in *in);
+};
+
+/**
+ * struct fuse_bpf_postfilters - per-operation postfilters
+ * @lookup: LOOKUP
+ * @getattr: GETATTR; the changed attributes in @out are what the caller
+ *	sees (mode permission bits, nlink, uid, gid, size, blocks, times)
+ * @setattr: SETATTR
+ * @access: a permission check
+ * @statfs: STATFS; the changed @out is what the caller sees
+ * @open: OPEN
+ * @opendir: OPENDIR
+ * @flush: FLUSH
+ * @fsync: FSYNC
+ * @fsyncdir: FSYNCDIR
+ * @readdir: READDIR
+ * @mknod: MKNOD, also the create step of an O_CREAT open
+ * @mkdir: MKDIR
+ * @symlink: SYMLINK
+ * @link: LINK
+ * @unlink: UNLINK
+ * @rmdir: RMDIR
+ * @rename: RENAME2
+ * @readlink: READLINK
+ * @tmpfile: TMPFILE
+ * @getxattr: GETXATTR
+ * @listxattr: LISTXATTR
+ * @setxattr: SETXATTR
+ * @removexattr: REMOVEXATTR
+ * @lseek: LSEEK; a changed offset in @out is the result
+ * @fallocate: FALLOCATE
+ * @copy_file_range: COPY_FILE_RANGE
+ *
+ * A postfilter runs after the backing call when the prefilter returned
+ * %FUSE_BPF_POSTFILTER. It gets the in-arguments read-only, the backing
+ * call's result in @meta->error and, where the operation has them, the
+ * out-arguments writable. It returns %FUSE_BPF_CONTINUE to keep the
+ * result, a negative errno to fail the operation with it, or
+ * %FUSE_BPF_USER_POSTFILTER.
+ */
+struct fuse_bpf_postfilters {
+	int (*lookup)(const struct fuse_bpf_meta *meta,
+		      struct fuse_bpf_rdonly_buf *name);
+	int (*getattr)(const struct fuse_bpf_meta *meta,
+		       const struct fuse_getattr_in *in,
+		       struct fuse_attr_out *out);
+	int (*setattr)(const struct fuse_bpf_meta *meta,
+		       const struct fuse_setattr_in *in);
+	int (*access)(const struct fuse_bpf_meta *meta,
+		      const struct fuse_access_in *in);
+	int (*statfs)(const struct fuse_bpf_meta *meta,
+		      struct fuse_statfs_out *out);
+	int (*open)(const struct fuse_bpf_meta *meta,
+		    const struct fuse_open_in *in);
+	int (*opendir)(const struct fuse_bpf_meta *meta,
+		       const struct fuse_open_in *in);
+	int (*flush)(const struct fuse_bpf_meta *meta,
+		     const struct fuse_flush_in *in);
+	int (*fsync)(const struct fuse_bpf_meta *meta,
+		     const struct fuse_fsync_in *in);
+	int (*fsyncdir)(const struct fuse_bpf_meta *meta,
+			const struct fuse_fsync_in *in);
+	int (*readdir)(const struct fuse_bpf_meta *meta,
+		       const struct fuse_read_in *in);
+	int (*mknod)(const struct fuse_bpf_meta *meta,
+		     const struct fuse_mknod_in *in,
+		     struct fuse_bpf_rdonly_buf *name);
+	int (*mkdir)(const struct fuse_bpf_meta *meta,
+		     const struct fuse_mkdir_in *in,
+		     struct fuse_bpf_rdonly_buf *name);
+	int (*symlink)(const struct fuse_bpf_meta *meta,
+		       struct fuse_bpf_rdonly_buf *name,
+		       struct fuse_bpf_rdonly_buf *target);
+	int (*link)(const struct fuse_bpf_meta *meta,
+		    const struct fuse_link_in *in,
+		    struct fuse_bpf_rdonly_buf *name);
+	int (*unlink)(const struct fuse_bpf_meta *meta,
+		      struct fuse_bpf_rdonly_buf *name);
+	int (*rmdir)(const struct fuse_bpf_meta *meta,
+		     struct fuse_bpf_rdonly_buf *name);
+	int (*rename)(const struct fuse_bpf_meta *meta,
+		      const struct fuse_rename2_in *in,
+		      struct fuse_bpf_rdonly_buf *oldname,
+		      struct fuse_bpf_rdonly_buf *newname);
+	int (*readlink)(const struct fuse_bpf_meta *meta);
+	int (*tmpfile)(const struct fuse_bpf_meta *meta,
+		       const struct fuse_create_in *in);
+	int (*getxattr)(const struct fuse_bpf_meta *meta,
+			const struct fuse_getxattr_in *in,
+			struct fuse_bpf_rdonly_buf *name);
+	int (*listxattr)(const struct fuse_bpf_meta *meta,
+			 const struct fuse_getxattr_in *in);
+	int (*setxattr)(const struct fuse_bpf_meta *meta,
+			const struct fuse_setxattr_in *in,
+			struct fuse_bpf_rdonly_buf *name,
+			struct fuse_bpf_rdonly_buf *value);
+	int (*removexattr)(const struct fuse_bpf_meta *meta,
+			   struct fuse_bpf_rdonly_buf *name);
+	int (*lseek)(const struct fuse_bpf_meta *meta,
+		     const struct fuse_lseek_in *in,
+		     struct fuse_lseek_out *out);
+	int (*fallocate)(const struct fuse_bpf_meta *meta,
+			 const struct fuse_fallocate_in *in);
+	int (*copy_file_range)(const struct fuse_bpf_meta *meta,
+			       const struct fuse_copy_file_range_in *in);
+};
+
+#endif /* _LINUX_FUSE_BPF_H */
