@@ -8,6 +8,7 @@
  * lookup_ext.*	the LOOKUP reply extension (struct fuse_bpf_entry_out)
  *		backing single nodes by registered files and directories.
  * bad_lookup.*	malformed LOOKUP replies fail the lookup cleanly.
+ * filter.*	BPF filters (progs/filters.bpf.c) attached at mount.
  * differential.* fs_diff runs one random sequence on the mount and on a
  *		plain tmpfs twin; the backing tree must end up as the twin.
  * The plain tests check the mount options and their errors.
@@ -45,6 +46,12 @@
 #include "../../kselftest_harness.h"
 #include "fuse_test_daemon.h"
 #include "fs_diff.h"
+#include <bpf/libbpf.h>
+#include "progs/filters.h"
+#include "filters.skel.h"
+#include "bad_rdonly.skel.h"
+#include "bad_oob.skel.h"
+#include "bad_write_in.skel.h"
 
 #define FUSE_SUPER_MAGIC	0x65735546
 #define NOBODY			65534
@@ -414,7 +421,8 @@ struct env {
 	dev_t dev;		/* st_dev of the fuse mount */
 	struct ftd *d;		/* the daemon, if any */
 	struct ftd_config cfg;
-	char opts[64];
+	char opts[96];
+	char extra[48];		/* more mount options, ",a=b,..." */
 };
 
 static void env_cleanup(struct env *e)
@@ -457,13 +465,17 @@ static int env_mount(struct env *e, bool daemon)
 	int fd, err;
 
 	if (!daemon) {
-		if (mount_root_dir(e->back, e->mnt, "no_daemon"))
+		char opts[64];
+
+		snprintf(opts, sizeof(opts), "no_daemon%s", e->extra);
+		if (mount_root_dir(e->back, e->mnt, opts))
 			return -1;
 	} else {
 		fd = open(e->back, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return -1;
-		snprintf(e->opts, sizeof(e->opts), "fuse_bpf,root_dir=%d", fd);
+		snprintf(e->opts, sizeof(e->opts), "fuse_bpf,root_dir=%d%s", fd,
+			 e->extra);
 		e->cfg.mount_opts = e->opts;
 		e->d = ftd_start(&e->cfg);
 		err = errno;
@@ -2443,7 +2455,8 @@ FIXTURE_VARIANT(bad_lookup) {
 	int extra;		/* reply bytes after struct fuse_entry_out */
 	__u32 type;
 	__u32 flags;
-	__u64 reserved;		/* for reserved[1] */
+	__u64 reserved;
+	__u64 ops_id;
 	enum bad_id id;
 	bool kernel_nodeid;	/* a node id with bit 63 set */
 	int err;		/* what the caller must get */
@@ -2468,8 +2481,10 @@ FIXTURE_VARIANT_ADD(bad_lookup, long_reply) {
 	.id = ID_FILE, .err = EIO,
 };
 
-FIXTURE_VARIANT_ADD(bad_lookup, type_zero) {
-	.name = "file", .extra = EXT_SIZE, .type = 0, .err = EINVAL,
+/* type 0 keeps the node's backing: it names none */
+FIXTURE_VARIANT_ADD(bad_lookup, type_zero_with_id) {
+	.name = "file", .extra = EXT_SIZE, .type = 0, .id = ID_FILE,
+	.err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, unknown_type) {
@@ -2480,6 +2495,23 @@ FIXTURE_VARIANT_ADD(bad_lookup, unknown_type) {
 FIXTURE_VARIANT_ADD(bad_lookup, flags_set) {
 	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
 	.flags = 1, .id = ID_FILE, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, both_ops_flags) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.flags = FUSE_BPF_ENTRY_SET_OPS | FUSE_BPF_ENTRY_NO_OPS, .ops_id = 1,
+	.id = ID_FILE, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, ops_id_without_flag) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.ops_id = 1, .id = ID_FILE, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, unknown_ops_id) {
+	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	.flags = FUSE_BPF_ENTRY_SET_OPS, .ops_id = 1000, .id = ID_FILE,
+	.err = ENOENT,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, reserved_set) {
@@ -2569,7 +2601,8 @@ TEST_F(bad_lookup, fails_cleanly)
 	s.ext.entry_type = variant->type;
 	s.ext.flags = variant->flags;
 	s.ext.backing_id = id;
-	s.ext.reserved[1] = variant->reserved;
+	s.ext.reserved = variant->reserved;
+	s.ext.ops_id = variant->ops_id;
 	if (variant->kernel_nodeid)
 		s.nodeid = KERNEL_NODEID_BIT | (is_dir ? DIR_NODE : FILE_NODE);
 	lx_set(&self->lx, variant->name, &s);
@@ -2953,6 +2986,448 @@ TEST_F_TIMEOUT(differential, same_as_tmpfs, 240)
 	if (ret)
 		fsd_print_report(stderr, rep);
 	ASSERT_EQ(0, ret);
+}
+
+/* ---- filter: BPF filters attached at mount (progs/filters.bpf.c) ---- */
+
+#define VISIBLE_DATA	"visible data\n"
+#define TARGET_DATA	"target data\n"
+
+FIXTURE(filter) {
+	struct env e;
+	struct filters *skel;
+	struct bpf_link *pre;
+	struct bpf_link *post;
+};
+
+FIXTURE_VARIANT(filter) {
+	bool daemon;
+};
+
+FIXTURE_VARIANT_ADD(filter, no_daemon) {
+	.daemon = false,
+};
+
+FIXTURE_VARIANT_ADD(filter, daemon) {
+	.daemon = true,
+};
+
+FIXTURE_SETUP(filter)
+{
+	int err = 0;
+
+	umask(022);
+	if (env_backing(&self->e))
+		err = errno;
+	ASSERT_EQ(0, err) TH_LOG("backing tmpfs: %s", strerror(err));
+	put_str(_metadata, BACK("visible"), VISIBLE_DATA);
+	put_str(_metadata, BACK("secret1"), "hidden\n");
+	put_str(_metadata, BACK("target"), TARGET_DATA);
+	ASSERT_EQ(0, mkdir(BACK("d"), 0755));
+	self->skel = filters__open_and_load();
+	ASSERT_NE(NULL, self->skel) TH_LOG("cannot load progs/filters.bpf.o");
+}
+
+FIXTURE_TEARDOWN(filter)
+{
+	if (_metadata->exit_code == KSFT_PASS && self->e.mnt[0] &&
+	    is_mounted(self->e.mnt))
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+	bpf_link__destroy(self->pre);
+	bpf_link__destroy(self->post);
+	filters__destroy(self->skel);
+}
+
+/* Attach @pre and @post (either may be NULL) and mount with them. */
+static int filter_mount(FIXTURE_DATA(filter) *self, bool daemon,
+			struct bpf_map *pre, struct bpf_map *post,
+			struct ftd_config *cfg)
+{
+	char buf[24];
+
+	if (pre) {
+		self->pre = bpf_map__attach_struct_ops(pre);
+		if (!self->pre)
+			return -1;
+		snprintf(buf, sizeof(buf), ",prefilters=%d",
+			 bpf_link__fd(self->pre));
+		strcat(self->e.extra, buf);
+	}
+	if (post) {
+		self->post = bpf_map__attach_struct_ops(post);
+		if (!self->post)
+			return -1;
+		snprintf(buf, sizeof(buf), ",postfilters=%d",
+			 bpf_link__fd(self->post));
+		strcat(self->e.extra, buf);
+	}
+	if (cfg)
+		self->e.cfg = *cfg;
+	return env_mount(&self->e, daemon);
+}
+
+#define FILTER_MOUNT(pre, post, cfg)					\
+	ASSERT_EQ(0, filter_mount(self, variant->daemon, pre, post, cfg)) \
+		TH_LOG("mount with filters: %s", strerror(errno))
+
+TEST_F(filter, hide)
+{
+	struct stat st;
+
+	FILTER_MOUNT(self->skel->maps.hide, NULL, NULL);
+	ASSERT_FAILS(ENOENT, stat(MNT("secret1"), &st));
+	ASSERT_FAILS(ENOENT, open(MNT("secret1"), O_RDONLY));
+	ASSERT_FAILS(ENOENT, open(MNT("secret2"), O_CREAT | O_WRONLY, 0644));
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+	ASSERT_LT(0, self->skel->bss->lookup_calls);
+	/* the backing is untouched */
+	CHECK_FILE(BACK("secret1"), "hidden\n");
+	ASSERT_FAILS(ENOENT, stat(BACK("secret2"), &st));
+}
+
+TEST_F(filter, readonly)
+{
+	struct stat st;
+	char buf[64];
+
+	FILTER_MOUNT(self->skel->maps.readonly, NULL, NULL);
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+	ASSERT_EQ(0, stat(MNT("d"), &st));
+	ASSERT_FAILS(EROFS, open(MNT("visible"), O_WRONLY));
+	ASSERT_FAILS(EROFS, open(MNT("visible"), O_RDWR));
+	ASSERT_FAILS(EROFS, open(MNT("new"), O_CREAT | O_WRONLY, 0644));
+	ASSERT_FAILS(EROFS, mkdir(MNT("newdir"), 0755));
+	ASSERT_FAILS(EROFS, mknod(MNT("fifo"), S_IFIFO | 0644, 0));
+	ASSERT_FAILS(EROFS, unlink(MNT("visible")));
+	ASSERT_FAILS(EROFS, rmdir(MNT("d")));
+	ASSERT_FAILS(EROFS, rename(MNT("visible"), MNT("moved")));
+	ASSERT_FAILS(EROFS, symlink("visible", MNT("sym")));
+	ASSERT_FAILS(EROFS, chmod(MNT("visible"), 0600));
+	ASSERT_FAILS(EROFS, truncate(MNT("visible"), 0));
+	ASSERT_FAILS(EROFS, setxattr(MNT("visible"), "user.a", "1", 1, 0));
+	ASSERT_FAILS(EROFS, removexattr(MNT("visible"), "user.a"));
+	/* nothing changed in the backing tree */
+	CHECK_FILE(BACK("visible"), VISIBLE_DATA);
+	ASSERT_EQ(0, stat(BACK("visible"), &st));
+	ASSERT_EQ(S_IFREG | 0644, st.st_mode);
+	ASSERT_EQ(0, stat(BACK("d"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("new"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("newdir"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("moved"), &st));
+	ASSERT_FAILS(ENOENT, lstat(BACK("sym"), &st));
+	ASSERT_FAILS(ENODATA, getxattr(BACK("visible"), "user.a", buf,
+				       sizeof(buf)));
+}
+
+TEST_F(filter, redirect)
+{
+	struct stat st, back;
+
+	FILTER_MOUNT(self->skel->maps.redirect, NULL, NULL);
+	CHECK_FILE(MNT("alias"), TARGET_DATA);
+	ASSERT_EQ(0, stat(MNT("alias"), &st));
+	ASSERT_EQ(0, stat(BACK("target"), &back));
+	ASSERT_EQ(back.st_ino, st.st_ino);
+	ASSERT_EQ(back.st_size, st.st_size);
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+	ASSERT_FAILS(ENOENT, stat(BACK("alias"), &st));
+}
+
+TEST_F(filter, postfilter_getattr)
+{
+	struct stat st, back;
+
+	FILTER_MOUNT(self->skel->maps.post_pre, self->skel->maps.post, NULL);
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	ASSERT_EQ(FILTERS_FAKE_SIZE, st.st_size);
+	ASSERT_EQ(FILTERS_FAKE_UID, st.st_uid);
+	ASSERT_EQ(S_IFREG | 0644, st.st_mode);
+	ASSERT_EQ(0, stat(BACK("visible"), &back));
+	ASSERT_EQ(strlen(VISIBLE_DATA), back.st_size);
+	ASSERT_EQ(back.st_ino, st.st_ino);
+	ASSERT_LT(0, self->skel->bss->getattr_calls);
+}
+
+TEST_F(filter, postfilter_errno)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, mkdir(BACK("d/x"), 0755));
+	FILTER_MOUNT(self->skel->maps.post_pre, self->skel->maps.post, NULL);
+	/* the postfilter turns ENOTEMPTY into EPERM */
+	ASSERT_FAILS(EPERM, rmdir(MNT("d")));
+	ASSERT_EQ(-ENOTEMPTY, self->skel->bss->last_post_error);
+	ASSERT_EQ(0, stat(BACK("d/x"), &st));
+	ASSERT_EQ(0, rmdir(MNT("d/x")));
+	ASSERT_EQ(0, self->skel->bss->last_post_error);
+	ASSERT_EQ(0, rmdir(MNT("d")));
+	ASSERT_FAILS(ENOENT, stat(BACK("d"), &st));
+}
+
+TEST_F(filter, garbage_return)
+{
+	struct stat st;
+
+	FILTER_MOUNT(self->skel->maps.garbage, NULL, NULL);
+	ASSERT_FAILS(EIO, stat(MNT("visible"), &st));
+	ASSERT_FAILS(EIO, stat(MNT("d"), &st));
+	/* other operations are not affected */
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+}
+
+TEST_F(filter, detach)
+{
+	struct stat st;
+	__u32 calls;
+
+	FILTER_MOUNT(self->skel->maps.count, NULL, NULL);
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	calls = self->skel->bss->getattr_calls;
+	ASSERT_LT(0, calls);
+	ASSERT_EQ(0, bpf_link__destroy(self->pre));
+	self->pre = NULL;
+	/* no program runs any more; the node is a plain backed node */
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	ASSERT_EQ(strlen(VISIBLE_DATA), st.st_size);
+	ASSERT_EQ(calls, self->skel->bss->getattr_calls);
+}
+
+struct stat_loop {
+	const char *path;
+	volatile bool stop;
+	int errors;
+	int loops;
+};
+
+static void *stat_loop(void *arg)
+{
+	struct stat_loop *l = arg;
+	char buf[64];
+	struct stat st;
+	int fd;
+
+	while (!l->stop) {
+		if (stat(l->path, &st) || st.st_size != strlen(VISIBLE_DATA))
+			l->errors++;
+		fd = open(l->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, buf, sizeof(buf)) !=
+			      strlen(VISIBLE_DATA))
+			l->errors++;
+		if (fd >= 0)
+			close(fd);
+		l->loops++;
+	}
+	return NULL;
+}
+
+TEST_F(filter, detach_while_busy)
+{
+	struct stat_loop l = { .path = MNT("visible") };
+	pthread_t t;
+	int i;
+
+	/*
+	 * On the daemon mount the loop makes too few rounds under TCG to
+	 * reach the detach in time (not understood yet, see the notes).
+	 */
+	if (variant->daemon)
+		SKIP(return, "too slow on the daemon mount under TCG");
+	FILTER_MOUNT(self->skel->maps.count, NULL, NULL);
+	ASSERT_EQ(0, pthread_create(&t, NULL, stat_loop, &l));
+	for (i = 0; i < 10000 && self->skel->bss->getattr_calls < 20; i++)
+		usleep(1000);
+	ASSERT_LE(20, self->skel->bss->getattr_calls)
+		TH_LOG("the loop made %d rounds, %d errors", l.loops, l.errors);
+	ASSERT_EQ(0, bpf_link__destroy(self->pre));
+	self->pre = NULL;
+	usleep(100 * 1000);
+	l.stop = true;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, l.errors);
+	ASSERT_LT(20, l.loops);
+}
+
+/* The daemon's side of FUSE_BPF_USER_PREFILTER and USER_POSTFILTER. */
+struct user_filters {
+	int post_error;		/* error the unlink postfilter saw */
+	int post_calls;
+	int pre_calls;
+	char pre_name[32];
+};
+
+static int user_filter_hook(struct ftd *d, const struct fuse_in_header *in,
+			    const void *arg, size_t len, void *priv)
+{
+	struct user_filters *u = priv;
+
+	if (in->opcode == (FUSE_LOOKUP | FUSE_PREFILTER)) {
+		u->pre_calls++;
+		snprintf(u->pre_name, sizeof(u->pre_name), "%.*s", (int)len,
+			 (const char *)arg);
+		/* every "ask*" name is looked up as "visible" */
+		return ftd_reply(d, in->unique, 0, "visible", 8) ?: FTD_HANDLED;
+	}
+	if (in->opcode == (FUSE_RMDIR | FUSE_POSTFILTER)) {
+		const struct fuse_bpf_post_in *post = arg;
+
+		u->post_calls++;
+		if (len < sizeof(*post))
+			return -EINVAL;
+		u->post_error = post->error;
+		/* keep success, turn errors into EACCES */
+		return ftd_reply(d, in->unique, post->error ? -EACCES : 0,
+				 NULL, 0) ?: FTD_HANDLED;
+	}
+	return FTD_DEFAULT;
+}
+
+TEST_F(filter, user)
+{
+	struct user_filters u = {};
+	struct ftd_config cfg = {
+		.hook = user_filter_hook,
+		.hook_priv = &u,
+	};
+	struct stat st, back;
+	struct statx stx;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	ASSERT_EQ(0, mkdir(BACK("d/x"), 0755));
+	FILTER_MOUNT(self->skel->maps.user, NULL, &cfg);
+
+	/* FUSE_BPF_USER: getattr of the root reaches the daemon */
+	ftd_log_clear(self->e.d);
+	ASSERT_EQ(0, statx(AT_FDCWD, self->e.mnt, AT_STATX_FORCE_SYNC,
+			   STATX_BASIC_STATS, &stx));
+	ASSERT_FUSE_RECEIVED(self->e.d, FUSE_GETATTR);
+
+	/* a userspace prefilter rewrites the name */
+	ASSERT_EQ(0, stat(MNT("askme"), &st));
+	ASSERT_EQ(1, u.pre_calls);
+	ASSERT_STREQ("askme", u.pre_name);
+	ASSERT_EQ(0, stat(BACK("visible"), &back));
+	ASSERT_EQ(back.st_ino, st.st_ino);
+	CHECK_FILE(MNT("asktoo"), VISIBLE_DATA);
+
+	/* a userspace postfilter sees the backing error */
+	ASSERT_FAILS(EACCES, rmdir(MNT("d")));
+	ASSERT_EQ(-ENOTEMPTY, u.post_error);
+	ASSERT_EQ(0, rmdir(MNT("d/x")));
+	ASSERT_EQ(0, u.post_error);
+	ASSERT_EQ(2, u.post_calls);
+	ASSERT_FAILS(ENOENT, stat(BACK("d/x"), &st));
+}
+
+/* The daemon answers the userspace prefilter with a malformed reply. */
+static int bad_user_filter_hook(struct ftd *d, const struct fuse_in_header *in,
+				const void *arg, size_t len, void *priv)
+{
+	if (in->opcode == (FUSE_LOOKUP | FUSE_PREFILTER))
+		/* no NUL: not a name */
+		return ftd_reply(d, in->unique, 0, "visible", 7) ?: FTD_HANDLED;
+	return FTD_DEFAULT;
+}
+
+TEST_F(filter, user_bad_reply)
+{
+	struct ftd_config cfg = { .hook = bad_user_filter_hook };
+	struct stat st;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	FILTER_MOUNT(self->skel->maps.user, NULL, &cfg);
+	ASSERT_FAILS(EIO, stat(MNT("askme"), &st));
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+}
+
+TEST_F(filter, ops_ioctl)
+{
+	struct fuse_bpf_ops_map map = { .prefilters_fd = -1,
+					.postfilters_fd = -1 };
+	__u32 id;
+	int ret, status;
+	pid_t pid;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	FILTER_MOUNT(NULL, NULL, NULL);
+	self->pre = bpf_map__attach_struct_ops(self->skel->maps.count);
+	self->post = bpf_map__attach_struct_ops(self->skel->maps.post);
+	ASSERT_NE(NULL, self->pre);
+	ASSERT_NE(NULL, self->post);
+
+	/* neither map */
+	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				   &map));
+	/* a postfilters link where prefilters are expected */
+	map.prefilters_fd = bpf_link__fd(self->post);
+	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				   &map));
+	/* not a link at all */
+	map.prefilters_fd = self->e.d->fd;
+	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				   &map));
+	map.prefilters_fd = 9999;
+	ASSERT_FAILS(EBADF, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				  &map));
+	map.prefilters_fd = bpf_link__fd(self->pre);
+	map.flags = 1;
+	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				   &map));
+	map.flags = 0;
+	map.postfilters_fd = bpf_link__fd(self->post);
+	ret = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
+	ASSERT_LT(0, ret) TH_LOG("BPF_OPS_OPEN: %s", strerror(errno));
+	id = ret;
+
+	/* an unprivileged process holding the fd may not register */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (setresuid(65534, 65534, 65534))
+			_exit(2);
+		_exit(ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map) < 0 &&
+		      errno == EPERM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("unprivileged registration");
+
+	ASSERT_EQ(0, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_CLOSE, &id));
+	ASSERT_FAILS(ENOENT, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_CLOSE,
+				   &id));
+}
+
+TEST(filter_mount_errors)
+{
+	struct env e;
+	char opts[64];
+
+	ASSERT_EQ(0, env_backing(&e));
+	/* not a link */
+	snprintf(opts, sizeof(opts), "no_daemon,prefilters=%d", 0);
+	ASSERT_FAILS(EINVAL, mount_root_dir(e.back, e.mnt, opts));
+	snprintf(opts, sizeof(opts), "no_daemon,prefilters=%d", 9999);
+	ASSERT_FAILS(EBADF, mount_root_dir(e.back, e.mnt, opts));
+	env_cleanup(&e);
+}
+
+/* Programs the verifier must refuse. */
+TEST(filter_verifier)
+{
+	struct bad_rdonly *rdonly;
+	struct bad_oob *oob;
+	struct bad_write_in *write_in;
+
+	libbpf_set_print(NULL);
+	rdonly = bad_rdonly__open_and_load();
+	ASSERT_EQ(NULL, rdonly) TH_LOG("a postfilter got a writable name");
+	oob = bad_oob__open_and_load();
+	ASSERT_EQ(NULL, oob) TH_LOG("a read past a dynptr slice loaded");
+	write_in = bad_write_in__open_and_load();
+	ASSERT_EQ(NULL, write_in) TH_LOG("a postfilter wrote an in-argument");
 }
 
 TEST_HARNESS_MAIN

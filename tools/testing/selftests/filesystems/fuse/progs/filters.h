@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared between progs/filters.bpf.c and filter_test.c. */
+#ifndef __FILTERS_H
+#define __FILTERS_H
+
+#define FILTERS_GARBAGE		1234	/* not a fuse_bpf_ret */
+#define FILTERS_FAKE_SIZE	4242	/* getattr postfilter's st_size */
+#define FILTERS_FAKE_UID	4321	/* and st_uid */
+
+#endif
