@@ -408,18 +408,8 @@ static int fuse_bpf_statfs_finalize(struct fuse_bpf_args *fa, void *data)
 
 	if (fa->meta.error)
 		return fa->meta.error;
-	if (fa->post) {
-		struct fuse_kstatfs *st = &io->out.st;
-
-		io->buf->f_blocks = st->blocks;
-		io->buf->f_bfree = st->bfree;
-		io->buf->f_bavail = st->bavail;
-		io->buf->f_files = st->files;
-		io->buf->f_ffree = st->ffree;
-		io->buf->f_bsize = st->bsize;
-		io->buf->f_namelen = st->namelen;
-		io->buf->f_frsize = st->frsize;
-	}
+	if (fa->post)
+		convert_fuse_statfs(io->buf, &io->out.st);
 	io->buf->f_type = FUSE_SUPER_MAGIC;
 	return 0;
 }

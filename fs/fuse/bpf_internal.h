@@ -177,7 +177,6 @@ static inline struct inode *fuse_bpf_backing_inode(struct inode *inode)
 bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 			  bool post, struct fuse_bpf_args *fa, int *res);
 bool fuse_bpf_has_filter(struct inode *inode);
-void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode);
 void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter);
 struct fuse_bpf_filter *fuse_bpf_get_filter(struct inode *inode);
 struct fuse_bpf_filter *fuse_bpf_filter_get(struct fuse_bpf_filter *filter);

@@ -84,63 +84,61 @@ struct fuse_bpf_filter *fuse_bpf_filter_get(struct fuse_bpf_filter *filter)
 	return filter;
 }
 
-/* Resolve a link fd to the kdata of an attached map of the right type. */
-static void *fuse_bpf_link_kdata(int fd, bool post)
+static struct fuse_bpf_filter *fuse_bpf_filter_alloc(void)
 {
-	struct fuse_bpf_link *fl;
-	struct bpf_link *link;
-	void *kdata;
+	struct fuse_bpf_filter *filter;
 
-	link = bpf_link_get_from_fd(fd);
-	if (IS_ERR(link))
-		return link;
-	fl = fuse_bpf_link_find(link);
-	kdata = fl && fl->post == post ? fl->kdata : ERR_PTR(-EINVAL);
-	bpf_link_put(link);
-	return kdata;
+	filter = kzalloc(sizeof(*filter), GFP_KERNEL);
+	if (!filter)
+		return NULL;
+	refcount_set(&filter->count, 1);
+	mutex_lock(&fuse_bpf_ops_mutex);
+	list_add(&filter->list, &fuse_bpf_filters);
+	mutex_unlock(&fuse_bpf_ops_mutex);
+	return filter;
 }
 
 /**
- * fuse_bpf_filter_new() - filters from the links of two attached maps
- * @pre_fd: link of a struct fuse_bpf_prefilters map, or negative
- * @post_fd: link of a struct fuse_bpf_postfilters map, or negative
+ * fuse_bpf_filter_set() - give a filter the map attached by a BPF link
+ * @filter: a filter nobody uses yet
+ * @fd: a BPF link of the calling process
+ * @post: the link must be of a fuse_bpf_postfilters map, else of a
+ *	fuse_bpf_prefilters map
  *
  * The caller needs CAP_SYS_ADMIN, as for backing registration: filters
  * decide what the backing calls do with the server's credentials.
  *
- * Return: a new filter with one reference, or an ERR_PTR: -EPERM,
- * -EBADF or -EINVAL for a link that is not an attached fuse-bpf map of
- * the right type.
+ * Return: 0, -EPERM, -EBADF, or -EINVAL for a link that is not of an
+ * attached map of the right type or a filter that has one already.
  */
-static struct fuse_bpf_filter *fuse_bpf_filter_new(int pre_fd, int post_fd)
+static int fuse_bpf_filter_set(struct fuse_bpf_filter *filter, int fd,
+			       bool post)
 {
-	struct fuse_bpf_filter *filter;
-	void *pre = NULL, *post = NULL;
+	struct fuse_bpf_link *fl;
+	struct bpf_link *link;
+	int err = -EINVAL;
 
 	if (!capable(CAP_SYS_ADMIN))
-		return ERR_PTR(-EPERM);
-	if (pre_fd < 0 && post_fd < 0)
-		return ERR_PTR(-EINVAL);
-	filter = kzalloc(sizeof(*filter), GFP_KERNEL);
-	if (!filter)
-		return ERR_PTR(-ENOMEM);
+		return -EPERM;
+	link = bpf_link_get_from_fd(fd);
+	if (IS_ERR(link))
+		return PTR_ERR(link);
 
 	mutex_lock(&fuse_bpf_ops_mutex);
-	if (pre_fd >= 0)
-		pre = fuse_bpf_link_kdata(pre_fd, false);
-	if (!IS_ERR(pre) && post_fd >= 0)
-		post = fuse_bpf_link_kdata(post_fd, true);
-	if (IS_ERR(pre) || IS_ERR(post)) {
-		mutex_unlock(&fuse_bpf_ops_mutex);
-		kfree(filter);
-		return IS_ERR(pre) ? pre : post;
+	fl = fuse_bpf_link_find(link);
+	if (!fl || fl->post != post)
+		goto out;
+	if (post && !rcu_access_pointer(filter->post)) {
+		rcu_assign_pointer(filter->post, fl->kdata);
+		err = 0;
+	} else if (!post && !rcu_access_pointer(filter->pre)) {
+		rcu_assign_pointer(filter->pre, fl->kdata);
+		err = 0;
 	}
-	RCU_INIT_POINTER(filter->pre, pre);
-	RCU_INIT_POINTER(filter->post, post);
-	refcount_set(&filter->count, 1);
-	list_add(&filter->list, &fuse_bpf_filters);
+out:
 	mutex_unlock(&fuse_bpf_ops_mutex);
-	return filter;
+	bpf_link_put(link);
+	return err;
 }
 
 /**
@@ -153,15 +151,24 @@ static struct fuse_bpf_filter *fuse_bpf_filter_new(int pre_fd, int post_fd)
 int fuse_bpf_ops_open(struct fuse_conn *fc, const struct fuse_bpf_ops_map *map)
 {
 	struct fuse_bpf_filter *filter;
-	int id;
+	int id = 0;
 
 	if (!fc->fuse_bpf)
 		return -EOPNOTSUPP;
-	if (map->flags || map->padding)
+	if (map->flags || map->padding ||
+	    (map->prefilters_fd < 0 && map->postfilters_fd < 0))
 		return -EINVAL;
-	filter = fuse_bpf_filter_new(map->prefilters_fd, map->postfilters_fd);
-	if (IS_ERR(filter))
-		return PTR_ERR(filter);
+	filter = fuse_bpf_filter_alloc();
+	if (!filter)
+		return -ENOMEM;
+	if (map->prefilters_fd >= 0)
+		id = fuse_bpf_filter_set(filter, map->prefilters_fd, false);
+	if (!id && map->postfilters_fd >= 0)
+		id = fuse_bpf_filter_set(filter, map->postfilters_fd, true);
+	if (id) {
+		fuse_bpf_filter_put(filter);
+		return id;
+	}
 
 	idr_preload(GFP_KERNEL);
 	spin_lock(&fc->lock);
@@ -235,46 +242,22 @@ void fuse_bpf_conn_free(struct fuse_conn *fc)
 int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
 			  unsigned int fd, bool post)
 {
-	struct fuse_bpf_filter *filter, *old = ctx->root_filter;
-	int pre_fd = -1, post_fd = -1;
+	const char *opt = post ? "postfilters" : "prefilters";
+	int err;
 
 	if (fd > INT_MAX)
-		return invalfc(fsc, "bad filter link");
-	if (old) {
-		/* Both options make one filter. */
-		mutex_lock(&fuse_bpf_ops_mutex);
-		if (old->pre && !post)
-			pre_fd = -2;
-		if (old->post && post)
-			post_fd = -2;
-		mutex_unlock(&fuse_bpf_ops_mutex);
-		if (pre_fd == -2 || post_fd == -2)
-			return invalfc(fsc, "filters given twice");
+		return invalfc(fsc, "%s: bad file descriptor", opt);
+	/* Both options make the one filter of the root. */
+	if (!ctx->root_filter) {
+		ctx->root_filter = fuse_bpf_filter_alloc();
+		if (!ctx->root_filter)
+			return -ENOMEM;
 	}
-	if (post)
-		post_fd = fd;
-	else
-		pre_fd = fd;
-	filter = fuse_bpf_filter_new(pre_fd, post_fd);
-	if (IS_ERR(filter)) {
-		errorfc(fsc, "%s: not an attached fuse-bpf link",
-			post ? "postfilters" : "prefilters");
-		return PTR_ERR(filter);
-	}
-	if (old) {
-		mutex_lock(&fuse_bpf_ops_mutex);
-		if (post)
-			rcu_assign_pointer(old->post,
-					   rcu_dereference_protected(filter->post, 1));
-		else
-			rcu_assign_pointer(old->pre,
-					   rcu_dereference_protected(filter->pre, 1));
-		mutex_unlock(&fuse_bpf_ops_mutex);
-		fuse_bpf_filter_put(filter);
-		return 0;
-	}
-	ctx->root_filter = filter;
-	return 0;
+	err = fuse_bpf_filter_set(ctx->root_filter, fd, post);
+	if (err == -EINVAL)
+		errorfc(fsc, "%s: not an attached fuse-bpf link, or given twice",
+			opt);
+	return err;
 }
 
 /*
@@ -381,6 +364,16 @@ static bool fuse_bpf_member_set(const void *ops, u16 off)
 	return *(void * const *)(ops + off);
 }
 
+/* Who the operation is for, in the terms of the mount. */
+static void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode)
+{
+	struct fuse_conn *fc = get_fuse_conn(inode);
+
+	fa->meta.uid = from_kuid(fc->user_ns, current_fsuid());
+	fa->meta.gid = from_kgid(fc->user_ns, current_fsgid());
+	fa->meta.pid = pid_nr_ns(task_tgid(current), fc->pid_ns);
+}
+
 /**
  * fuse_bpf_call_filter() - call the pre- or postfilter of an operation
  * @inode: the node the operation is on
@@ -409,12 +402,14 @@ bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 	if (post) {
 		postf = rcu_dereference(filter->post);
 		if (postf && fuse_bpf_member_set(postf, fo->post_off)) {
+			fuse_bpf_fill_meta(fa, inode);
 			*res = fo->post(postf, fa);
 			called = true;
 		}
 	} else {
 		pre = rcu_dereference(filter->pre);
 		if (pre && fuse_bpf_member_set(pre, fo->pre_off)) {
+			fuse_bpf_fill_meta(fa, inode);
 			*res = fo->pre(pre, fa);
 			called = true;
 		}
@@ -429,14 +424,6 @@ bool fuse_bpf_has_filter(struct inode *inode)
 	return rcu_access_pointer(get_fuse_inode(inode)->bpf_filter);
 }
 
-void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode)
-{
-	struct fuse_conn *fc = get_fuse_conn(inode);
-
-	fa->meta.uid = from_kuid(fc->user_ns, current_fsuid());
-	fa->meta.gid = from_kgid(fc->user_ns, current_fsgid());
-	fa->meta.pid = pid_nr_ns(task_tgid(current), fc->pid_ns);
-}
 
 /* Set the filters of a node (NULL: none); takes a reference. */
 void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter)

@@ -291,7 +291,6 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 	}
 
 	if (filtered) {
-		fuse_bpf_fill_meta(&fa, inode);
 		if (fuse_bpf_call_filter(inode, op->filter, false, &fa, &ret)) {
 			action = fuse_bpf_filter_ret(ret, false);
 			err = action < 0 ? action : fuse_bpf_check_args(&fa);
