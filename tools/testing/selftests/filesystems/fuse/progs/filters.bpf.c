@@ -173,10 +173,17 @@ int BPF_PROG(post_rmdir_pre, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_POSTFILTER;
 }
 
+SEC("struct_ops/post_statfs_pre")
+int BPF_PROG(post_statfs_pre, const struct fuse_bpf_meta *meta)
+{
+	return FUSE_BPF_POSTFILTER;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters post_pre = {
 	.getattr = (void *)post_getattr_pre,
 	.rmdir = (void *)post_rmdir_pre,
+	.statfs = (void *)post_statfs_pre,
 };
 
 SEC("struct_ops/post_getattr")
@@ -197,10 +204,19 @@ int BPF_PROG(post_rmdir, const struct fuse_bpf_meta *meta,
 	return meta->error == -ENOTEMPTY ? -EPERM : FUSE_BPF_CONTINUE;
 }
 
+SEC("struct_ops/post_statfs")
+int BPF_PROG(post_statfs, const struct fuse_bpf_meta *meta,
+	     struct fuse_statfs_out *out)
+{
+	out->st.namelen = FILTERS_FAKE_NAMELEN;
+	return FUSE_BPF_CONTINUE;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_postfilters post = {
 	.getattr = (void *)post_getattr,
 	.rmdir = (void *)post_rmdir,
+	.statfs = (void *)post_statfs,
 };
 
 /* garbage: a return value that is not one */

@@ -6,5 +6,6 @@
 #define FILTERS_GARBAGE		1234	/* not a fuse_bpf_ret */
 #define FILTERS_FAKE_SIZE	4242	/* getattr postfilter's st_size */
 #define FILTERS_FAKE_UID	4321	/* and st_uid */
+#define FILTERS_FAKE_NAMELEN	100	/* statfs postfilter's f_namelen */
 
 #endif
