@@ -424,7 +424,6 @@ bool fuse_bpf_has_filter(struct inode *inode)
 	return rcu_access_pointer(get_fuse_inode(inode)->bpf_filter);
 }
 
-
 /* Set the filters of a node (NULL: none); takes a reference. */
 void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter)
 {
@@ -446,8 +445,9 @@ struct fuse_bpf_filter *fuse_bpf_get_filter(struct inode *inode)
 	struct fuse_bpf_filter *filter;
 
 	spin_lock(&fi->lock);
-	filter = fuse_bpf_filter_get(rcu_dereference_protected(fi->bpf_filter,
-					lockdep_is_held(&fi->lock)));
+	filter = rcu_dereference_protected(fi->bpf_filter,
+					   lockdep_is_held(&fi->lock));
+	fuse_bpf_filter_get(filter);
 	spin_unlock(&fi->lock);
 	return filter;
 }
@@ -697,75 +697,119 @@ static int fuse_bpf_##kind##_##op##_stub(__VA_ARGS__)			\
 	return 0;							\
 }
 
-#define META const struct fuse_bpf_meta *meta
-#define BUF struct fuse_bpf_buf
-#define RDONLY struct fuse_bpf_rdonly_buf
-
-FUSE_BPF_STUB(pre, lookup, META, BUF *name)
-FUSE_BPF_STUB(pre, getattr, META, struct fuse_getattr_in *in)
-FUSE_BPF_STUB(pre, setattr, META, struct fuse_setattr_in *in)
-FUSE_BPF_STUB(pre, access, META, struct fuse_access_in *in)
-FUSE_BPF_STUB(pre, statfs, META)
-FUSE_BPF_STUB(pre, open, META, struct fuse_open_in *in)
-FUSE_BPF_STUB(pre, opendir, META, struct fuse_open_in *in)
-FUSE_BPF_STUB(pre, flush, META, struct fuse_flush_in *in)
-FUSE_BPF_STUB(pre, fsync, META, struct fuse_fsync_in *in)
-FUSE_BPF_STUB(pre, fsyncdir, META, struct fuse_fsync_in *in)
-FUSE_BPF_STUB(pre, readdir, META, struct fuse_read_in *in)
-FUSE_BPF_STUB(pre, mknod, META, struct fuse_mknod_in *in, BUF *name)
-FUSE_BPF_STUB(pre, mkdir, META, struct fuse_mkdir_in *in, BUF *name)
-FUSE_BPF_STUB(pre, symlink, META, BUF *name, BUF *target)
-FUSE_BPF_STUB(pre, link, META, struct fuse_link_in *in, BUF *name)
-FUSE_BPF_STUB(pre, unlink, META, BUF *name)
-FUSE_BPF_STUB(pre, rmdir, META, BUF *name)
-FUSE_BPF_STUB(pre, rename, META, struct fuse_rename2_in *in, BUF *oldname,
-	      BUF *newname)
-FUSE_BPF_STUB(pre, readlink, META)
-FUSE_BPF_STUB(pre, tmpfile, META, struct fuse_create_in *in)
-FUSE_BPF_STUB(pre, getxattr, META, struct fuse_getxattr_in *in, BUF *name)
-FUSE_BPF_STUB(pre, listxattr, META, struct fuse_getxattr_in *in)
-FUSE_BPF_STUB(pre, setxattr, META, struct fuse_setxattr_in *in, BUF *name,
-	      BUF *value)
-FUSE_BPF_STUB(pre, removexattr, META, BUF *name)
-FUSE_BPF_STUB(pre, lseek, META, struct fuse_lseek_in *in)
-FUSE_BPF_STUB(pre, fallocate, META, struct fuse_fallocate_in *in)
-FUSE_BPF_STUB(pre, copy_file_range, META,
+FUSE_BPF_STUB(pre, lookup, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_buf *name)
+FUSE_BPF_STUB(pre, getattr, const struct fuse_bpf_meta *meta,
+	      struct fuse_getattr_in *in)
+FUSE_BPF_STUB(pre, setattr, const struct fuse_bpf_meta *meta,
+	      struct fuse_setattr_in *in)
+FUSE_BPF_STUB(pre, access, const struct fuse_bpf_meta *meta,
+	      struct fuse_access_in *in)
+FUSE_BPF_STUB(pre, statfs, const struct fuse_bpf_meta *meta)
+FUSE_BPF_STUB(pre, open, const struct fuse_bpf_meta *meta,
+	      struct fuse_open_in *in)
+FUSE_BPF_STUB(pre, opendir, const struct fuse_bpf_meta *meta,
+	      struct fuse_open_in *in)
+FUSE_BPF_STUB(pre, flush, const struct fuse_bpf_meta *meta,
+	      struct fuse_flush_in *in)
+FUSE_BPF_STUB(pre, fsync, const struct fuse_bpf_meta *meta,
+	      struct fuse_fsync_in *in)
+FUSE_BPF_STUB(pre, fsyncdir, const struct fuse_bpf_meta *meta,
+	      struct fuse_fsync_in *in)
+FUSE_BPF_STUB(pre, readdir, const struct fuse_bpf_meta *meta,
+	      struct fuse_read_in *in)
+FUSE_BPF_STUB(pre, mknod, const struct fuse_bpf_meta *meta,
+	      struct fuse_mknod_in *in, struct fuse_bpf_buf *name)
+FUSE_BPF_STUB(pre, mkdir, const struct fuse_bpf_meta *meta,
+	      struct fuse_mkdir_in *in, struct fuse_bpf_buf *name)
+FUSE_BPF_STUB(pre, symlink, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_buf *name, struct fuse_bpf_buf *target)
+FUSE_BPF_STUB(pre, link, const struct fuse_bpf_meta *meta,
+	      struct fuse_link_in *in, struct fuse_bpf_buf *name)
+FUSE_BPF_STUB(pre, unlink, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_buf *name)
+FUSE_BPF_STUB(pre, rmdir, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_buf *name)
+FUSE_BPF_STUB(pre, rename, const struct fuse_bpf_meta *meta,
+	      struct fuse_rename2_in *in, struct fuse_bpf_buf *oldname,
+	      struct fuse_bpf_buf *newname)
+FUSE_BPF_STUB(pre, readlink, const struct fuse_bpf_meta *meta)
+FUSE_BPF_STUB(pre, tmpfile, const struct fuse_bpf_meta *meta,
+	      struct fuse_create_in *in)
+FUSE_BPF_STUB(pre, getxattr, const struct fuse_bpf_meta *meta,
+	      struct fuse_getxattr_in *in, struct fuse_bpf_buf *name)
+FUSE_BPF_STUB(pre, listxattr, const struct fuse_bpf_meta *meta,
+	      struct fuse_getxattr_in *in)
+FUSE_BPF_STUB(pre, setxattr, const struct fuse_bpf_meta *meta,
+	      struct fuse_setxattr_in *in, struct fuse_bpf_buf *name,
+	      struct fuse_bpf_buf *value)
+FUSE_BPF_STUB(pre, removexattr, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_buf *name)
+FUSE_BPF_STUB(pre, lseek, const struct fuse_bpf_meta *meta,
+	      struct fuse_lseek_in *in)
+FUSE_BPF_STUB(pre, fallocate, const struct fuse_bpf_meta *meta,
+	      struct fuse_fallocate_in *in)
+FUSE_BPF_STUB(pre, copy_file_range, const struct fuse_bpf_meta *meta,
 	      struct fuse_copy_file_range_in *in)
 
-FUSE_BPF_STUB(post, lookup, META, RDONLY *name)
-FUSE_BPF_STUB(post, getattr, META, const struct fuse_getattr_in *in,
-	      struct fuse_attr_out *out)
-FUSE_BPF_STUB(post, setattr, META, const struct fuse_setattr_in *in)
-FUSE_BPF_STUB(post, access, META, const struct fuse_access_in *in)
-FUSE_BPF_STUB(post, statfs, META, struct fuse_statfs_out *out)
-FUSE_BPF_STUB(post, open, META, const struct fuse_open_in *in)
-FUSE_BPF_STUB(post, opendir, META, const struct fuse_open_in *in)
-FUSE_BPF_STUB(post, flush, META, const struct fuse_flush_in *in)
-FUSE_BPF_STUB(post, fsync, META, const struct fuse_fsync_in *in)
-FUSE_BPF_STUB(post, fsyncdir, META, const struct fuse_fsync_in *in)
-FUSE_BPF_STUB(post, readdir, META, const struct fuse_read_in *in)
-FUSE_BPF_STUB(post, mknod, META, const struct fuse_mknod_in *in,
-	      RDONLY *name)
-FUSE_BPF_STUB(post, mkdir, META, const struct fuse_mkdir_in *in,
-	      RDONLY *name)
-FUSE_BPF_STUB(post, symlink, META, RDONLY *name, RDONLY *target)
-FUSE_BPF_STUB(post, link, META, const struct fuse_link_in *in, RDONLY *name)
-FUSE_BPF_STUB(post, unlink, META, RDONLY *name)
-FUSE_BPF_STUB(post, rmdir, META, RDONLY *name)
-FUSE_BPF_STUB(post, rename, META, const struct fuse_rename2_in *in,
-	      RDONLY *oldname, RDONLY *newname)
-FUSE_BPF_STUB(post, readlink, META)
-FUSE_BPF_STUB(post, tmpfile, META, const struct fuse_create_in *in)
-FUSE_BPF_STUB(post, getxattr, META, const struct fuse_getxattr_in *in,
-	      RDONLY *name)
-FUSE_BPF_STUB(post, listxattr, META, const struct fuse_getxattr_in *in)
-FUSE_BPF_STUB(post, setxattr, META, const struct fuse_setxattr_in *in,
-	      RDONLY *name, RDONLY *value)
-FUSE_BPF_STUB(post, removexattr, META, RDONLY *name)
-FUSE_BPF_STUB(post, lseek, META, const struct fuse_lseek_in *in,
-	      struct fuse_lseek_out *out)
-FUSE_BPF_STUB(post, fallocate, META, const struct fuse_fallocate_in *in)
-FUSE_BPF_STUB(post, copy_file_range, META,
+FUSE_BPF_STUB(post, lookup, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_rdonly_buf *name)
+FUSE_BPF_STUB(post, getattr, const struct fuse_bpf_meta *meta,
+	      const struct fuse_getattr_in *in, struct fuse_attr_out *out)
+FUSE_BPF_STUB(post, setattr, const struct fuse_bpf_meta *meta,
+	      const struct fuse_setattr_in *in)
+FUSE_BPF_STUB(post, access, const struct fuse_bpf_meta *meta,
+	      const struct fuse_access_in *in)
+FUSE_BPF_STUB(post, statfs, const struct fuse_bpf_meta *meta,
+	      struct fuse_statfs_out *out)
+FUSE_BPF_STUB(post, open, const struct fuse_bpf_meta *meta,
+	      const struct fuse_open_in *in)
+FUSE_BPF_STUB(post, opendir, const struct fuse_bpf_meta *meta,
+	      const struct fuse_open_in *in)
+FUSE_BPF_STUB(post, flush, const struct fuse_bpf_meta *meta,
+	      const struct fuse_flush_in *in)
+FUSE_BPF_STUB(post, fsync, const struct fuse_bpf_meta *meta,
+	      const struct fuse_fsync_in *in)
+FUSE_BPF_STUB(post, fsyncdir, const struct fuse_bpf_meta *meta,
+	      const struct fuse_fsync_in *in)
+FUSE_BPF_STUB(post, readdir, const struct fuse_bpf_meta *meta,
+	      const struct fuse_read_in *in)
+FUSE_BPF_STUB(post, mknod, const struct fuse_bpf_meta *meta,
+	      const struct fuse_mknod_in *in, struct fuse_bpf_rdonly_buf *name)
+FUSE_BPF_STUB(post, mkdir, const struct fuse_bpf_meta *meta,
+	      const struct fuse_mkdir_in *in, struct fuse_bpf_rdonly_buf *name)
+FUSE_BPF_STUB(post, symlink, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_rdonly_buf *name,
+	      struct fuse_bpf_rdonly_buf *target)
+FUSE_BPF_STUB(post, link, const struct fuse_bpf_meta *meta,
+	      const struct fuse_link_in *in, struct fuse_bpf_rdonly_buf *name)
+FUSE_BPF_STUB(post, unlink, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_rdonly_buf *name)
+FUSE_BPF_STUB(post, rmdir, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_rdonly_buf *name)
+FUSE_BPF_STUB(post, rename, const struct fuse_bpf_meta *meta,
+	      const struct fuse_rename2_in *in,
+	      struct fuse_bpf_rdonly_buf *oldname,
+	      struct fuse_bpf_rdonly_buf *newname)
+FUSE_BPF_STUB(post, readlink, const struct fuse_bpf_meta *meta)
+FUSE_BPF_STUB(post, tmpfile, const struct fuse_bpf_meta *meta,
+	      const struct fuse_create_in *in)
+FUSE_BPF_STUB(post, getxattr, const struct fuse_bpf_meta *meta,
+	      const struct fuse_getxattr_in *in,
+	      struct fuse_bpf_rdonly_buf *name)
+FUSE_BPF_STUB(post, listxattr, const struct fuse_bpf_meta *meta,
+	      const struct fuse_getxattr_in *in)
+FUSE_BPF_STUB(post, setxattr, const struct fuse_bpf_meta *meta,
+	      const struct fuse_setxattr_in *in,
+	      struct fuse_bpf_rdonly_buf *name,
+	      struct fuse_bpf_rdonly_buf *value)
+FUSE_BPF_STUB(post, removexattr, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_rdonly_buf *name)
+FUSE_BPF_STUB(post, lseek, const struct fuse_bpf_meta *meta,
+	      const struct fuse_lseek_in *in, struct fuse_lseek_out *out)
+FUSE_BPF_STUB(post, fallocate, const struct fuse_bpf_meta *meta,
+	      const struct fuse_fallocate_in *in)
+FUSE_BPF_STUB(post, copy_file_range, const struct fuse_bpf_meta *meta,
 	      const struct fuse_copy_file_range_in *in)
 
 #define FUSE_BPF_STUBS(kind)						\
