@@ -13,7 +13,7 @@
 #define FUSE_BPF_MAX_OUT_ARGS	2
 
 /* struct fuse_bpf_buf flags */
-#define FUSE_BPF_BUF_OWNED	BIT(0)	/* data was allocated by a kfunc */
+#define FUSE_BPF_BUF_OWNED	BIT(0)	/* data is ours, kvfree()d at the end */
 #define FUSE_BPF_BUF_CHANGED	BIT(1)	/* a filter got it writable */
 #define FUSE_BPF_BUF_STRING	BIT(2)	/* a string, no NUL inside */
 #define FUSE_BPF_BUF_NAME	BIT(3)	/* a file name */
@@ -59,7 +59,7 @@ enum fuse_bpf_filter_op {
  * @in_args: the in-arguments, as the FUSE request would carry them, but
  *	names and strings without their NUL
  * @out_args: the out-arguments, as the FUSE reply would carry them
- * @post: the out-arguments were filled in for a postfilter
+ * @post: a postfilter (BPF or the server's) is to see the out-arguments
  *
  * The backing call reads its parameters from @in_args, so an edit a
  * prefilter makes there is what the backing file system sees.
@@ -82,7 +82,8 @@ struct fuse_bpf_args {
  * @out_off: offset in @io of the fixed out-argument (a fuse_*_out)
  * @out_size: its size, 0 if there is none
  * @init_in: add the variable in-arguments (names, values) from @io
- * @init_out: set up further out-arguments
+ * @init_out: set up further out-arguments; @fa->post tells whether a
+ *	postfilter is to see them
  * @init_post: fill the out-arguments from the backing call's result for
  *	the postfilter (when the operation keeps its result elsewhere)
  * @backing: do the operation on the backing object; runs with the
@@ -146,13 +147,29 @@ static inline void fuse_bpf_in_arg(struct fuse_bpf_args *fa, void *value,
 	fuse_bpf_buf_arg(fa, value, size, 0, 0);
 }
 
+/*
+ * An out-argument. A variable one (@max_size set) must be the last: a
+ * postfilter may resize it up to @max_size, and the server's userspace
+ * postfilter may reply with another size.
+ */
+static inline void fuse_bpf_buf_out_arg(struct fuse_bpf_args *fa, void *value,
+					u32 size, u32 max_size, u32 flags)
+{
+	struct fuse_bpf_buf *buf;
+
+	if (WARN_ON_ONCE(fa->out_numargs >= FUSE_BPF_MAX_OUT_ARGS))
+		return;
+	buf = &fa->out_args[fa->out_numargs++];
+	buf->ro.data = value;
+	buf->ro.size = size;
+	buf->max_size = max_size;
+	buf->flags = flags;
+}
+
 static inline void fuse_bpf_out_arg(struct fuse_bpf_args *fa, void *value,
 				    u32 size)
 {
-	if (WARN_ON_ONCE(fa->out_numargs >= FUSE_BPF_MAX_OUT_ARGS))
-		return;
-	fa->out_args[fa->out_numargs].ro.data = value;
-	fa->out_args[fa->out_numargs++].ro.size = size;
+	fuse_bpf_buf_out_arg(fa, value, size, 0, 0);
 }
 
 /* A file name; the FUSE request would carry it with its NUL. */

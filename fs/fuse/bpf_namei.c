@@ -514,7 +514,10 @@ bool fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
 	return fuse_bpf_run(&fuse_bpf_rename_op, olddir, &io, err);
 }
 
-/* get_link: the target of a backed symlink. */
+/*
+ * get_link: the target of a backed symlink. A postfilter sees it as a
+ * string it may rewrite.
+ */
 
 struct fuse_bpf_get_link_io {
 	struct inode *inode;
@@ -531,10 +534,50 @@ static int fuse_bpf_get_link_backing(struct fuse_bpf_args *fa, void *data)
 	return PTR_ERR_OR_ZERO(io->link);
 }
 
+static void fuse_bpf_get_link_init_post(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_get_link_io *io = data;
+	bool ok = !fa->meta.error;
+
+	fuse_bpf_buf_out_arg(fa, ok ? (void *)io->link : NULL,
+			     ok ? strlen(io->link) : 0, PATH_MAX - 1,
+			     FUSE_BPF_BUF_STRING);
+}
+
+static void fuse_bpf_free_link(void *link)
+{
+	kvfree(link);
+}
+
+static int fuse_bpf_get_link_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_get_link_io *io = data;
+	struct fuse_bpf_buf *buf = &fa->out_args[0];
+
+	if (fa->meta.error) {
+		/* A filter failed it: release what the backing gave. */
+		if (!IS_ERR_OR_NULL(io->link)) {
+			do_delayed_call(io->callback);
+			clear_delayed_call(io->callback);
+		}
+		return fa->meta.error;
+	}
+	if (!fa->post || !(buf->flags & FUSE_BPF_BUF_CHANGED))
+		return 0;
+	/* The rewritten target is the caller's now. */
+	do_delayed_call(io->callback);
+	set_delayed_call(io->callback, fuse_bpf_free_link, buf->ro.data);
+	io->link = buf->ro.data;
+	buf->flags &= ~FUSE_BPF_BUF_OWNED;
+	return 0;
+}
+
 static const struct fuse_bpf_op fuse_bpf_readlink_op = {
 	.opcode = FUSE_READLINK,
 	.filter = FUSE_BPF_F_READLINK,
 	.backing = fuse_bpf_get_link_backing,
+	.init_post = fuse_bpf_get_link_init_post,
+	.finalize = fuse_bpf_get_link_finalize,
 };
 
 bool fuse_bpf_get_link(const char **res, struct inode *inode,

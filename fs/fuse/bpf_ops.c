@@ -270,6 +270,7 @@ int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
 #define RW(i)	(&fa->in_args[i])
 #define RO(i)	(&fa->in_args[i].ro)
 #define OUT(i)	(fa->out_args[i].ro.data)
+#define OUTRW(i)	(&fa->out_args[i])
 
 struct fuse_bpf_filter_desc {
 	u16 pre_off;
@@ -301,7 +302,7 @@ FUSE_BPF_FILTER(opendir, (M, IN(0)), (M, IN(0)))
 FUSE_BPF_FILTER(flush, (M, IN(0)), (M, IN(0)))
 FUSE_BPF_FILTER(fsync, (M, IN(0)), (M, IN(0)))
 FUSE_BPF_FILTER(fsyncdir, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(readdir, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(readdir, (M, IN(0)), (M, IN(0), OUTRW(0)))
 FUSE_BPF_FILTER(mknod, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
 FUSE_BPF_FILTER(mkdir, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
 FUSE_BPF_FILTER(symlink, (M, RW(0), RW(1)), (M, RO(0), RO(1)))
@@ -309,10 +310,10 @@ FUSE_BPF_FILTER(link, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
 FUSE_BPF_FILTER(unlink, (M, RW(0)), (M, RO(0)))
 FUSE_BPF_FILTER(rmdir, (M, RW(0)), (M, RO(0)))
 FUSE_BPF_FILTER(rename, (M, IN(0), RW(1), RW(2)), (M, IN(0), RO(1), RO(2)))
-FUSE_BPF_FILTER(readlink, (M), (M))
+FUSE_BPF_FILTER(readlink, (M), (M, OUTRW(0)))
 FUSE_BPF_FILTER(tmpfile, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(getxattr, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
-FUSE_BPF_FILTER(listxattr, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(getxattr, (M, IN(0), RW(1)), (M, IN(0), RO(1), OUTRW(0)))
+FUSE_BPF_FILTER(listxattr, (M, IN(0)), (M, IN(0), OUTRW(0)))
 FUSE_BPF_FILTER(setxattr, (M, IN(0), RW(1), RW(2)), (M, IN(0), RO(1), RO(2)))
 FUSE_BPF_FILTER(removexattr, (M, RW(0)), (M, RO(0)))
 FUSE_BPF_FILTER(lseek, (M, IN(0)), (M, IN(0), OUT(0)))
@@ -773,7 +774,7 @@ FUSE_BPF_STUB(post, fsync, const struct fuse_bpf_meta *meta,
 FUSE_BPF_STUB(post, fsyncdir, const struct fuse_bpf_meta *meta,
 	      const struct fuse_fsync_in *in)
 FUSE_BPF_STUB(post, readdir, const struct fuse_bpf_meta *meta,
-	      const struct fuse_read_in *in)
+	      const struct fuse_read_in *in, struct fuse_bpf_buf *dirents)
 FUSE_BPF_STUB(post, mknod, const struct fuse_bpf_meta *meta,
 	      const struct fuse_mknod_in *in, struct fuse_bpf_rdonly_buf *name)
 FUSE_BPF_STUB(post, mkdir, const struct fuse_bpf_meta *meta,
@@ -791,14 +792,15 @@ FUSE_BPF_STUB(post, rename, const struct fuse_bpf_meta *meta,
 	      const struct fuse_rename2_in *in,
 	      struct fuse_bpf_rdonly_buf *oldname,
 	      struct fuse_bpf_rdonly_buf *newname)
-FUSE_BPF_STUB(post, readlink, const struct fuse_bpf_meta *meta)
+FUSE_BPF_STUB(post, readlink, const struct fuse_bpf_meta *meta,
+	      struct fuse_bpf_buf *target)
 FUSE_BPF_STUB(post, tmpfile, const struct fuse_bpf_meta *meta,
 	      const struct fuse_create_in *in)
 FUSE_BPF_STUB(post, getxattr, const struct fuse_bpf_meta *meta,
 	      const struct fuse_getxattr_in *in,
-	      struct fuse_bpf_rdonly_buf *name)
+	      struct fuse_bpf_rdonly_buf *name, struct fuse_bpf_buf *value)
 FUSE_BPF_STUB(post, listxattr, const struct fuse_bpf_meta *meta,
-	      const struct fuse_getxattr_in *in)
+	      const struct fuse_getxattr_in *in, struct fuse_bpf_buf *list)
 FUSE_BPF_STUB(post, setxattr, const struct fuse_bpf_meta *meta,
 	      const struct fuse_setxattr_in *in,
 	      struct fuse_bpf_rdonly_buf *name,

@@ -31,13 +31,13 @@ static int fuse_bpf_filter_ret(int ret, bool post)
 	}
 }
 
-/* Variable arguments a prefilter changed must still make sense. */
-static int fuse_bpf_check_args(struct fuse_bpf_args *fa)
+/* Variable arguments a filter changed must still make sense. */
+static int fuse_bpf_check_bufs(struct fuse_bpf_buf *bufs, unsigned int n)
 {
 	unsigned int i;
 
-	for (i = 0; i < fa->in_numargs; i++) {
-		struct fuse_bpf_buf *buf = &fa->in_args[i];
+	for (i = 0; i < n; i++) {
+		struct fuse_bpf_buf *buf = &bufs[i];
 		const char *str = buf->ro.data;
 
 		if (!(buf->flags & FUSE_BPF_BUF_CHANGED))
@@ -62,7 +62,34 @@ static void fuse_bpf_free_args(struct fuse_bpf_args *fa)
 
 	for (i = 0; i < fa->in_numargs; i++)
 		if (fa->in_args[i].flags & FUSE_BPF_BUF_OWNED)
-			kfree(fa->in_args[i].ro.data);
+			kvfree(fa->in_args[i].ro.data);
+	for (i = 0; i < fa->out_numargs; i++)
+		if (fa->out_args[i].flags & FUSE_BPF_BUF_OWNED)
+			kvfree(fa->out_args[i].ro.data);
+}
+
+/*
+ * Replace a variable argument with @size bytes from a server's reply,
+ * NUL-terminated, in a buffer of its own.
+ */
+static int fuse_bpf_buf_replace(struct fuse_bpf_buf *buf, const void *data,
+				u32 size)
+{
+	if (size > buf->max_size)
+		return -EIO;
+	if (!(buf->flags & FUSE_BPF_BUF_OWNED)) {
+		void *copy = kvmalloc(buf->max_size + 1, GFP_KERNEL);
+
+		if (!copy)
+			return -ENOMEM;
+		buf->ro.data = copy;
+		buf->flags |= FUSE_BPF_BUF_OWNED;
+	}
+	memcpy(buf->ro.data, data, size);
+	((char *)buf->ro.data)[size] = '\0';
+	buf->ro.size = size;
+	buf->flags |= FUSE_BPF_BUF_CHANGED;
+	return 0;
 }
 
 /* Size of an in-argument in a FUSE request: strings carry their NUL. */
@@ -92,6 +119,7 @@ static int fuse_bpf_prefilter_reply(struct fuse_bpf_args *fa, char *reply,
 				    u32 len)
 {
 	unsigned int i;
+	int err;
 
 	for (i = 0; i < fa->in_numargs; i++) {
 		struct fuse_bpf_buf *buf = &fa->in_args[i];
@@ -115,25 +143,14 @@ static int fuse_bpf_prefilter_reply(struct fuse_bpf_args *fa, char *reply,
 				return -EIO;
 			size = len;
 		}
-		if (size > buf->max_size)
-			return -EIO;
-		if (!(buf->flags & FUSE_BPF_BUF_OWNED)) {
-			void *data = kzalloc(buf->max_size + 1, GFP_KERNEL);
-
-			if (!data)
-				return -ENOMEM;
-			buf->ro.data = data;
-			buf->flags |= FUSE_BPF_BUF_OWNED;
-		}
-		memcpy(buf->ro.data, reply, size);
-		((char *)buf->ro.data)[size] = '\0';
-		buf->ro.size = size;
-		buf->flags |= FUSE_BPF_BUF_CHANGED;
+		err = fuse_bpf_buf_replace(buf, reply, size);
+		if (err)
+			return err;
 		size += !!(buf->flags & FUSE_BPF_BUF_STRING);
 		reply += size;
 		len -= size;
 	}
-	return len ? -EIO : fuse_bpf_check_args(fa);
+	return len ? -EIO : fuse_bpf_check_bufs(fa->in_args, fa->in_numargs);
 }
 
 /**
@@ -185,7 +202,9 @@ static int fuse_bpf_user_prefilter(struct inode *inode,
  * Sends the operation with %FUSE_POSTFILTER in the opcode: a struct
  * fuse_bpf_post_in, then the in-arguments and out-arguments as one
  * argument. The server replies with an error, which becomes the result,
- * with nothing, or with the out-arguments, which replace ours.
+ * with nothing, or with the out-arguments, which replace ours. A last
+ * out-argument of variable size (entries, a value, a link target) may
+ * come back with another size, up to its bound.
  *
  * Return: the result of the operation.
  */
@@ -198,7 +217,8 @@ static int fuse_bpf_user_postfilter(struct inode *inode,
 		.in_numargs = fa->in_numargs,
 		.out_numargs = fa->out_numargs,
 	};
-	u32 size = 0, out_size = 0;
+	struct fuse_bpf_buf *var = NULL;
+	u32 size = 0, out_size = 0, fixed = 0, reply_max;
 	unsigned int i;
 	char *buf, *p;
 	ssize_t ret;
@@ -212,7 +232,11 @@ static int fuse_bpf_user_postfilter(struct inode *inode,
 		post.out_sizes[i] = fa->out_args[i].ro.size;
 		out_size += post.out_sizes[i];
 	}
-	buf = kvmalloc(size + out_size, GFP_KERNEL);
+	if (fa->out_numargs && fa->out_args[fa->out_numargs - 1].max_size)
+		var = &fa->out_args[fa->out_numargs - 1];
+	fixed = out_size - (var ? var->ro.size : 0);
+	reply_max = var ? fixed + var->max_size : out_size;
+	buf = kvmalloc(max(size + out_size, reply_max), GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
 	p = buf;
@@ -234,21 +258,29 @@ static int fuse_bpf_user_postfilter(struct inode *inode,
 	args.in_args[1].value = buf;
 	args.out_numargs = 1;
 	args.out_argvar = true;
-	args.out_args[0].size = out_size;
+	args.out_args[0].size = reply_max;
 	args.out_args[0].value = buf;
 	ret = fuse_simple_request(fm, &args);
 	if (ret < 0)
 		goto out;
 	ret = fa->meta.error;
-	if (!args.out_args[0].size)
+	size = args.out_args[0].size;
+	if (!size)
 		goto out;
-	if (args.out_args[0].size != out_size) {
+	if (size < fixed || (!var && size != out_size)) {
 		ret = -EIO;
 		goto out;
 	}
 	for (p = buf, i = 0; i < fa->out_numargs; i++) {
+		if (&fa->out_args[i] == var)
+			break;
 		memcpy(fa->out_args[i].ro.data, p, post.out_sizes[i]);
 		p += post.out_sizes[i];
+	}
+	if (var) {
+		ret = fuse_bpf_buf_replace(var, p, size - fixed);
+		if (!ret)
+			ret = fa->meta.error;
 	}
 out:
 	kvfree(buf);
@@ -293,7 +325,8 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 	if (filtered) {
 		if (fuse_bpf_call_filter(inode, op->filter, false, &fa, &ret)) {
 			action = fuse_bpf_filter_ret(ret, false);
-			err = action < 0 ? action : fuse_bpf_check_args(&fa);
+			err = action < 0 ? action :
+			      fuse_bpf_check_bufs(fa.in_args, fa.in_numargs);
 			if (err)
 				goto out;
 		}
@@ -308,6 +341,9 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 		}
 	}
 
+	/* Operations set up for a postfilter what it is to see. */
+	fa.post = action == FUSE_BPF_POSTFILTER ||
+		  action == FUSE_BPF_USER_POSTFILTER;
 	if (op->out_size)
 		fuse_bpf_out_arg(&fa, io + op->out_off, op->out_size);
 	if (op->init_out) {
@@ -320,11 +356,8 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 	fa.meta.error = op->backing(&fa, io);
 	revert_creds(old_cred);
 
-	if (action == FUSE_BPF_POSTFILTER || action == FUSE_BPF_USER_POSTFILTER) {
-		fa.post = true;
-		if (op->init_post)
-			op->init_post(&fa, io);
-	}
+	if (fa.post && op->init_post)
+		op->init_post(&fa, io);
 	if (action == FUSE_BPF_POSTFILTER &&
 	    fuse_bpf_call_filter(inode, op->filter, true, &fa, &ret)) {
 		action = fuse_bpf_filter_ret(ret, true);
@@ -333,6 +366,8 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 	}
 	if (action == FUSE_BPF_USER_POSTFILTER)
 		fa.meta.error = fuse_bpf_user_postfilter(inode, &fa);
+	if (fa.post && !fa.meta.error)
+		fa.meta.error = fuse_bpf_check_bufs(fa.out_args, fa.out_numargs);
 
 	err = op->finalize ? op->finalize(&fa, io) : fa.meta.error;
 out:

@@ -34,24 +34,56 @@ static int fuse_bpf_xattr_init_in(struct fuse_bpf_args *fa, void *data)
 	return 0;
 }
 
-static int fuse_bpf_xattr_backing(struct fuse_bpf_args *fa, void *data)
+/*
+ * For a postfilter, the value or list is read whole into a buffer of our
+ * own, even when the caller only asks for its size: what the postfilter
+ * leaves there is what the caller gets, or the size it is told.
+ */
+static int fuse_bpf_xattr_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	void *buf;
+
+	if (!fa->post)
+		return 0;
+	static_assert(XATTR_SIZE_MAX == XATTR_LIST_MAX);
+	buf = kvmalloc(XATTR_SIZE_MAX + 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	fuse_bpf_buf_out_arg(fa, buf, 0, XATTR_SIZE_MAX, FUSE_BPF_BUF_OWNED);
+	return 0;
+}
+
+/* getxattr, listxattr */
+static int fuse_bpf_xattr_read_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_xattr_io *io = data;
+	struct path *path = fuse_bpf_backing_path(io->inode);
+	void *value = io->value;
+	size_t size = io->in.get.size;
+
+	if (fa->post) {
+		value = fa->out_args[0].ro.data;
+		size = fa->out_args[0].max_size;
+	}
+	if (fa->meta.opcode == FUSE_GETXATTR)
+		io->size = vfs_getxattr(mnt_idmap(path->mnt), path->dentry,
+					fa->in_args[1].ro.data, value, size);
+	else
+		io->size = vfs_listxattr(path->dentry, value, size);
+	if (io->size < 0)
+		return io->size;
+	if (fa->post)
+		fa->out_args[0].ro.size = io->size;
+	return 0;
+}
+
+/* setxattr, removexattr */
+static int fuse_bpf_xattr_write_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_xattr_io *io = data;
 	struct path *path = fuse_bpf_backing_path(io->inode);
 	struct mnt_idmap *idmap = mnt_idmap(path->mnt);
 	int err;
-
-	switch (fa->meta.opcode) {
-	case FUSE_GETXATTR:
-		io->size = vfs_getxattr(idmap, path->dentry,
-					fa->in_args[1].ro.data, io->value,
-					io->in.get.size);
-		return io->size < 0 ? io->size : 0;
-	case FUSE_LISTXATTR:
-		io->size = vfs_listxattr(path->dentry, io->value,
-					 io->in.get.size);
-		return io->size < 0 ? io->size : 0;
-	}
 
 	err = mnt_want_write(path->mnt);
 	if (err)
@@ -67,11 +99,32 @@ static int fuse_bpf_xattr_backing(struct fuse_bpf_args *fa, void *data)
 	return err;
 }
 
-static int fuse_bpf_xattr_finalize(struct fuse_bpf_args *fa, void *data)
+/* What a postfilter left is the value or list the caller gets. */
+static int fuse_bpf_xattr_read_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_xattr_io *io = data;
+	const struct fuse_bpf_rdonly_buf *buf = &fa->out_args[0].ro;
+	const char *list = buf->data;
+
+	if (fa->meta.error || !fa->post)
+		return fa->meta.error;
+	if (fa->meta.opcode == FUSE_LISTXATTR && buf->size &&
+	    list[buf->size - 1])
+		return -EIO;
+	if (io->in.get.size) {
+		if (buf->size > io->in.get.size)
+			return -ERANGE;
+		memcpy(io->value, buf->data, buf->size);
+	}
+	io->size = buf->size;
+	return 0;
+}
+
+static int fuse_bpf_xattr_write_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_xattr_io *io = data;
 
-	if (fa->meta.opcode == FUSE_SETXATTR || fa->meta.opcode == FUSE_REMOVEXATTR)
+	if (!fa->meta.error)
 		fuse_bpf_copy_attr(io->inode);
 	return fa->meta.error;
 }
@@ -81,8 +134,9 @@ static const struct fuse_bpf_op fuse_bpf_getxattr_op = {
 	.filter = FUSE_BPF_F_GETXATTR,
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.get),
 	.init_in = fuse_bpf_xattr_init_in,
-	.backing = fuse_bpf_xattr_backing,
-	.finalize = fuse_bpf_xattr_finalize,
+	.init_out = fuse_bpf_xattr_init_out,
+	.backing = fuse_bpf_xattr_read_backing,
+	.finalize = fuse_bpf_xattr_read_finalize,
 };
 
 static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
@@ -90,8 +144,9 @@ static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
 	.filter = FUSE_BPF_F_LISTXATTR,
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.get),
 	.init_in = fuse_bpf_xattr_init_in,
-	.backing = fuse_bpf_xattr_backing,
-	.finalize = fuse_bpf_xattr_finalize,
+	.init_out = fuse_bpf_xattr_init_out,
+	.backing = fuse_bpf_xattr_read_backing,
+	.finalize = fuse_bpf_xattr_read_finalize,
 };
 
 static const struct fuse_bpf_op fuse_bpf_setxattr_op = {
@@ -99,16 +154,16 @@ static const struct fuse_bpf_op fuse_bpf_setxattr_op = {
 	.filter = FUSE_BPF_F_SETXATTR,
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.set),
 	.init_in = fuse_bpf_xattr_init_in,
-	.backing = fuse_bpf_xattr_backing,
-	.finalize = fuse_bpf_xattr_finalize,
+	.backing = fuse_bpf_xattr_write_backing,
+	.finalize = fuse_bpf_xattr_write_finalize,
 };
 
 static const struct fuse_bpf_op fuse_bpf_removexattr_op = {
 	.opcode = FUSE_REMOVEXATTR,
 	.filter = FUSE_BPF_F_REMOVEXATTR,
 	.init_in = fuse_bpf_xattr_init_in,
-	.backing = fuse_bpf_xattr_backing,
-	.finalize = fuse_bpf_xattr_finalize,
+	.backing = fuse_bpf_xattr_write_backing,
+	.finalize = fuse_bpf_xattr_write_finalize,
 };
 
 bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,

@@ -170,7 +170,10 @@ struct fuse_bpf_prefilters {
  * @flush: FLUSH
  * @fsync: FSYNC
  * @fsyncdir: FSYNCDIR
- * @readdir: READDIR
+ * @readdir: READDIR; @dirents holds the entries read from the backing
+ *	directory as struct fuse_dirent records, as a READDIR reply carries
+ *	them; the entries left there (removed, renamed or added, up to
+ *	@dirents->max_size bytes) are what the caller gets
  * @mknod: MKNOD, also the create step of an O_CREAT open
  * @mkdir: MKDIR
  * @symlink: SYMLINK
@@ -178,10 +181,13 @@ struct fuse_bpf_prefilters {
  * @unlink: UNLINK
  * @rmdir: RMDIR
  * @rename: RENAME2
- * @readlink: READLINK
+ * @readlink: READLINK; a changed @target (without NUL) is the link's
+ *	target for this resolution or readlink
  * @tmpfile: TMPFILE
- * @getxattr: GETXATTR
- * @listxattr: LISTXATTR
+ * @getxattr: GETXATTR; @value holds the whole value, whatever size the
+ *	caller asked for; a changed @value is what the caller gets (or
+ *	%ERANGE, or its size when the caller asked for the size)
+ * @listxattr: LISTXATTR; as @getxattr, for the NUL-separated @list
  * @setxattr: SETXATTR
  * @removexattr: REMOVEXATTR
  * @lseek: LSEEK; a changed offset in @out is the result
@@ -218,7 +224,8 @@ struct fuse_bpf_postfilters {
 	int (*fsyncdir)(const struct fuse_bpf_meta *meta,
 			const struct fuse_fsync_in *in);
 	int (*readdir)(const struct fuse_bpf_meta *meta,
-		       const struct fuse_read_in *in);
+		       const struct fuse_read_in *in,
+		       struct fuse_bpf_buf *dirents);
 	int (*mknod)(const struct fuse_bpf_meta *meta,
 		     const struct fuse_mknod_in *in,
 		     struct fuse_bpf_rdonly_buf *name);
@@ -239,14 +246,17 @@ struct fuse_bpf_postfilters {
 		      const struct fuse_rename2_in *in,
 		      struct fuse_bpf_rdonly_buf *oldname,
 		      struct fuse_bpf_rdonly_buf *newname);
-	int (*readlink)(const struct fuse_bpf_meta *meta);
+	int (*readlink)(const struct fuse_bpf_meta *meta,
+			struct fuse_bpf_buf *target);
 	int (*tmpfile)(const struct fuse_bpf_meta *meta,
 		       const struct fuse_create_in *in);
 	int (*getxattr)(const struct fuse_bpf_meta *meta,
 			const struct fuse_getxattr_in *in,
-			struct fuse_bpf_rdonly_buf *name);
+			struct fuse_bpf_rdonly_buf *name,
+			struct fuse_bpf_buf *value);
 	int (*listxattr)(const struct fuse_bpf_meta *meta,
-			 const struct fuse_getxattr_in *in);
+			 const struct fuse_getxattr_in *in,
+			 struct fuse_bpf_buf *list);
 	int (*setxattr)(const struct fuse_bpf_meta *meta,
 			const struct fuse_setxattr_in *in,
 			struct fuse_bpf_rdonly_buf *name,
