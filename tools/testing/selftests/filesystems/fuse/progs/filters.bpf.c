@@ -12,6 +12,7 @@
 #define EROFS	30
 #define ENOENT	2
 #define EPERM	1
+#define EIO	5
 #define ENOTEMPTY 39
 #define O_ACCMODE 3
 
@@ -53,9 +54,69 @@ int BPF_PROG(hide_lookup, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_CONTINUE;
 }
 
+/* ... and do not show in a listing: the postfilter removes them. */
+SEC("struct_ops/hide_readdir_pre")
+int BPF_PROG(hide_readdir_pre, const struct fuse_bpf_meta *meta,
+	     struct fuse_read_in *in)
+{
+	return FUSE_BPF_POSTFILTER;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters hide = {
 	.lookup = (void *)hide_lookup,
+	.readdir = (void *)hide_readdir_pre,
+};
+
+#define DIRENT_HDR	sizeof(struct fuse_dirent)
+#define DIRENT_MAX	(DIRENT_HDR + 256)
+
+__u32 readdir_calls;
+__u32 readdir_removed;
+
+/* Compact the struct fuse_dirent records, leaving out "secret*". */
+SEC("struct_ops/hide_readdir")
+int BPF_PROG(hide_readdir, const struct fuse_bpf_meta *meta,
+	     const struct fuse_read_in *in, struct fuse_bpf_buf *dirents)
+{
+	__u32 size = dirents->ro.size, rd = 0, wr = 0, reclen;
+	struct bpf_dynptr d, shrunk;
+	char rec[DIRENT_MAX];
+	struct fuse_dirent *de = (void *)rec;
+	int i;
+
+	readdir_calls++;
+	if (bpf_fuse_buf_rw_dynptr(dirents, size, &d))
+		return -EIO;
+	bpf_for(i, 0, 512) {
+		if (rd >= size)
+			break;
+		if (bpf_dynptr_read(rec, DIRENT_HDR, &d, rd, 0))
+			return -EIO;
+		reclen = (DIRENT_HDR + de->namelen + 7) & ~7U;
+		if (reclen > sizeof(rec) ||
+		    bpf_dynptr_read(rec, reclen, &d, rd, 0))
+			return -EIO;
+		rd += reclen;
+		if (de->namelen >= 6 && rec[DIRENT_HDR] == 's' &&
+		    rec[DIRENT_HDR + 1] == 'e' && rec[DIRENT_HDR + 2] == 'c' &&
+		    rec[DIRENT_HDR + 3] == 'r' && rec[DIRENT_HDR + 4] == 'e' &&
+		    rec[DIRENT_HDR + 5] == 't') {
+			readdir_removed++;
+			continue;
+		}
+		if (wr != rd - reclen && bpf_dynptr_write(&d, wr, rec, reclen, 0))
+			return -EIO;
+		wr += reclen;
+	}
+	if (bpf_fuse_buf_rw_dynptr(dirents, wr, &shrunk))
+		return -EIO;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_postfilters hide_post = {
+	.readdir = (void *)hide_readdir,
 };
 
 /* readonly: every operation that would change the tree gets -EROFS */
@@ -219,6 +280,124 @@ struct fuse_bpf_postfilters post = {
 	.statfs = (void *)post_statfs,
 };
 
+/*
+ * rewrite: postfilters rewriting what the backing returned: a link target
+ * "visible" reads "target", the value of user.x reads FILTERS_XATTR_VALUE,
+ * and names starting with "user.hidden" are not listed.
+ */
+SEC("struct_ops/rw_readlink_pre")
+int BPF_PROG(rw_readlink_pre, const struct fuse_bpf_meta *meta)
+{
+	return FUSE_BPF_POSTFILTER;
+}
+
+SEC("struct_ops/rw_getxattr_pre")
+int BPF_PROG(rw_getxattr_pre, const struct fuse_bpf_meta *meta,
+	     struct fuse_getxattr_in *in, struct fuse_bpf_buf *name)
+{
+	return FUSE_BPF_POSTFILTER;
+}
+
+SEC("struct_ops/rw_listxattr_pre")
+int BPF_PROG(rw_listxattr_pre, const struct fuse_bpf_meta *meta,
+	     struct fuse_getxattr_in *in)
+{
+	return FUSE_BPF_POSTFILTER;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters rewrite_pre = {
+	.readlink = (void *)rw_readlink_pre,
+	.getxattr = (void *)rw_getxattr_pre,
+	.listxattr = (void *)rw_listxattr_pre,
+};
+
+SEC("struct_ops/rw_readlink")
+int BPF_PROG(rw_readlink, const struct fuse_bpf_meta *meta,
+	     struct fuse_bpf_buf *target)
+{
+	struct bpf_dynptr d;
+
+	if (target->ro.size != 7 || !name_starts(&target->ro, "visible", 7))
+		return FUSE_BPF_CONTINUE;
+	if (bpf_fuse_buf_rw_dynptr(target, 6, &d) ||
+	    bpf_dynptr_write(&d, 0, "target", 6, 0))
+		return -EIO;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC("struct_ops/rw_getxattr")
+int BPF_PROG(rw_getxattr, const struct fuse_bpf_meta *meta,
+	     const struct fuse_getxattr_in *in,
+	     struct fuse_bpf_rdonly_buf *name, struct fuse_bpf_buf *value)
+{
+	const char new[] = FILTERS_XATTR_VALUE;
+	struct bpf_dynptr d;
+
+	if (meta->error || name->size != 6 || !name_starts(name, "user.x", 6))
+		return FUSE_BPF_CONTINUE;
+	if (bpf_fuse_buf_rw_dynptr(value, sizeof(new) - 1, &d) ||
+	    bpf_dynptr_write(&d, 0, (void *)new, sizeof(new) - 1, 0))
+		return -EIO;
+	return FUSE_BPF_CONTINUE;
+}
+
+#define XLIST_MAX	128
+#define HIDDEN		"user.hidden"
+#define HIDDEN_LEN	(sizeof(HIDDEN) - 1)
+
+/* Compact the NUL-terminated names in place, leaving out user.hidden*. */
+SEC("struct_ops/rw_listxattr")
+int BPF_PROG(rw_listxattr, const struct fuse_bpf_meta *meta,
+	     const struct fuse_getxattr_in *in, struct fuse_bpf_buf *list)
+{
+	__u32 size = list->ro.size, start = 0, wr = 0, len;
+	struct bpf_dynptr d, shrunk;
+	char name[XLIST_MAX];
+	char c;
+	int i, j;
+
+	if (meta->error || !size)
+		return FUSE_BPF_CONTINUE;
+	if (size > XLIST_MAX || bpf_fuse_buf_rw_dynptr(list, size, &d))
+		return -EIO;
+	bpf_for(i, 0, XLIST_MAX) {
+		if (i >= size)
+			break;
+		if (bpf_dynptr_read(&c, 1, &d, i, 0))
+			return -EIO;
+		if (c)
+			continue;
+		/* the name [start, i] with its NUL */
+		len = i + 1 - start;
+		if (len > sizeof(name) || bpf_dynptr_read(name, len, &d, start, 0))
+			return -EIO;
+		start = i + 1;
+		if (len > HIDDEN_LEN) {
+			bool hidden = true;
+
+			for (j = 0; j < HIDDEN_LEN; j++)
+				if (name[j] != HIDDEN[j])
+					hidden = false;
+			if (hidden)
+				continue;
+		}
+		if (bpf_dynptr_write(&d, wr, name, len, 0))
+			return -EIO;
+		wr += len;
+	}
+	if (bpf_fuse_buf_rw_dynptr(list, wr, &shrunk))
+		return -EIO;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_postfilters rewrite_post = {
+	.readlink = (void *)rw_readlink,
+	.getxattr = (void *)rw_getxattr,
+	.listxattr = (void *)rw_listxattr,
+};
+
 /* garbage: a return value that is not one */
 SEC("struct_ops/garbage_getattr")
 int BPF_PROG(garbage_getattr, const struct fuse_bpf_meta *meta,
@@ -234,7 +413,7 @@ struct fuse_bpf_prefilters garbage = {
 };
 
 /* user: getattr goes to the daemon, lookups of "ask*" to its prefilter,
- * rmdir to its postfilter
+ * rmdir and readdir to its postfilter
  */
 SEC("struct_ops/user_getattr")
 int BPF_PROG(user_getattr, const struct fuse_bpf_meta *meta,
@@ -259,11 +438,19 @@ int BPF_PROG(user_rmdir, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_USER_POSTFILTER;
 }
 
+SEC("struct_ops/user_readdir")
+int BPF_PROG(user_readdir, const struct fuse_bpf_meta *meta,
+	     struct fuse_read_in *in)
+{
+	return FUSE_BPF_USER_POSTFILTER;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters user = {
 	.getattr = (void *)user_getattr,
 	.lookup = (void *)user_lookup,
 	.rmdir = (void *)user_rmdir,
+	.readdir = (void *)user_readdir,
 };
 
 /* count: every getattr continues, counted */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared between progs/filters.bpf.c and filter_test.c. */
+/* Shared between progs/filters.bpf.c and the tests using it. */
 #ifndef __FILTERS_H
 #define __FILTERS_H
 
@@ -7,5 +7,6 @@
 #define FILTERS_FAKE_SIZE	4242	/* getattr postfilter's st_size */
 #define FILTERS_FAKE_UID	4321	/* and st_uid */
 #define FILTERS_FAKE_NAMELEN	100	/* statfs postfilter's f_namelen */
+#define FILTERS_XATTR_VALUE	"rewritten by a postfilter"
 
 #endif

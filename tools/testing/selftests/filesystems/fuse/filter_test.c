@@ -1,0 +1,931 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse-bpf filters: BPF struct_ops programs (progs/filters.bpf.c) and the
+ * server's userspace filters deciding what operations on backed nodes do.
+ *
+ * filter.*	filters attached at mount, on a no_daemon mount and on a
+ *		daemon mount; every test checks what a user of the mount
+ *		sees and what the backing tree holds afterwards.
+ * filter_ops.*	filters set, removed and inherited by LOOKUP replies.
+ * The plain tests check mount options and programs the verifier refuses.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/param.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "backing_env.h"
+#include "progs/filters.h"
+#include "filters.skel.h"
+#include "bad_rdonly.skel.h"
+#include "bad_oob.skel.h"
+#include "bad_write_in.skel.h"
+
+#define VISIBLE_DATA	"visible data\n"
+#define TARGET_DATA	"target data\n"
+
+FIXTURE(filter) {
+	struct env e;
+	struct filters *skel;
+	struct bpf_link *pre;
+	struct bpf_link *post;
+};
+
+FIXTURE_VARIANT(filter) {
+	bool daemon;
+};
+
+FIXTURE_VARIANT_ADD(filter, no_daemon) {
+	.daemon = false,
+};
+
+FIXTURE_VARIANT_ADD(filter, daemon) {
+	.daemon = true,
+};
+
+FIXTURE_SETUP(filter)
+{
+	int err = 0;
+
+	umask(022);
+	if (env_backing(&self->e))
+		err = errno;
+	ASSERT_EQ(0, err) TH_LOG("backing tmpfs: %s", strerror(err));
+	put_str(_metadata, BACK("visible"), VISIBLE_DATA);
+	put_str(_metadata, BACK("secret1"), "hidden\n");
+	put_str(_metadata, BACK("target"), TARGET_DATA);
+	ASSERT_EQ(0, mkdir(BACK("d"), 0755));
+	self->skel = filters__open_and_load();
+	ASSERT_NE(NULL, self->skel) TH_LOG("cannot load progs/filters.bpf.o");
+}
+
+FIXTURE_TEARDOWN(filter)
+{
+	if (_metadata->exit_code == KSFT_PASS && self->e.mnt[0] &&
+	    is_mounted(self->e.mnt))
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+	bpf_link__destroy(self->pre);
+	bpf_link__destroy(self->post);
+	filters__destroy(self->skel);
+}
+
+/* Attach @pre and @post (either may be NULL) and mount with them. */
+static int filter_mount(FIXTURE_DATA(filter) *self, bool daemon,
+			struct bpf_map *pre, struct bpf_map *post,
+			struct ftd_config *cfg)
+{
+	char buf[24];
+
+	if (pre) {
+		self->pre = bpf_map__attach_struct_ops(pre);
+		if (!self->pre)
+			return -1;
+		snprintf(buf, sizeof(buf), ",prefilters=%d",
+			 bpf_link__fd(self->pre));
+		strcat(self->e.extra, buf);
+	}
+	if (post) {
+		self->post = bpf_map__attach_struct_ops(post);
+		if (!self->post)
+			return -1;
+		snprintf(buf, sizeof(buf), ",postfilters=%d",
+			 bpf_link__fd(self->post));
+		strcat(self->e.extra, buf);
+	}
+	if (cfg)
+		self->e.cfg = *cfg;
+	return env_mount(&self->e, daemon);
+}
+
+#define FILTER_MOUNT(pre, post, cfg)					\
+	ASSERT_EQ(0, filter_mount(self, variant->daemon, pre, post, cfg)) \
+		TH_LOG("mount with filters: %s", strerror(errno))
+
+/*
+ * The listing of @back without the names starting with "secret" must be
+ * the listing of @mnt: same names, inode numbers and types.
+ */
+static void check_listing_without_secrets(struct __test_metadata *_metadata,
+					  const char *mnt, const char *back)
+{
+	static struct dent m[MAX_DENTS * 4], b[MAX_DENTS * 4];
+	int nm, nb, i, j = 0;
+
+	nm = list_dir(mnt, m, ARRAY_SIZE(m));
+	ASSERT_LE(0, nm) TH_LOG("listing %s: %s", mnt, strerror(errno));
+	nb = list_dir(back, b, ARRAY_SIZE(b));
+	ASSERT_LE(0, nb) TH_LOG("listing %s: %s", back, strerror(errno));
+	for (i = 0; i < nb; i++) {
+		if (!strncmp(b[i].name, "secret", 6))
+			continue;
+		ASSERT_LT(j, nm) TH_LOG("%s missing in %s", b[i].name, mnt);
+		ASSERT_STREQ(b[i].name, m[j].name);
+		ASSERT_EQ(b[i].ino, m[j].ino) TH_LOG("%s: d_ino", b[i].name);
+		ASSERT_EQ(b[i].type, m[j].type) TH_LOG("%s: d_type", b[i].name);
+		j++;
+	}
+	ASSERT_EQ(j, nm) TH_LOG("%s lists more than its backing", mnt);
+}
+
+TEST_F(filter, hide)
+{
+	struct stat st;
+
+	FILTER_MOUNT(self->skel->maps.hide, self->skel->maps.hide_post, NULL);
+	ASSERT_FAILS(ENOENT, stat(MNT("secret1"), &st));
+	ASSERT_FAILS(ENOENT, open(MNT("secret1"), O_RDONLY));
+	ASSERT_FAILS(ENOENT, open(MNT("secret2"), O_CREAT | O_WRONLY, 0644));
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+	ASSERT_LT(0, self->skel->bss->lookup_calls);
+	/* a listing does not show them either */
+	ASSERT_TRUE(dir_has(MNT(""), "visible"));
+	ASSERT_FALSE(dir_has(MNT(""), "secret1"));
+	check_listing_without_secrets(_metadata, self->e.mnt, self->e.back);
+	ASSERT_LE(1, self->skel->bss->readdir_removed);
+	/* the backing is untouched */
+	CHECK_FILE(BACK("secret1"), "hidden\n");
+	ASSERT_FAILS(ENOENT, stat(BACK("secret2"), &st));
+}
+
+/*
+ * A directory larger than what one backing read gives a postfilter, with
+ * reads in which every entry is hidden: the listing goes on past them.
+ */
+TEST_F(filter, hide_readdir_large)
+{
+	char name[32];
+	int i, fd;
+
+	ASSERT_EQ(0, mkdir(BACK("big"), 0755));
+	for (i = 0; i < 3 * MAX_DENTS; i++) {
+		snprintf(name, sizeof(name), "big/%s%04d",
+			 i % 50 == 49 ? "shown" : "secret", i);
+		fd = open(BACK(name), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		ASSERT_LE(0, fd);
+		close(fd);
+	}
+	FILTER_MOUNT(self->skel->maps.hide, self->skel->maps.hide_post, NULL);
+	check_listing_without_secrets(_metadata, MNT("big"), BACK("big"));
+	/* at least once each: a re-read may see some twice */
+	ASSERT_LE(3 * MAX_DENTS - 3 * MAX_DENTS / 50,
+		  self->skel->bss->readdir_removed);
+	ASSERT_TRUE(dir_has(MNT("big"), "shown0049"));
+	ASSERT_FALSE(dir_has(MNT("big"), "secret0000"));
+}
+
+/* Postfilters rewriting a link target, an xattr value and an xattr list. */
+TEST_F(filter, rewrite_output)
+{
+	const char *value = FILTERS_XATTR_VALUE;
+	char buf[256], back[256], want[256];
+	ssize_t n, i, len;
+
+	ASSERT_EQ(0, symlink("visible", BACK("link")));
+	ASSERT_EQ(0, setxattr(BACK("visible"), "user.x", "original", 8, 0));
+	ASSERT_EQ(0, setxattr(BACK("visible"), "user.hidden", "h", 1, 0));
+	ASSERT_EQ(0, setxattr(BACK("visible"), "user.y", "y", 1, 0));
+	FILTER_MOUNT(self->skel->maps.rewrite_pre,
+		     self->skel->maps.rewrite_post, NULL);
+
+	/* readlink and path resolution see the rewritten target */
+	n = readlink(MNT("link"), buf, sizeof(buf));
+	ASSERT_EQ(6, n);
+	ASSERT_EQ(0, memcmp(buf, "target", 6));
+	CHECK_FILE(MNT("link"), TARGET_DATA);
+
+	/* getxattr: the value, its size, and ERANGE for a short buffer */
+	ASSERT_EQ(strlen(value), getxattr(MNT("visible"), "user.x", NULL, 0));
+	n = getxattr(MNT("visible"), "user.x", buf, sizeof(buf));
+	ASSERT_EQ(strlen(value), n);
+	ASSERT_EQ(0, memcmp(buf, value, n));
+	ASSERT_FAILS(ERANGE, getxattr(MNT("visible"), "user.x", buf, 10));
+	ASSERT_EQ(1, getxattr(MNT("visible"), "user.y", buf, sizeof(buf)));
+	ASSERT_FAILS(ENODATA, getxattr(MNT("visible"), "user.none", buf,
+				       sizeof(buf)));
+
+	/*
+	 * listxattr: the backing's list, in its order, without user.hidden;
+	 * the size says so too
+	 */
+	n = listxattr(BACK("visible"), back, sizeof(back));
+	ASSERT_LT(0, n);
+	for (i = 0, len = 0; i < n; i += strlen(back + i) + 1) {
+		if (strcmp(back + i, "user.hidden")) {
+			memcpy(want + len, back + i, strlen(back + i) + 1);
+			len += strlen(back + i) + 1;
+		}
+	}
+	ASSERT_EQ(14, len);
+	ASSERT_EQ(len, listxattr(MNT("visible"), NULL, 0));
+	n = listxattr(MNT("visible"), buf, sizeof(buf));
+	ASSERT_EQ(len, n);
+	ASSERT_EQ(0, memcmp(buf, want, len));
+
+	/* the backing is what it was */
+	n = readlink(BACK("link"), buf, sizeof(buf));
+	ASSERT_EQ(7, n);
+	ASSERT_EQ(0, memcmp(buf, "visible", 7));
+	ASSERT_EQ(8, getxattr(BACK("visible"), "user.x", buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "original", 8));
+	ASSERT_EQ(26, listxattr(BACK("visible"), buf, sizeof(buf)));
+}
+
+TEST_F(filter, readonly)
+{
+	struct stat st;
+	char buf[64];
+
+	FILTER_MOUNT(self->skel->maps.readonly, NULL, NULL);
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+	ASSERT_EQ(0, stat(MNT("d"), &st));
+	ASSERT_FAILS(EROFS, open(MNT("visible"), O_WRONLY));
+	ASSERT_FAILS(EROFS, open(MNT("visible"), O_RDWR));
+	ASSERT_FAILS(EROFS, open(MNT("new"), O_CREAT | O_WRONLY, 0644));
+	ASSERT_FAILS(EROFS, mkdir(MNT("newdir"), 0755));
+	ASSERT_FAILS(EROFS, mknod(MNT("fifo"), S_IFIFO | 0644, 0));
+	ASSERT_FAILS(EROFS, unlink(MNT("visible")));
+	ASSERT_FAILS(EROFS, rmdir(MNT("d")));
+	ASSERT_FAILS(EROFS, rename(MNT("visible"), MNT("moved")));
+	ASSERT_FAILS(EROFS, symlink("visible", MNT("sym")));
+	ASSERT_FAILS(EROFS, chmod(MNT("visible"), 0600));
+	ASSERT_FAILS(EROFS, truncate(MNT("visible"), 0));
+	ASSERT_FAILS(EROFS, setxattr(MNT("visible"), "user.a", "1", 1, 0));
+	ASSERT_FAILS(EROFS, removexattr(MNT("visible"), "user.a"));
+	/* nothing changed in the backing tree */
+	CHECK_FILE(BACK("visible"), VISIBLE_DATA);
+	ASSERT_EQ(0, stat(BACK("visible"), &st));
+	ASSERT_EQ(S_IFREG | 0644, st.st_mode);
+	ASSERT_EQ(0, stat(BACK("d"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("new"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("newdir"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("moved"), &st));
+	ASSERT_FAILS(ENOENT, lstat(BACK("sym"), &st));
+	ASSERT_FAILS(ENODATA, getxattr(BACK("visible"), "user.a", buf,
+				       sizeof(buf)));
+}
+
+TEST_F(filter, redirect)
+{
+	struct stat st, back;
+
+	FILTER_MOUNT(self->skel->maps.redirect, NULL, NULL);
+	CHECK_FILE(MNT("alias"), TARGET_DATA);
+	ASSERT_EQ(0, stat(MNT("alias"), &st));
+	ASSERT_EQ(0, stat(BACK("target"), &back));
+	ASSERT_EQ(back.st_ino, st.st_ino);
+	ASSERT_EQ(back.st_size, st.st_size);
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+	ASSERT_FAILS(ENOENT, stat(BACK("alias"), &st));
+}
+
+TEST_F(filter, postfilter_getattr)
+{
+	struct stat st, back;
+	struct statfs sfs;
+
+	FILTER_MOUNT(self->skel->maps.post_pre, self->skel->maps.post, NULL);
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	ASSERT_EQ(FILTERS_FAKE_SIZE, st.st_size);
+	ASSERT_EQ(FILTERS_FAKE_UID, st.st_uid);
+	ASSERT_EQ(S_IFREG | 0644, st.st_mode);
+	ASSERT_EQ(0, stat(BACK("visible"), &back));
+	ASSERT_EQ(strlen(VISIBLE_DATA), back.st_size);
+	ASSERT_EQ(back.st_ino, st.st_ino);
+	ASSERT_LT(0, self->skel->bss->getattr_calls);
+
+	/* statfs output, too */
+	ASSERT_EQ(0, statfs(self->e.mnt, &sfs));
+	ASSERT_EQ(FILTERS_FAKE_NAMELEN, sfs.f_namelen);
+	ASSERT_EQ(0, statfs(self->e.back, &sfs));
+	ASSERT_NE(FILTERS_FAKE_NAMELEN, sfs.f_namelen);
+}
+
+TEST_F(filter, postfilter_errno)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, mkdir(BACK("d/x"), 0755));
+	FILTER_MOUNT(self->skel->maps.post_pre, self->skel->maps.post, NULL);
+	/* the postfilter turns ENOTEMPTY into EPERM */
+	ASSERT_FAILS(EPERM, rmdir(MNT("d")));
+	ASSERT_EQ(-ENOTEMPTY, self->skel->bss->last_post_error);
+	ASSERT_EQ(0, stat(BACK("d/x"), &st));
+	ASSERT_EQ(0, rmdir(MNT("d/x")));
+	ASSERT_EQ(0, self->skel->bss->last_post_error);
+	ASSERT_EQ(0, rmdir(MNT("d")));
+	ASSERT_FAILS(ENOENT, stat(BACK("d"), &st));
+}
+
+TEST_F(filter, garbage_return)
+{
+	struct stat st;
+
+	FILTER_MOUNT(self->skel->maps.garbage, NULL, NULL);
+	ASSERT_FAILS(EIO, stat(MNT("visible"), &st));
+	ASSERT_FAILS(EIO, stat(MNT("d"), &st));
+	/* other operations are not affected */
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+}
+
+TEST_F(filter, detach)
+{
+	struct stat st;
+	__u32 calls;
+
+	FILTER_MOUNT(self->skel->maps.count, NULL, NULL);
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	calls = self->skel->bss->getattr_calls;
+	ASSERT_LT(0, calls);
+	ASSERT_EQ(0, bpf_link__destroy(self->pre));
+	self->pre = NULL;
+	/* no program runs any more; the node is a plain backed node */
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	ASSERT_EQ(strlen(VISIBLE_DATA), st.st_size);
+	ASSERT_EQ(calls, self->skel->bss->getattr_calls);
+}
+
+struct stat_loop {
+	const char *path;
+	volatile bool stop;
+	int errors;
+	int loops;
+};
+
+static void *stat_loop(void *arg)
+{
+	struct stat_loop *l = arg;
+	char buf[64];
+	struct stat st;
+	int fd;
+
+	while (!l->stop) {
+		if (stat(l->path, &st) || st.st_size != strlen(VISIBLE_DATA))
+			l->errors++;
+		fd = open(l->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, buf, sizeof(buf)) !=
+			      strlen(VISIBLE_DATA))
+			l->errors++;
+		if (fd >= 0)
+			close(fd);
+		l->loops++;
+	}
+	return NULL;
+}
+
+TEST_F(filter, detach_while_busy)
+{
+	struct stat_loop l = {};
+	char path[PATH_MAX];
+	pthread_t t;
+	int i;
+
+	/* after the mount: a daemon mount has its own mount point */
+	FILTER_MOUNT(self->skel->maps.count, NULL, NULL);
+	snprintf(path, sizeof(path), "%s", MNT("visible"));
+	l.path = path;
+	ASSERT_EQ(0, pthread_create(&t, NULL, stat_loop, &l));
+	for (i = 0; i < 10000 && self->skel->bss->getattr_calls < 20; i++)
+		usleep(1000);
+	ASSERT_LE(20, self->skel->bss->getattr_calls)
+		TH_LOG("the loop made %d rounds, %d errors", l.loops, l.errors);
+	ASSERT_EQ(0, bpf_link__destroy(self->pre));
+	self->pre = NULL;
+	usleep(100 * 1000);
+	l.stop = true;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, l.errors);
+	ASSERT_LT(20, l.loops);
+}
+
+/* The daemon's side of FUSE_BPF_USER_PREFILTER and USER_POSTFILTER. */
+struct user_filters {
+	int post_error;		/* error the unlink postfilter saw */
+	int post_calls;
+	int pre_calls;
+	char pre_name[32];
+	int readdir_calls;
+	int readdir_added;
+};
+
+#define USER_ADDED	"from_the_daemon"
+#define USER_ADDED_INO	424242
+
+/*
+ * READDIR's userspace postfilter: the first read of a directory gets an
+ * entry the backing does not have, put first, at the offset the read
+ * started at.
+ */
+static int user_readdir_post(struct ftd *d, const struct fuse_in_header *in,
+			     const void *arg, size_t len,
+			     struct user_filters *u)
+{
+	const struct fuse_bpf_post_in *post = arg;
+	const struct fuse_read_in *read_in = (const void *)(post + 1);
+	const char *dirents = (const char *)(read_in + 1);
+	static char reply[2 * 4096];
+	struct fuse_dirent *de = (void *)reply;
+	size_t size, add;
+
+	u->readdir_calls++;
+	if (len < sizeof(*post) + sizeof(*read_in) || post->in_numargs != 1 ||
+	    post->out_numargs != 1 || post->in_sizes[0] != sizeof(*read_in))
+		return -EINVAL;
+	size = post->out_sizes[0];
+	if (len != sizeof(*post) + sizeof(*read_in) + size || post->error)
+		return -EINVAL;
+	if (read_in->offset)
+		return ftd_reply(d, in->unique, 0, NULL, 0) ?: FTD_HANDLED;
+	add = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + strlen(USER_ADDED));
+	if (add + size > sizeof(reply))
+		return -EINVAL;
+	memset(reply, 0, add);
+	de->ino = USER_ADDED_INO;
+	de->off = read_in->offset;
+	de->namelen = strlen(USER_ADDED);
+	de->type = DT_REG;
+	memcpy(de->name, USER_ADDED, de->namelen);
+	memcpy(reply + add, dirents, size);
+	u->readdir_added++;
+	return ftd_reply(d, in->unique, 0, reply, add + size) ?: FTD_HANDLED;
+}
+
+static int user_filter_hook(struct ftd *d, const struct fuse_in_header *in,
+			    const void *arg, size_t len, void *priv)
+{
+	struct user_filters *u = priv;
+
+	if (in->opcode == (FUSE_LOOKUP | FUSE_PREFILTER)) {
+		u->pre_calls++;
+		snprintf(u->pre_name, sizeof(u->pre_name), "%.*s", (int)len,
+			 (const char *)arg);
+		/* every "ask*" name is looked up as "visible" */
+		return ftd_reply(d, in->unique, 0, "visible", 8) ?: FTD_HANDLED;
+	}
+	if (in->opcode == (FUSE_READDIR | FUSE_POSTFILTER))
+		return user_readdir_post(d, in, arg, len, u);
+	if (in->opcode == (FUSE_RMDIR | FUSE_POSTFILTER)) {
+		const struct fuse_bpf_post_in *post = arg;
+
+		u->post_calls++;
+		if (len < sizeof(*post))
+			return -EINVAL;
+		u->post_error = post->error;
+		/* keep success, turn errors into EACCES */
+		return ftd_reply(d, in->unique, post->error ? -EACCES : 0,
+				 NULL, 0) ?: FTD_HANDLED;
+	}
+	return FTD_DEFAULT;
+}
+
+TEST_F(filter, user)
+{
+	struct user_filters u = {};
+	struct ftd_config cfg = {
+		.hook = user_filter_hook,
+		.hook_priv = &u,
+	};
+	struct stat st, back;
+	struct statx stx;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	ASSERT_EQ(0, mkdir(BACK("d/x"), 0755));
+	FILTER_MOUNT(self->skel->maps.user, NULL, &cfg);
+
+	/* FUSE_BPF_USER: getattr of the root reaches the daemon */
+	ftd_log_clear(self->e.d);
+	ASSERT_EQ(0, statx(AT_FDCWD, self->e.mnt, AT_STATX_FORCE_SYNC,
+			   STATX_BASIC_STATS, &stx));
+	ASSERT_FUSE_RECEIVED(self->e.d, FUSE_GETATTR);
+
+	/* a userspace prefilter rewrites the name */
+	ASSERT_EQ(0, stat(MNT("askme"), &st));
+	ASSERT_EQ(1, u.pre_calls);
+	ASSERT_STREQ("askme", u.pre_name);
+	ASSERT_EQ(0, stat(BACK("visible"), &back));
+	ASSERT_EQ(back.st_ino, st.st_ino);
+	CHECK_FILE(MNT("asktoo"), VISIBLE_DATA);
+
+	/* a userspace postfilter sees the backing error */
+	ASSERT_FAILS(EACCES, rmdir(MNT("d")));
+	ASSERT_EQ(-ENOTEMPTY, u.post_error);
+	ASSERT_EQ(0, rmdir(MNT("d/x")));
+	ASSERT_EQ(0, u.post_error);
+	ASSERT_EQ(2, u.post_calls);
+	ASSERT_FAILS(ENOENT, stat(BACK("d/x"), &st));
+}
+
+/* A userspace readdir postfilter adds an entry to a listing. */
+TEST_F(filter, user_readdir_adds)
+{
+	static struct dent m[MAX_DENTS], b[MAX_DENTS];
+	struct user_filters u = {};
+	struct ftd_config cfg = {
+		.hook = user_filter_hook,
+		.hook_priv = &u,
+	};
+	int nm, nb, i, j;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	FILTER_MOUNT(self->skel->maps.user, NULL, &cfg);
+	nm = list_dir(self->e.mnt, m, ARRAY_SIZE(m));
+	ASSERT_LE(0, nm);
+	nb = list_dir(self->e.back, b, ARRAY_SIZE(b));
+	ASSERT_LE(0, nb);
+	ASSERT_EQ(nb + 1, nm);
+	ASSERT_LE(1, u.readdir_calls);
+	ASSERT_EQ(1, u.readdir_added);
+	/* the backing's entries, and the daemon's in its place by name */
+	for (i = 0, j = 0; i < nm; i++) {
+		if (!strcmp(m[i].name, USER_ADDED)) {
+			ASSERT_EQ(USER_ADDED_INO, m[i].ino);
+			ASSERT_EQ(DT_REG, m[i].type);
+			continue;
+		}
+		ASSERT_LT(j, nb);
+		ASSERT_STREQ(b[j].name, m[i].name);
+		ASSERT_EQ(b[j].ino, m[i].ino);
+		j++;
+	}
+	ASSERT_EQ(nb, j);
+	ASSERT_FALSE(dir_has(self->e.back, USER_ADDED));
+}
+
+/* The daemon answers the userspace prefilter with a malformed reply. */
+static int bad_user_filter_hook(struct ftd *d, const struct fuse_in_header *in,
+				const void *arg, size_t len, void *priv)
+{
+	if (in->opcode == (FUSE_LOOKUP | FUSE_PREFILTER))
+		/* no NUL: not a name */
+		return ftd_reply(d, in->unique, 0, "visible", 7) ?: FTD_HANDLED;
+	return FTD_DEFAULT;
+}
+
+TEST_F(filter, user_bad_reply)
+{
+	struct ftd_config cfg = { .hook = bad_user_filter_hook };
+	struct stat st;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	FILTER_MOUNT(self->skel->maps.user, NULL, &cfg);
+	ASSERT_FAILS(EIO, stat(MNT("askme"), &st));
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+}
+
+TEST_F(filter, ops_ioctl)
+{
+	struct fuse_bpf_ops_map map = { .prefilters_fd = -1,
+					.postfilters_fd = -1 };
+	__u32 id;
+	int ret, status;
+	pid_t pid;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	FILTER_MOUNT(NULL, NULL, NULL);
+	self->pre = bpf_map__attach_struct_ops(self->skel->maps.count);
+	self->post = bpf_map__attach_struct_ops(self->skel->maps.post);
+	ASSERT_NE(NULL, self->pre);
+	ASSERT_NE(NULL, self->post);
+
+	/* neither map */
+	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				   &map));
+	/* a postfilters link where prefilters are expected */
+	map.prefilters_fd = bpf_link__fd(self->post);
+	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				   &map));
+	/* not a link at all */
+	map.prefilters_fd = self->e.d->fd;
+	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				   &map));
+	map.prefilters_fd = 9999;
+	ASSERT_FAILS(EBADF, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				  &map));
+	map.prefilters_fd = bpf_link__fd(self->pre);
+	map.flags = 1;
+	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
+				   &map));
+	map.flags = 0;
+	map.postfilters_fd = bpf_link__fd(self->post);
+	ret = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
+	ASSERT_LT(0, ret) TH_LOG("BPF_OPS_OPEN: %s", strerror(errno));
+	id = ret;
+
+	/* an unprivileged process holding the fd may not register */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (setresuid(65534, 65534, 65534))
+			_exit(2);
+		_exit(ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map) < 0 &&
+		      errno == EPERM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("unprivileged registration");
+
+	ASSERT_EQ(0, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_CLOSE, &id));
+	ASSERT_FAILS(ENOENT, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_CLOSE,
+				   &id));
+}
+
+/* ---- filters set, removed and inherited by LOOKUP replies ---- */
+
+/*
+ * The daemon serves the root, which has the hide filters of the mount
+ * options but no backing. Its LOOKUP replies back "dir*" by the same
+ * backing directory, with the filters the test asks for.
+ */
+static const struct ftd_entry ops_tree[] = {
+	{ "inherit", S_IFDIR | 0755 },
+	{ "none", S_IFDIR | 0755 },
+	{ "set", S_IFDIR | 0755 },
+	{ "closed", S_IFDIR | 0755 },
+	{ NULL }
+};
+
+struct ops_replies {
+	int backing_id;
+	int ops_id;		/* for "set" and "closed" */
+};
+
+static int ops_hook(struct ftd *d, const struct fuse_in_header *in,
+		    const void *arg, size_t len, void *priv)
+{
+	struct ops_replies *r = priv;
+	struct {
+		struct fuse_entry_out entry;
+		struct fuse_bpf_entry_out ext;
+	} reply = {};
+	const char *name = arg;
+	__u64 id;
+
+	if (in->opcode != FUSE_LOOKUP || in->nodeid != FUSE_ROOT_ID)
+		return FTD_DEFAULT;
+	id = ftd_lookup(d, in->nodeid, name);
+	if (!id)
+		return -ENOENT;
+	ftd_fill_entry(d, id, &reply.entry);
+	reply.ext.entry_type = FUSE_BPF_ENTRY_BACKING;
+	reply.ext.backing_id = r->backing_id;
+	if (!strcmp(name, "none")) {
+		reply.ext.flags = FUSE_BPF_ENTRY_NO_OPS;
+	} else if (!strcmp(name, "set") || !strcmp(name, "closed")) {
+		reply.ext.flags = FUSE_BPF_ENTRY_SET_OPS;
+		reply.ext.ops_id = r->ops_id;
+	}
+	return ftd_reply(d, in->unique, 0, &reply, sizeof(reply)) ?:
+	       FTD_HANDLED;
+}
+
+FIXTURE(filter_ops) {
+	struct env e;
+	struct filters *skel;
+	struct bpf_link *hide;
+	struct bpf_link *hide_post;
+	struct bpf_link *ro;
+	struct ops_replies r;
+};
+
+FIXTURE_SETUP(filter_ops)
+{
+	struct fuse_bpf_ops_map map = { .postfilters_fd = -1 };
+	int err = 0;
+
+	umask(022);
+	ASSERT_EQ(0, env_backing(&self->e))
+		TH_LOG("backing tmpfs: %s", strerror(errno));
+	put_str(_metadata, BACK("visible"), VISIBLE_DATA);
+	put_str(_metadata, BACK("secret1"), "hidden\n");
+	ASSERT_EQ(0, mkdir(BACK("sub"), 0755));
+	put_str(_metadata, BACK("sub/secret2"), "hidden too\n");
+	put_str(_metadata, BACK("sub/shown"), VISIBLE_DATA);
+	self->skel = filters__open_and_load();
+	ASSERT_NE(NULL, self->skel);
+	self->hide = bpf_map__attach_struct_ops(self->skel->maps.hide);
+	self->hide_post = bpf_map__attach_struct_ops(self->skel->maps.hide_post);
+	self->ro = bpf_map__attach_struct_ops(self->skel->maps.readonly);
+	ASSERT_TRUE(self->hide && self->hide_post && self->ro);
+
+	snprintf(self->e.opts, sizeof(self->e.opts),
+		 "fuse_bpf,prefilters=%d,postfilters=%d",
+		 bpf_link__fd(self->hide), bpf_link__fd(self->hide_post));
+	self->e.cfg.entries = ops_tree;
+	self->e.cfg.mount_opts = self->e.opts;
+	self->e.cfg.hook = ops_hook;
+	self->e.cfg.hook_priv = &self->r;
+	self->e.d = ftd_start(&self->e.cfg);
+	if (!self->e.d)
+		err = errno;
+	ASSERT_EQ(0, err) TH_LOG("daemon mount with filters: %s",
+				 strerror(err));
+	snprintf(self->e.mnt, sizeof(self->e.mnt), "%s", self->e.d->mnt);
+
+	self->r.backing_id = backing_register(self->e.d, self->e.back,
+					      O_RDONLY | O_DIRECTORY);
+	ASSERT_LT(0, self->r.backing_id) TH_LOG("%s", strerror(errno));
+	map.prefilters_fd = bpf_link__fd(self->ro);
+	self->r.ops_id = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
+	ASSERT_LT(0, self->r.ops_id) TH_LOG("%s", strerror(errno));
+	ftd_log_clear(self->e.d);
+}
+
+FIXTURE_TEARDOWN(filter_ops)
+{
+	if (_metadata->exit_code == KSFT_PASS && self->e.d)
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+	bpf_link__destroy(self->hide);
+	bpf_link__destroy(self->hide_post);
+	bpf_link__destroy(self->ro);
+	filters__destroy(self->skel);
+}
+
+/* Only the LOOKUPs of the root's children reached the daemon. */
+static void check_only_root_lookups(struct __test_metadata *_metadata,
+				    struct ftd *d)
+{
+	static struct ftd_log_entry log[FTD_LOG_MAX];
+	char buf[FTD_LOG_BUF];
+	int i, n = ftd_log_get(d, log, FTD_LOG_MAX);
+
+	for (i = 0; i < n && i < FTD_LOG_MAX; i++) {
+		if (log[i].opcode == FUSE_LOOKUP &&
+		    log[i].nodeid == FUSE_ROOT_ID)
+			continue;
+		if (log[i].opcode == FUSE_FORGET ||
+		    log[i].opcode == FUSE_BATCH_FORGET)
+			continue;
+		ASSERT_TRUE(false) TH_LOG("requests for backed nodes: %s",
+					  ftd_log_str(d, buf, sizeof(buf)));
+	}
+}
+
+/* A reply without flags: the node gets the filters of its directory. */
+TEST_F(filter_ops, inherit)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", MNT("inherit"));
+	ASSERT_FAILS(ENOENT, stat(MNT("inherit/secret1"), &st));
+	CHECK_FILE(MNT("inherit/visible"), VISIBLE_DATA);
+	check_listing_without_secrets(_metadata, dir, self->e.back);
+	/* and the nodes found below it, by the kernel, get them too */
+	ASSERT_FAILS(ENOENT, stat(MNT("inherit/sub/secret2"), &st));
+	CHECK_FILE(MNT("inherit/sub/shown"), VISIBLE_DATA);
+	ASSERT_FALSE(dir_has(MNT("inherit/sub"), "secret2"));
+	ASSERT_TRUE(dir_has(MNT("inherit/sub"), "shown"));
+	ASSERT_LT(0, self->skel->bss->lookup_calls);
+	check_only_root_lookups(_metadata, self->e.d);
+}
+
+/* FUSE_BPF_ENTRY_NO_OPS: no filters, not even the inherited ones. */
+TEST_F(filter_ops, no_ops)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", MNT("none"));
+	CHECK_FILE(MNT("none/secret1"), "hidden\n");
+	CHECK_FILE(MNT("none/sub/secret2"), "hidden too\n");
+	check_same_listing(_metadata, dir, self->e.back);
+	ASSERT_EQ(0, self->skel->bss->lookup_calls);
+	ASSERT_EQ(0, self->skel->bss->readdir_calls);
+	check_only_root_lookups(_metadata, self->e.d);
+}
+
+/*
+ * FUSE_BPF_ENTRY_SET_OPS: the filters of the ops id replace the
+ * inherited ones, for the node and the nodes below it.
+ */
+TEST_F(filter_ops, set_ops)
+{
+	struct stat st;
+
+	CHECK_FILE(MNT("set/secret1"), "hidden\n");
+	ASSERT_FAILS(EROFS, open(MNT("set/visible"), O_WRONLY));
+	ASSERT_FAILS(EROFS, mkdir(MNT("set/new"), 0755));
+	ASSERT_FAILS(EROFS, unlink(MNT("set/sub/shown")));
+	ASSERT_FAILS(EROFS, open(MNT("set/sub/new"), O_CREAT | O_WRONLY,
+				 0644));
+	ASSERT_EQ(0, self->skel->bss->lookup_calls);
+	/* the mount's own filters still hold where they were inherited */
+	ASSERT_FAILS(ENOENT, stat(MNT("inherit/secret1"), &st));
+	/* and nothing reached the backing tree */
+	ASSERT_FAILS(ENOENT, stat(BACK("new"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("sub/new"), &st));
+	CHECK_FILE(BACK("sub/shown"), VISIBLE_DATA);
+	check_only_root_lookups(_metadata, self->e.d);
+}
+
+/*
+ * Closing an ops id: nodes that have its filters keep them, a reply
+ * naming the closed id fails the lookup with ENOENT.
+ */
+TEST_F(filter_ops, closed_id)
+{
+	__u32 id = self->r.ops_id;
+	struct stat st;
+
+	ASSERT_EQ(0, stat(MNT("set"), &st));
+	ASSERT_EQ(0, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_CLOSE, &id));
+	ASSERT_FAILS(EROFS, mkdir(MNT("set/new"), 0755));
+	ASSERT_FAILS(ENOENT, stat(MNT("closed"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("new"), &st));
+	/* the root and its other children are not affected */
+	CHECK_FILE(MNT("none/secret1"), "hidden\n");
+}
+
+/*
+ * Detaching the filters a node has by an ops id: the node runs without
+ * them, and the mount's own filters are not affected.
+ */
+TEST_F(filter_ops, detach_set)
+{
+	struct stat st;
+
+	ASSERT_FAILS(EROFS, mkdir(MNT("set/new"), 0755));
+	ASSERT_EQ(0, bpf_link__destroy(self->ro));
+	self->ro = NULL;
+	ASSERT_EQ(0, mkdir(MNT("set/new"), 0755));
+	ASSERT_EQ(0, stat(BACK("new"), &st));
+	ASSERT_TRUE(S_ISDIR(st.st_mode));
+	ASSERT_FAILS(ENOENT, stat(MNT("inherit/secret1"), &st));
+}
+
+TEST(filter_mount_errors)
+{
+	struct env e;
+	char opts[64];
+
+	ASSERT_EQ(0, env_backing(&e));
+	/* not a link */
+	snprintf(opts, sizeof(opts), "no_daemon,prefilters=%d", 0);
+	ASSERT_FAILS(EINVAL, mount_root_dir(e.back, e.mnt, opts));
+	snprintf(opts, sizeof(opts), "no_daemon,prefilters=%d", 9999);
+	ASSERT_FAILS(EBADF, mount_root_dir(e.back, e.mnt, opts));
+	env_cleanup(&e);
+}
+
+/* Programs the verifier must refuse, each for its own reason. */
+static char verifier_log[65536];
+static size_t verifier_log_len;
+
+static int collect_log(enum libbpf_print_level level, const char *fmt,
+		       va_list args)
+{
+	int n = vsnprintf(verifier_log + verifier_log_len,
+			  sizeof(verifier_log) - verifier_log_len, fmt, args);
+
+	if (n > 0)
+		verifier_log_len = MIN(verifier_log_len + n,
+				       sizeof(verifier_log) - 1);
+	return 0;
+}
+
+#define ASSERT_REFUSED(skel, why) do {					\
+	struct skel *__s;						\
+	bool __loaded;							\
+									\
+	verifier_log_len = 0;						\
+	verifier_log[0] = '\0';						\
+	__s = skel##__open_and_load();					\
+	__loaded = __s != NULL;						\
+	skel##__destroy(__s);						\
+	ASSERT_FALSE(__loaded) TH_LOG(#skel " loaded");			\
+	ASSERT_NE(NULL, strstr(verifier_log, why))			\
+		TH_LOG(#skel ": no \"%s\" in:\n%s", why, verifier_log);	\
+} while (0)
+
+TEST(filter_verifier)
+{
+	libbpf_print_fn_t old = libbpf_set_print(collect_log);
+
+	/* a read-only name passed where a writable one is expected */
+	ASSERT_REFUSED(bad_rdonly, "fuse_bpf_rdonly_buf");
+	/* a read past the 4 bytes of a dynptr slice */
+	ASSERT_REFUSED(bad_oob, "invalid access to memory");
+	/* a postfilter writing an in-argument */
+	ASSERT_REFUSED(bad_write_in, "a postfilter may not write fuse_access_in");
+	libbpf_set_print(old);
+}
+
+TEST_HARNESS_MAIN
