@@ -112,20 +112,244 @@ bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
 			    inode, &io, err);
 }
 
-/* release, releasedir: never reach the server for a backed node. */
+/*
+ * release, releasedir: the backing file is released whatever a filter
+ * returns (close cannot fail); a filter may only watch, or tell the server
+ * with %FUSE_BPF_USER_PREFILTER or %FUSE_BPF_USER_POSTFILTER.
+ */
 
-bool fuse_bpf_release(struct inode *inode, struct file *file)
+struct fuse_bpf_release_io {
+	struct fuse_release_in in;
+	struct file *file;
+	bool released;
+};
+
+static int fuse_bpf_release_backing(struct fuse_bpf_args *fa, void *data)
 {
-	struct fuse_file *ff = file->private_data;
+	struct fuse_bpf_release_io *io = data;
+	struct fuse_file *ff = io->file->private_data;
 
-	if (!fuse_bpf_backing_file(file))
-		return false;
 	fput(ff->passthrough);
 	ff->passthrough = NULL;
 	put_cred(ff->cred);
 	ff->cred = NULL;
 	fuse_file_free(ff);
-	file->private_data = NULL;
+	io->file->private_data = NULL;
+	io->released = true;
+	return 0;
+}
+
+static const struct fuse_bpf_op fuse_bpf_release_op = {
+	.opcode = FUSE_RELEASE,
+	.filter = FUSE_BPF_F_RELEASE,
+	FUSE_BPF_IN(struct fuse_bpf_release_io, in),
+	.backing = fuse_bpf_release_backing,
+};
+
+static const struct fuse_bpf_op fuse_bpf_releasedir_op = {
+	.opcode = FUSE_RELEASEDIR,
+	.filter = FUSE_BPF_F_RELEASEDIR,
+	FUSE_BPF_IN(struct fuse_bpf_release_io, in),
+	.backing = fuse_bpf_release_backing,
+};
+
+bool fuse_bpf_release(struct inode *inode, struct file *file)
+{
+	bool isdir = S_ISDIR(inode->i_mode);
+	struct fuse_bpf_release_io io = {
+		.in.flags = file->f_flags,
+		.file = file,
+	};
+	int err;
+
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	if (fuse_bpf_has_callback(inode, isdir ? FUSE_BPF_F_RELEASEDIR :
+						 FUSE_BPF_F_RELEASE))
+		fuse_bpf_run(isdir ? &fuse_bpf_releasedir_op :
+				     &fuse_bpf_release_op, inode, &io, &err);
+	/* Not run, refused by a filter, or sent to the server. */
+	if (!io.released)
+		fuse_bpf_release_backing(NULL, &io);
+	return true;
+}
+
+/*
+ * read, write. Without a read (write) prefilter they take the FUSE
+ * passthrough path and never come here. With one, the I/O is done
+ * synchronously, so that a postfilter sees its result: an aio request
+ * completes when the call returns.
+ */
+
+/* The flags of the caller's kiocb a synchronous one keeps. */
+#define FUSE_BPF_RW_FLAGS \
+	(IOCB_DIRECT | IOCB_NOWAIT | IOCB_APPEND | IOCB_DSYNC | IOCB_SYNC)
+
+/* fuse_read_in and fuse_write_in have the same layout, as do the outs. */
+struct fuse_bpf_rw_io {
+	union {
+		struct fuse_read_in read;
+		struct fuse_write_in write;
+	} in;
+	union {
+		struct fuse_bpf_read_out read;
+		struct fuse_write_out write;
+	} out;
+	struct kiocb *iocb;
+	struct iov_iter *iter;
+	size_t done;		/* bytes the backing call moved */
+	loff_t pos;		/* file position after them */
+};
+
+static_assert(offsetof(struct fuse_read_in, size) ==
+	      offsetof(struct fuse_write_in, size));
+static_assert(sizeof(struct fuse_read_in) == sizeof(struct fuse_write_in));
+
+static int fuse_bpf_rw_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_rw_io *io = data;
+	size_t count = iov_iter_count(io->iter);
+	size_t size = min_t(size_t, count, io->in.read.size);
+	struct kiocb kiocb;
+	ssize_t ret;
+
+	init_sync_kiocb(&kiocb, io->iocb->ki_filp);
+	kiocb.ki_flags = io->iocb->ki_flags & FUSE_BPF_RW_FLAGS;
+	kiocb.ki_pos = io->in.read.offset;
+	if (!size)
+		return 0;
+	iov_iter_truncate(io->iter, size);
+	if (fa->meta.opcode == FUSE_READ)
+		ret = fuse_passthrough_read_iter(&kiocb, io->iter);
+	else
+		ret = fuse_passthrough_write_iter(&kiocb, io->iter);
+	iov_iter_reexpand(io->iter, iov_iter_count(io->iter) + count - size);
+	if (ret < 0)
+		return ret;
+	io->done = ret;
+	io->pos = kiocb.ki_pos;
+	io->out.read.size = ret;
+	return 0;
+}
+
+/* A postfilter may tell the caller of fewer bytes, never of more. */
+static int fuse_bpf_rw_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_rw_io *io = data;
+	size_t less;
+
+	if (fa->meta.error)
+		return fa->meta.error;
+	if (io->out.read.size > io->done)
+		return -EIO;
+	less = io->done - io->out.read.size;
+	iov_iter_revert(io->iter, less);
+	if (io->done)
+		io->iocb->ki_pos = io->pos - less;
+	return 0;
+}
+
+static const struct fuse_bpf_op fuse_bpf_read_op = {
+	.opcode = FUSE_READ,
+	.filter = FUSE_BPF_F_READ,
+	FUSE_BPF_IN(struct fuse_bpf_rw_io, in.read),
+	FUSE_BPF_OUT(struct fuse_bpf_rw_io, out.read),
+	.backing = fuse_bpf_rw_backing,
+	.finalize = fuse_bpf_rw_finalize,
+};
+
+static const struct fuse_bpf_op fuse_bpf_write_op = {
+	.opcode = FUSE_WRITE,
+	.filter = FUSE_BPF_F_WRITE,
+	FUSE_BPF_IN(struct fuse_bpf_rw_io, in.write),
+	FUSE_BPF_OUT(struct fuse_bpf_rw_io, out.write),
+	.backing = fuse_bpf_rw_backing,
+	.finalize = fuse_bpf_rw_finalize,
+};
+
+/* FUSE_BPF_USER: the server reads or writes, through a kernel buffer. */
+static ssize_t fuse_bpf_rw_user(struct fuse_bpf_rw_io *io, bool write)
+{
+	struct file *file = io->iocb->ki_filp;
+	struct fuse_mount *fm = get_fuse_mount(file_inode(file));
+	size_t size = min3(iov_iter_count(io->iter), (size_t)io->in.read.size,
+			   (size_t)fm->fc->max_pages << PAGE_SHIFT);
+	ssize_t ret;
+	void *buf;
+	FUSE_ARGS(args);
+
+	size = min_t(size_t, size, write ? fm->fc->max_write :
+					   fm->fc->max_read);
+	if (!size)
+		return 0;
+	buf = kvmalloc(size, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	io->in.read.size = size;
+	args.opcode = write ? FUSE_WRITE : FUSE_READ;
+	args.nodeid = get_node_id(file_inode(file));
+	args.in_numargs = 1;
+	args.in_args[0].size = sizeof(io->in);
+	args.in_args[0].value = &io->in;
+	args.out_numargs = 1;
+	if (write) {
+		ret = -EFAULT;
+		if (!copy_from_iter_full(buf, size, io->iter))
+			goto out;
+		args.in_numargs = 2;
+		args.in_args[1].size = size;
+		args.in_args[1].value = buf;
+		args.out_args[0].size = sizeof(io->out.write);
+		args.out_args[0].value = &io->out.write;
+	} else {
+		args.out_argvar = true;
+		args.out_args[0].size = size;
+		args.out_args[0].value = buf;
+	}
+	ret = fuse_simple_request(fm, &args);
+	if (ret >= 0 && write)
+		ret = io->out.write.size > size ? -EIO : io->out.write.size;
+	if (write)
+		iov_iter_revert(io->iter, size - max_t(ssize_t, ret, 0));
+	else if (ret > 0 && copy_to_iter(buf, ret, io->iter) != ret)
+		ret = -EFAULT;
+	if (ret > 0)
+		io->iocb->ki_pos = io->in.read.offset + ret;
+out:
+	kvfree(buf);
+	return ret;
+}
+
+/* Whether reads (writes) of @file run the filters, see file.c's splice. */
+bool fuse_bpf_rw_filtered(struct file *file, bool write)
+{
+	return fuse_bpf_backing_file(file) &&
+	       fuse_bpf_has_callback(file_inode(file), write ? FUSE_BPF_F_WRITE :
+							       FUSE_BPF_F_READ);
+}
+
+bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
+		      bool write)
+{
+	struct file *file = iocb->ki_filp;
+	struct fuse_bpf_rw_io io = {
+		.in.read = {
+			.offset = iocb->ki_pos,
+			.size = min_t(size_t, iov_iter_count(iter), U32_MAX),
+			.flags = file->f_flags,
+		},
+		.iocb = iocb,
+		.iter = iter,
+	};
+	int err;
+
+	if (!iov_iter_count(iter) || !fuse_bpf_rw_filtered(file, write))
+		return false;
+	if (!fuse_bpf_run(write ? &fuse_bpf_write_op : &fuse_bpf_read_op,
+			  file_inode(file), &io, &err))
+		*res = fuse_bpf_rw_user(&io, write);
+	else
+		*res = err ? err : (ssize_t)io.out.read.size;
 	return true;
 }
 
@@ -550,28 +774,91 @@ bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src, loff_t src_off,
  * it names the backing file (and, for flock, is owned by it, so fput() of
  * the backing file drops it). POSIX locks are dropped at flush.
  */
+
+struct fuse_bpf_lock_io {
+	struct fuse_lk_in in;
+	struct file *file;
+	struct file_lock *fl;
+	int cmd;
+	bool flock;
+};
+
+static int fuse_bpf_lock_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lock_io *io = data;
+	struct file *backing = fuse_bpf_backing_file(io->file);
+	struct file_lock *fl = io->fl;
+	struct file *user_file = fl->c.flc_file;
+	void *owner = fl->c.flc_owner;
+	int err;
+
+	fl->c.flc_file = backing;
+	if (io->flock)
+		fl->c.flc_owner = backing;
+	if (io->cmd == F_GETLK)
+		err = vfs_test_lock(backing, fl);
+	else if (io->cmd == F_CANCELLK)
+		err = vfs_cancel_lock(backing, fl);
+	else
+		err = locks_lock_file_wait(backing, fl);
+	fl->c.flc_file = user_file;
+	fl->c.flc_owner = owner;
+	return err;
+}
+
+#define FUSE_BPF_LOCK_OP(name, op)					\
+static const struct fuse_bpf_op name = {				\
+	.opcode = op,							\
+	.filter = FUSE_BPF_F_LOCK,					\
+	FUSE_BPF_IN(struct fuse_bpf_lock_io, in),			\
+	.backing = fuse_bpf_lock_backing,				\
+}
+
+FUSE_BPF_LOCK_OP(fuse_bpf_getlk_op, FUSE_GETLK);
+FUSE_BPF_LOCK_OP(fuse_bpf_setlk_op, FUSE_SETLK);
+FUSE_BPF_LOCK_OP(fuse_bpf_setlkw_op, FUSE_SETLKW);
+
+/*
+ * Return: false when the lock is not the backing file's: @file is not
+ * backed, or a filter returned %FUSE_BPF_USER; fuse takes it as for any
+ * fuse file then.
+ */
 bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 		   bool flock)
 {
-	struct file *backing = fuse_bpf_backing_file(file);
-	struct file *user_file = fl->c.flc_file;
-	void *owner = fl->c.flc_owner;
+	struct inode *inode = file_inode(file);
+	struct fuse_bpf_lock_io io = {
+		.in = {
+			.owner = fuse_lock_owner_id(get_fuse_conn(inode),
+						    fl->c.flc_owner),
+			.lk = {
+				.start = fl->fl_start,
+				.end = fl->fl_end,
+				.type = fl->c.flc_type,
+				.pid = pid_nr_ns(task_tgid(current),
+						 get_fuse_conn(inode)->pid_ns),
+			},
+			.lk_flags = flock ? FUSE_LK_FLOCK : 0,
+		},
+		.file = file,
+		.fl = fl,
+		.cmd = cmd,
+		.flock = flock,
+	};
+	const struct fuse_bpf_op *op = &fuse_bpf_setlk_op;
 
-	if (!backing)
+	if (!fuse_bpf_backing_file(file))
 		return false;
-
-	fl->c.flc_file = backing;
-	if (flock)
-		fl->c.flc_owner = backing;
+	/* Cancelling a lock the filter let through is not its to refuse. */
+	if (cmd == F_CANCELLK || !fuse_bpf_has_callback(inode, FUSE_BPF_F_LOCK)) {
+		*err = fuse_bpf_lock_backing(NULL, &io);
+		return true;
+	}
 	if (cmd == F_GETLK)
-		*err = vfs_test_lock(backing, fl);
-	else if (cmd == F_CANCELLK)
-		*err = vfs_cancel_lock(backing, fl);
-	else
-		*err = locks_lock_file_wait(backing, fl);
-	fl->c.flc_file = user_file;
-	fl->c.flc_owner = owner;
-	return true;
+		op = &fuse_bpf_getlk_op;
+	else if (fl->c.flc_flags & FL_SLEEP)
+		op = &fuse_bpf_setlkw_op;
+	return fuse_bpf_run(op, inode, &io, err);
 }
 
 /*

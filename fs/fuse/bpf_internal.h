@@ -18,7 +18,10 @@
 #define FUSE_BPF_BUF_STRING	BIT(2)	/* a string, no NUL inside */
 #define FUSE_BPF_BUF_NAME	BIT(3)	/* a file name */
 
-/* The operations filters can be attached to, see bpf_ops.c. */
+/*
+ * The operations filters can be attached to, see bpf_ops.c: in the order
+ * of the members of struct fuse_bpf_prefilters and fuse_bpf_postfilters.
+ */
 enum fuse_bpf_filter_op {
 	FUSE_BPF_F_LOOKUP,
 	FUSE_BPF_F_GETATTR,
@@ -47,6 +50,11 @@ enum fuse_bpf_filter_op {
 	FUSE_BPF_F_LSEEK,
 	FUSE_BPF_F_FALLOCATE,
 	FUSE_BPF_F_COPY_FILE_RANGE,
+	FUSE_BPF_F_READ,
+	FUSE_BPF_F_WRITE,
+	FUSE_BPF_F_RELEASE,
+	FUSE_BPF_F_RELEASEDIR,
+	FUSE_BPF_F_LOCK,
 	FUSE_BPF_F_NR
 };
 
@@ -194,6 +202,9 @@ static inline struct inode *fuse_bpf_backing_inode(struct inode *inode)
 bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 			  bool post, struct fuse_bpf_args *fa, int *res);
 bool fuse_bpf_has_filter(struct inode *inode);
+bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op);
+int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,
+			 const void *new, u32 size);
 void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter);
 struct fuse_bpf_filter *fuse_bpf_get_filter(struct inode *inode);
 struct fuse_bpf_filter *fuse_bpf_filter_get(struct fuse_bpf_filter *filter);

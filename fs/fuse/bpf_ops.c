@@ -272,12 +272,35 @@ int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
 #define OUT(i)	(fa->out_args[i].ro.data)
 #define OUTRW(i)	(&fa->out_args[i])
 
+/* A field of a fixed argument that a filter may change. */
+struct fuse_bpf_field {
+	u16 off;
+	u16 size;
+};
+
+/**
+ * struct fuse_bpf_filter_desc - the callbacks of one operation
+ * @pre_off: offset of the prefilter in struct fuse_bpf_prefilters
+ * @post_off: offset of the postfilter in struct fuse_bpf_postfilters
+ * @pre: calls the prefilter with the operation's typed arguments
+ * @post: calls the postfilter
+ * @pre_fields: the fields of the fixed in-argument the operation honours
+ *	a change of, in the order of the structure, ending with an empty one;
+ *	NULL for none
+ * @post_fields: the same for the fixed out-argument
+ *
+ * The verifier refuses a program that writes any other field, and a
+ * server's userspace filter that changes one gets -EIO: no change a
+ * filter makes is silently ignored.
+ */
 struct fuse_bpf_filter_desc {
 	u16 pre_off;
 	u16 post_off;
 	int (*pre)(const struct fuse_bpf_prefilters *p, struct fuse_bpf_args *fa);
 	int (*post)(const struct fuse_bpf_postfilters *p,
 		    struct fuse_bpf_args *fa);
+	const struct fuse_bpf_field *pre_fields;
+	const struct fuse_bpf_field *post_fields;
 };
 
 #define FUSE_BPF_FILTER(op, pre_args, post_args)			\
@@ -319,46 +342,250 @@ FUSE_BPF_FILTER(removexattr, (M, RW(0)), (M, RO(0)))
 FUSE_BPF_FILTER(lseek, (M, IN(0)), (M, IN(0), OUT(0)))
 FUSE_BPF_FILTER(fallocate, (M, IN(0)), (M, IN(0)))
 FUSE_BPF_FILTER(copy_file_range, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(read, (M, IN(0)), (M, IN(0), OUT(0)))
+FUSE_BPF_FILTER(write, (M, IN(0)), (M, IN(0), OUT(0)))
+FUSE_BPF_FILTER(release, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(releasedir, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(lock, (M, IN(0)), (M, IN(0)))
 
-#define FUSE_BPF_FILTER_OP(idx, op)					\
+#define FIELD(type, member)						\
+	{ offsetof(struct type, member), sizeof_field(struct type, member) }
+
+static const struct fuse_bpf_field fuse_bpf_setattr_fields[] = {
+	FIELD(fuse_setattr_in, valid),
+	FIELD(fuse_setattr_in, size),
+	FIELD(fuse_setattr_in, mode),
+	FIELD(fuse_setattr_in, uid),
+	FIELD(fuse_setattr_in, gid),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_access_fields[] = {
+	FIELD(fuse_access_in, mask),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_open_fields[] = {
+	FIELD(fuse_open_in, flags),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_fsync_fields[] = {
+	FIELD(fuse_fsync_in, fsync_flags),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_readdir_fields[] = {
+	FIELD(fuse_read_in, offset),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_mknod_fields[] = {
+	FIELD(fuse_mknod_in, mode),
+	FIELD(fuse_mknod_in, rdev),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_mkdir_fields[] = {
+	FIELD(fuse_mkdir_in, mode),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_rename_fields[] = {
+	FIELD(fuse_rename2_in, flags),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_tmpfile_fields[] = {
+	FIELD(fuse_create_in, flags),
+	FIELD(fuse_create_in, mode),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_setxattr_fields[] = {
+	FIELD(fuse_setxattr_in, flags),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_lseek_fields[] = {
+	FIELD(fuse_lseek_in, offset),
+	FIELD(fuse_lseek_in, whence),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_fallocate_fields[] = {
+	FIELD(fuse_fallocate_in, offset),
+	FIELD(fuse_fallocate_in, length),
+	FIELD(fuse_fallocate_in, mode),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_copy_file_range_fields[] = {
+	FIELD(fuse_copy_file_range_in, off_in),
+	FIELD(fuse_copy_file_range_in, off_out),
+	FIELD(fuse_copy_file_range_in, len),
+	FIELD(fuse_copy_file_range_in, flags),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_read_fields[] = {
+	FIELD(fuse_read_in, offset),
+	FIELD(fuse_read_in, size),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_write_fields[] = {
+	FIELD(fuse_write_in, offset),
+	FIELD(fuse_write_in, size),
+	{}
+};
+
+/* postfilters */
+static const struct fuse_bpf_field fuse_bpf_getattr_out_fields[] = {
+	FIELD(fuse_attr_out, attr.size),
+	FIELD(fuse_attr_out, attr.blocks),
+	FIELD(fuse_attr_out, attr.atime),
+	FIELD(fuse_attr_out, attr.mtime),
+	FIELD(fuse_attr_out, attr.ctime),
+	FIELD(fuse_attr_out, attr.atimensec),
+	FIELD(fuse_attr_out, attr.mtimensec),
+	FIELD(fuse_attr_out, attr.ctimensec),
+	FIELD(fuse_attr_out, attr.mode),
+	FIELD(fuse_attr_out, attr.nlink),
+	FIELD(fuse_attr_out, attr.uid),
+	FIELD(fuse_attr_out, attr.gid),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_statfs_out_fields[] = {
+	FIELD(fuse_statfs_out, st),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_lseek_out_fields[] = {
+	FIELD(fuse_lseek_out, offset),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_read_out_fields[] = {
+	FIELD(fuse_bpf_read_out, size),
+	{}
+};
+
+static const struct fuse_bpf_field fuse_bpf_write_out_fields[] = {
+	FIELD(fuse_write_out, size),
+	{}
+};
+
+/*
+ * The callbacks of operation @idx are the members at index @idx of both
+ * structures: the verifier names a program's member by its index.
+ */
+#define FUSE_BPF_FILTER_OP(idx, op, pre_f, post_f)			\
 	[idx] = {							\
-		.pre_off = offsetof(struct fuse_bpf_prefilters, op),	\
-		.post_off = offsetof(struct fuse_bpf_postfilters, op),	\
+		.pre_off = offsetof(struct fuse_bpf_prefilters, op) +	\
+			BUILD_BUG_ON_ZERO(offsetof(struct fuse_bpf_prefilters, \
+						   op) != (idx) * sizeof(void *)), \
+		.post_off = offsetof(struct fuse_bpf_postfilters, op) +	\
+			BUILD_BUG_ON_ZERO(offsetof(struct fuse_bpf_postfilters, \
+						   op) != (idx) * sizeof(void *)), \
 		.pre = fuse_bpf_pre_##op,				\
 		.post = fuse_bpf_post_##op,				\
+		.pre_fields = pre_f,					\
+		.post_fields = post_f,					\
 	}
 
 static const struct fuse_bpf_filter_desc fuse_bpf_filter_ops[] = {
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LOOKUP, lookup),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_GETATTR, getattr),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SETATTR, setattr),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_ACCESS, access),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_STATFS, statfs),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_OPEN, open),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_OPENDIR, opendir),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FLUSH, flush),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FSYNC, fsync),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FSYNCDIR, fsyncdir),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READDIR, readdir),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_MKNOD, mknod),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_MKDIR, mkdir),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SYMLINK, symlink),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LINK, link),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_UNLINK, unlink),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RMDIR, rmdir),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RENAME, rename),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READLINK, readlink),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_TMPFILE, tmpfile),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_GETXATTR, getxattr),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LISTXATTR, listxattr),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SETXATTR, setxattr),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_REMOVEXATTR, removexattr),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LSEEK, lseek),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FALLOCATE, fallocate),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_COPY_FILE_RANGE, copy_file_range),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LOOKUP, lookup, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_GETATTR, getattr, NULL,
+			   fuse_bpf_getattr_out_fields),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SETATTR, setattr,
+			   fuse_bpf_setattr_fields, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_ACCESS, access, fuse_bpf_access_fields,
+			   NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_STATFS, statfs, NULL,
+			   fuse_bpf_statfs_out_fields),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_OPEN, open, fuse_bpf_open_fields, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_OPENDIR, opendir, fuse_bpf_open_fields,
+			   NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FLUSH, flush, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FSYNC, fsync, fuse_bpf_fsync_fields,
+			   NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FSYNCDIR, fsyncdir,
+			   fuse_bpf_fsync_fields, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READDIR, readdir,
+			   fuse_bpf_readdir_fields, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_MKNOD, mknod, fuse_bpf_mknod_fields,
+			   NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_MKDIR, mkdir, fuse_bpf_mkdir_fields,
+			   NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SYMLINK, symlink, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LINK, link, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_UNLINK, unlink, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RMDIR, rmdir, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RENAME, rename, fuse_bpf_rename_fields,
+			   NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READLINK, readlink, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_TMPFILE, tmpfile,
+			   fuse_bpf_tmpfile_fields, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_GETXATTR, getxattr, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LISTXATTR, listxattr, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SETXATTR, setxattr,
+			   fuse_bpf_setxattr_fields, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_REMOVEXATTR, removexattr, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LSEEK, lseek, fuse_bpf_lseek_fields,
+			   fuse_bpf_lseek_out_fields),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FALLOCATE, fallocate,
+			   fuse_bpf_fallocate_fields, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_COPY_FILE_RANGE, copy_file_range,
+			   fuse_bpf_copy_file_range_fields, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READ, read, fuse_bpf_read_fields,
+			   fuse_bpf_read_out_fields),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_WRITE, write, fuse_bpf_write_fields,
+			   fuse_bpf_write_out_fields),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RELEASE, release, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RELEASEDIR, releasedir, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LOCK, lock, NULL, NULL),
 };
 
 static_assert(ARRAY_SIZE(fuse_bpf_filter_ops) == FUSE_BPF_F_NR);
+static_assert(sizeof(struct fuse_bpf_prefilters) ==
+	      FUSE_BPF_F_NR * sizeof(void *));
+static_assert(sizeof(struct fuse_bpf_postfilters) ==
+	      FUSE_BPF_F_NR * sizeof(void *));
+
+static const struct fuse_bpf_field *fuse_bpf_fields(unsigned int filter_op,
+						    bool post)
+{
+	const struct fuse_bpf_filter_desc *fo = &fuse_bpf_filter_ops[filter_op];
+
+	return post ? fo->post_fields : fo->pre_fields;
+}
+
+/**
+ * fuse_bpf_check_fixed() - check a fixed argument a server's filter sent
+ * @filter_op: the operation, FUSE_BPF_F_*
+ * @post: the out-argument of a postfilter, else the in-argument
+ * @old: the argument as the kernel has it
+ * @new: the argument in the server's reply
+ * @size: their size
+ *
+ * Return: 0 when @new differs from @old only in fields the operation
+ * honours, else -EIO.
+ */
+int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,
+			 const void *new, u32 size)
+{
+	const struct fuse_bpf_field *f = fuse_bpf_fields(filter_op, post);
+	u32 pos = 0;
+
+	for (; f && f->size; f++) {
+		if (memcmp(old + pos, new + pos, f->off - pos))
+			return -EIO;
+		pos = f->off + f->size;
+	}
+	return memcmp(old + pos, new + pos, size - pos) ? -EIO : 0;
+}
 
 static bool fuse_bpf_member_set(const void *ops, u16 off)
 {
@@ -418,6 +645,24 @@ bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 out:
 	rcu_read_unlock();
 	return called;
+}
+
+/* Whether the node has a prefilter for @filter_op, so that it can act. */
+bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op)
+{
+	const struct fuse_bpf_filter_desc *fo = &fuse_bpf_filter_ops[filter_op];
+	const struct fuse_bpf_prefilters *pre;
+	struct fuse_bpf_filter *filter;
+	bool set = false;
+
+	rcu_read_lock();
+	filter = rcu_dereference(get_fuse_inode(inode)->bpf_filter);
+	if (filter) {
+		pre = rcu_dereference(filter->pre);
+		set = pre && fuse_bpf_member_set(pre, fo->pre_off);
+	}
+	rcu_read_unlock();
+	return set;
 }
 
 bool fuse_bpf_has_filter(struct inode *inode)
@@ -562,32 +807,39 @@ static bool fuse_bpf_is_valid_access(int off, int size,
 }
 
 /*
- * Writes a filter may make: a prefilter to the fixed in-argument, a
- * postfilter to the fixed out-argument. The FUSE structures are plain
- * data; the kernel checks what it uses of them after the filter ran.
+ * Writes a filter may make: a prefilter to the fields of its fixed
+ * in-argument that the operation honours, a postfilter to those of its
+ * fixed out-argument. The FUSE structures are plain data; the kernel
+ * checks what it uses of them after the filter ran.
  */
 static int fuse_bpf_struct_access(struct bpf_verifier_log *log,
 				  const struct bpf_reg_state *reg, int off,
 				  int size, bool post)
 {
+	/* The log is the verifier's, which knows the program's member. */
+	struct bpf_verifier_env *env = container_of(log, struct bpf_verifier_env,
+						    log);
+	u32 member = env->prog->expected_attach_type;
 	const struct btf_type *t = btf_type_by_id(reg->btf, reg->btf_id);
 	const char *name = btf_name_by_offset(reg->btf, t->name_off);
+	const struct fuse_bpf_field *f = NULL;
 	size_t len = strlen(name);
-	bool in, out;
+	bool arg;
 
-	in = len > 8 && !strncmp(name, "fuse_", 5) &&
-	     !strcmp(name + len - 3, "_in");
-	out = len > 9 && !strncmp(name, "fuse_", 5) &&
-	      !strcmp(name + len - 4, "_out");
-	if (post ? out : in) {
-		if (off < 0 || off + size > t->size) {
-			bpf_log(log, "write to %s out of bounds\n", name);
-			return -EACCES;
-		}
-		return NOT_INIT;
-	}
-	bpf_log(log, "%s may not write %s\n",
-		post ? "a postfilter" : "a prefilter", name);
+	/* Each callback has at most one fuse_*_in and one fuse_*_out. */
+	if (post)
+		arg = len > 9 && !strncmp(name, "fuse_", 5) &&
+		      !strcmp(name + len - 4, "_out");
+	else
+		arg = len > 8 && !strncmp(name, "fuse_", 5) &&
+		      !strcmp(name + len - 3, "_in");
+	if (arg && member < FUSE_BPF_F_NR)
+		f = fuse_bpf_fields(member, post);
+	for (; f && f->size; f++)
+		if (off >= f->off && off + size <= f->off + f->size)
+			return NOT_INIT;
+	bpf_log(log, "%s may not write %s at %d: the operation does not use it\n",
+		post ? "a postfilter" : "a prefilter", name, off);
 	return -EACCES;
 }
 
@@ -752,6 +1004,16 @@ FUSE_BPF_STUB(pre, fallocate, const struct fuse_bpf_meta *meta,
 	      struct fuse_fallocate_in *in)
 FUSE_BPF_STUB(pre, copy_file_range, const struct fuse_bpf_meta *meta,
 	      struct fuse_copy_file_range_in *in)
+FUSE_BPF_STUB(pre, read, const struct fuse_bpf_meta *meta,
+	      struct fuse_read_in *in)
+FUSE_BPF_STUB(pre, write, const struct fuse_bpf_meta *meta,
+	      struct fuse_write_in *in)
+FUSE_BPF_STUB(pre, release, const struct fuse_bpf_meta *meta,
+	      struct fuse_release_in *in)
+FUSE_BPF_STUB(pre, releasedir, const struct fuse_bpf_meta *meta,
+	      struct fuse_release_in *in)
+FUSE_BPF_STUB(pre, lock, const struct fuse_bpf_meta *meta,
+	      struct fuse_lk_in *in)
 
 FUSE_BPF_STUB(post, lookup, const struct fuse_bpf_meta *meta,
 	      struct fuse_bpf_rdonly_buf *name)
@@ -813,6 +1075,16 @@ FUSE_BPF_STUB(post, fallocate, const struct fuse_bpf_meta *meta,
 	      const struct fuse_fallocate_in *in)
 FUSE_BPF_STUB(post, copy_file_range, const struct fuse_bpf_meta *meta,
 	      const struct fuse_copy_file_range_in *in)
+FUSE_BPF_STUB(post, read, const struct fuse_bpf_meta *meta,
+	      const struct fuse_read_in *in, struct fuse_bpf_read_out *out)
+FUSE_BPF_STUB(post, write, const struct fuse_bpf_meta *meta,
+	      const struct fuse_write_in *in, struct fuse_write_out *out)
+FUSE_BPF_STUB(post, release, const struct fuse_bpf_meta *meta,
+	      const struct fuse_release_in *in)
+FUSE_BPF_STUB(post, releasedir, const struct fuse_bpf_meta *meta,
+	      const struct fuse_release_in *in)
+FUSE_BPF_STUB(post, lock, const struct fuse_bpf_meta *meta,
+	      const struct fuse_lk_in *in)
 
 #define FUSE_BPF_STUBS(kind)						\
 	.lookup = fuse_bpf_##kind##_lookup_stub,			\
@@ -841,7 +1113,12 @@ FUSE_BPF_STUB(post, copy_file_range, const struct fuse_bpf_meta *meta,
 	.removexattr = fuse_bpf_##kind##_removexattr_stub,		\
 	.lseek = fuse_bpf_##kind##_lseek_stub,				\
 	.fallocate = fuse_bpf_##kind##_fallocate_stub,			\
-	.copy_file_range = fuse_bpf_##kind##_copy_file_range_stub
+	.copy_file_range = fuse_bpf_##kind##_copy_file_range_stub,	\
+	.read = fuse_bpf_##kind##_read_stub,				\
+	.write = fuse_bpf_##kind##_write_stub,				\
+	.release = fuse_bpf_##kind##_release_stub,			\
+	.releasedir = fuse_bpf_##kind##_releasedir_stub,		\
+	.lock = fuse_bpf_##kind##_lock_stub
 
 static struct fuse_bpf_prefilters fuse_bpf_pre_stubs = {
 	FUSE_BPF_STUBS(pre),

@@ -112,10 +112,12 @@ static void fuse_bpf_request_in(struct fuse_args *args,
 
 /*
  * Take the in-arguments back from a userspace prefilter's reply, which
- * has the layout of the request: fixed arguments of the same size,
- * strings up to their NUL, a last binary argument up to the end.
+ * has the layout of the request: fixed arguments of the same size, with
+ * changes only where the operation honours them, strings up to their
+ * NUL, a last binary argument up to the end.
  */
-static int fuse_bpf_prefilter_reply(struct fuse_bpf_args *fa, char *reply,
+static int fuse_bpf_prefilter_reply(const struct fuse_bpf_op *op,
+				    struct fuse_bpf_args *fa, char *reply,
 				    u32 len)
 {
 	unsigned int i;
@@ -129,6 +131,10 @@ static int fuse_bpf_prefilter_reply(struct fuse_bpf_args *fa, char *reply,
 			size = buf->ro.size;
 			if (len < size)
 				return -EIO;
+			err = fuse_bpf_check_fixed(op->filter, false,
+						   buf->ro.data, reply, size);
+			if (err)
+				return err;
 			memcpy(buf->ro.data, reply, size);
 			reply += size;
 			len -= size;
@@ -155,6 +161,7 @@ static int fuse_bpf_prefilter_reply(struct fuse_bpf_args *fa, char *reply,
 
 /**
  * fuse_bpf_user_prefilter() - let the server see and change the in-args
+ * @op: the operation
  * @inode: the node the operation is on
  * @fa: the arguments
  *
@@ -163,7 +170,8 @@ static int fuse_bpf_prefilter_reply(struct fuse_bpf_args *fa, char *reply,
  *
  * Return: 0, the server's error, or -EIO for a malformed reply.
  */
-static int fuse_bpf_user_prefilter(struct inode *inode,
+static int fuse_bpf_user_prefilter(const struct fuse_bpf_op *op,
+				   struct inode *inode,
 				   struct fuse_bpf_args *fa)
 {
 	struct fuse_mount *fm = get_fuse_mount(inode);
@@ -188,7 +196,7 @@ static int fuse_bpf_user_prefilter(struct inode *inode,
 	args.out_args[0].value = reply;
 	ret = fuse_simple_request(fm, &args);
 	if (ret >= 0)
-		ret = fuse_bpf_prefilter_reply(fa, reply,
+		ret = fuse_bpf_prefilter_reply(op, fa, reply,
 					       args.out_args[0].size);
 	kvfree(reply);
 	return ret;
@@ -196,6 +204,7 @@ static int fuse_bpf_user_prefilter(struct inode *inode,
 
 /**
  * fuse_bpf_user_postfilter() - let the server see and change the result
+ * @op: the operation
  * @inode: the node the operation is on
  * @fa: the arguments, with the out-arguments filled in
  *
@@ -208,7 +217,8 @@ static int fuse_bpf_user_prefilter(struct inode *inode,
  *
  * Return: the result of the operation.
  */
-static int fuse_bpf_user_postfilter(struct inode *inode,
+static int fuse_bpf_user_postfilter(const struct fuse_bpf_op *op,
+				    struct inode *inode,
 				    struct fuse_bpf_args *fa)
 {
 	struct fuse_mount *fm = get_fuse_mount(inode);
@@ -274,9 +284,21 @@ static int fuse_bpf_user_postfilter(struct inode *inode,
 	for (p = buf, i = 0; i < fa->out_numargs; i++) {
 		if (&fa->out_args[i] == var)
 			break;
+		ret = fuse_bpf_check_fixed(op->filter, true,
+					   fa->out_args[i].ro.data, p,
+					   post.out_sizes[i]);
+		if (ret)
+			goto out;
+		p += post.out_sizes[i];
+	}
+	/* All checked: take them. */
+	for (p = buf, i = 0; i < fa->out_numargs; i++) {
+		if (&fa->out_args[i] == var)
+			break;
 		memcpy(fa->out_args[i].ro.data, p, post.out_sizes[i]);
 		p += post.out_sizes[i];
 	}
+	ret = fa->meta.error;
 	if (var) {
 		ret = fuse_bpf_buf_replace(var, p, size - fixed);
 		if (!ret)
@@ -335,7 +357,7 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 			return false;
 		}
 		if (action == FUSE_BPF_USER_PREFILTER) {
-			err = fuse_bpf_user_prefilter(inode, &fa);
+			err = fuse_bpf_user_prefilter(op, inode, &fa);
 			if (err)
 				goto out;
 		}
@@ -365,7 +387,7 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 			fa.meta.error = action;
 	}
 	if (action == FUSE_BPF_USER_POSTFILTER)
-		fa.meta.error = fuse_bpf_user_postfilter(inode, &fa);
+		fa.meta.error = fuse_bpf_user_postfilter(op, inode, &fa);
 	if (fa.post && !fa.meta.error)
 		fa.meta.error = fuse_bpf_check_bufs(fa.out_args, fa.out_numargs);
 

@@ -112,6 +112,9 @@ bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src, loff_t src_off,
 			      unsigned int flags);
 bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 		   bool flock);
+bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
+		      bool write);
+bool fuse_bpf_rw_filtered(struct file *file, bool write);
 bool fuse_bpf_ioctl(long *res, struct file *file);
 bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
 		       bool set);
@@ -370,6 +373,17 @@ static inline bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src,
 
 static inline bool fuse_bpf_lock(int *err, struct file *file, int cmd,
 				 struct file_lock *fl, bool flock)
+{
+	return false;
+}
+
+static inline bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
+				    struct iov_iter *iter, bool write)
+{
+	return false;
+}
+
+static inline bool fuse_bpf_rw_filtered(struct file *file, bool write)
 {
 	return false;
 }

@@ -67,26 +67,28 @@ struct fuse_bpf_buf {
  * @lookup: LOOKUP of @name in the directory; a changed @name is looked up
  *	in the backing directory instead, under the original fuse name
  * @getattr: GETATTR
- * @setattr: SETATTR; the changed valid mask, mode, uid, gid, size and
- *	times are applied
+ * @setattr: SETATTR; a changed mode, uid, gid and size are applied, and
+ *	clearing %FATTR_MODE, %FATTR_UID, %FATTR_GID or %FATTR_SIZE in valid
+ *	drops that change
  * @access: a permission check (ACCESS); a changed mask is checked
  * @statfs: STATFS
  * @open: OPEN; changed open flags are used for the backing file
- * @opendir: OPENDIR
+ * @opendir: OPENDIR; as @open
  * @flush: FLUSH
  * @fsync: FSYNC; a changed fsync_flags is used
- * @fsyncdir: FSYNCDIR
- * @readdir: READDIR
+ * @fsyncdir: FSYNCDIR; as @fsync
+ * @readdir: READDIR; a changed offset is where the backing directory is
+ *	read from
  * @mknod: MKNOD, also the create step of an O_CREAT open; changed mode,
- *	rdev, umask and @name are used
- * @mkdir: MKDIR; changed mode, umask and @name are used
+ *	rdev and @name are used
+ * @mkdir: MKDIR; changed mode and @name are used
  * @symlink: SYMLINK; changed @name and @target are used
  * @link: LINK; a changed @name is used
  * @unlink: UNLINK; a changed @name is used
  * @rmdir: RMDIR; a changed @name is used
  * @rename: RENAME2; changed flags and names are used
  * @readlink: READLINK, for every resolution of a symlink
- * @tmpfile: TMPFILE; changed mode and umask are used
+ * @tmpfile: TMPFILE; changed flags and mode are used
  * @getxattr: GETXATTR; a changed @name is used
  * @listxattr: LISTXATTR
  * @setxattr: SETXATTR; changed flags, @name and @value are used
@@ -95,11 +97,25 @@ struct fuse_bpf_buf {
  * @fallocate: FALLOCATE; changed mode, offset and length are used
  * @copy_file_range: COPY_FILE_RANGE; changed offsets, length and flags
  *	are used
+ * @read: READ, also of splice and sendfile; a changed offset is where the
+ *	backing file is read, a smaller size reads less (a larger one is
+ *	capped at what the caller asked for); %FUSE_BPF_USER sends the READ
+ *	to the server, whose data the caller gets
+ * @write: WRITE; as @read, and %FUSE_BPF_USER sends the data to the
+ *	server instead of the backing file
+ * @release: RELEASE, when the last reference to an open file goes; the
+ *	file is released whatever the filter returns
+ * @releasedir: RELEASEDIR; as @release
+ * @lock: GETLK, SETLK and SETLKW of POSIX locks, and SETLK/SETLKW with
+ *	%FUSE_LK_FLOCK for flock(); %FUSE_BPF_USER takes the lock the way a
+ *	fuse file without backing does (the server's, or local locks)
  *
  * Every callback gets &struct fuse_bpf_meta and the in-arguments of the
- * FUSE request, writable, and returns a value of &enum fuse_bpf_ret or a
- * negative errno. An operation whose callback is not set continues to the
- * backing without calling any program.
+ * FUSE request, and returns a value of &enum fuse_bpf_ret or a negative
+ * errno. A prefilter may write exactly the fields of its fixed
+ * in-argument named above, the ones the operation honours; a program
+ * writing any other field does not load. An operation whose callback is
+ * not set continues to the backing without calling any program.
  */
 struct fuse_bpf_prefilters {
 	int (*lookup)(const struct fuse_bpf_meta *meta,
@@ -155,13 +171,22 @@ struct fuse_bpf_prefilters {
 			 struct fuse_fallocate_in *in);
 	int (*copy_file_range)(const struct fuse_bpf_meta *meta,
 			       struct fuse_copy_file_range_in *in);
+	int (*read)(const struct fuse_bpf_meta *meta, struct fuse_read_in *in);
+	int (*write)(const struct fuse_bpf_meta *meta,
+		     struct fuse_write_in *in);
+	int (*release)(const struct fuse_bpf_meta *meta,
+		       struct fuse_release_in *in);
+	int (*releasedir)(const struct fuse_bpf_meta *meta,
+			  struct fuse_release_in *in);
+	int (*lock)(const struct fuse_bpf_meta *meta, struct fuse_lk_in *in);
 };
 
 /**
  * struct fuse_bpf_postfilters - per-operation postfilters
  * @lookup: LOOKUP
  * @getattr: GETATTR; the changed attributes in @out are what the caller
- *	sees (mode permission bits, nlink, uid, gid, size, blocks, times)
+ *	sees: the permission bits of mode (its file type stays), nlink, uid,
+ *	gid, size, blocks and the times
  * @setattr: SETATTR
  * @access: a permission check
  * @statfs: STATFS; the changed @out is what the caller sees
@@ -193,13 +218,20 @@ struct fuse_bpf_prefilters {
  * @lseek: LSEEK; a changed offset in @out is the result
  * @fallocate: FALLOCATE
  * @copy_file_range: COPY_FILE_RANGE
+ * @read: READ; @out holds the number of bytes read, a smaller one is
+ *	what the caller is told (and where its file position goes)
+ * @write: WRITE; as @read, for the bytes written (the bytes past a
+ *	smaller size stay written)
+ * @release: RELEASE, after the file was released; the result is ignored
+ * @releasedir: RELEASEDIR; as @release
+ * @lock: GETLK, SETLK, SETLKW
  *
  * A postfilter runs after the backing call when the prefilter returned
  * %FUSE_BPF_POSTFILTER. It gets the in-arguments read-only, the backing
  * call's result in @meta->error and, where the operation has them, the
- * out-arguments writable. It returns %FUSE_BPF_CONTINUE to keep the
- * result, a negative errno to fail the operation with it, or
- * %FUSE_BPF_USER_POSTFILTER.
+ * out-arguments, of which it may write the fields named above. It returns
+ * %FUSE_BPF_CONTINUE to keep the result, a negative errno to fail the
+ * operation with it, or %FUSE_BPF_USER_POSTFILTER.
  */
 struct fuse_bpf_postfilters {
 	int (*lookup)(const struct fuse_bpf_meta *meta,
@@ -270,6 +302,18 @@ struct fuse_bpf_postfilters {
 			 const struct fuse_fallocate_in *in);
 	int (*copy_file_range)(const struct fuse_bpf_meta *meta,
 			       const struct fuse_copy_file_range_in *in);
+	int (*read)(const struct fuse_bpf_meta *meta,
+		    const struct fuse_read_in *in,
+		    struct fuse_bpf_read_out *out);
+	int (*write)(const struct fuse_bpf_meta *meta,
+		     const struct fuse_write_in *in,
+		     struct fuse_write_out *out);
+	int (*release)(const struct fuse_bpf_meta *meta,
+		       const struct fuse_release_in *in);
+	int (*releasedir)(const struct fuse_bpf_meta *meta,
+			  const struct fuse_release_in *in);
+	int (*lock)(const struct fuse_bpf_meta *meta,
+		    const struct fuse_lk_in *in);
 };
 
 #endif /* _LINUX_FUSE_BPF_H */
