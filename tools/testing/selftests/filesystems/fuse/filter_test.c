@@ -19,7 +19,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/file.h>
 #include <sys/param.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -34,6 +36,7 @@
 #include "bad_rdonly.skel.h"
 #include "bad_oob.skel.h"
 #include "bad_write_in.skel.h"
+#include "bad_field.skel.h"
 
 #define VISIBLE_DATA	"visible data\n"
 #define TARGET_DATA	"target data\n"
@@ -410,6 +413,233 @@ TEST_F(filter, detach_while_busy)
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(0, l.errors);
 	ASSERT_LT(20, l.loops);
+}
+
+/* ---- read, write, release and locks ---- */
+
+#define RW_SIZE	64
+
+TEST_F(filter, read)
+{
+	char data[RW_SIZE], buf[RW_SIZE];
+	off_t off = 0;
+	size_t total;
+	__u32 calls;
+	ssize_t n;
+	int fd, out;
+
+	fill_pattern(data, sizeof(data), 1);
+	put_file(_metadata, BACK("data"), data, sizeof(data));
+	FILTER_MOUNT(self->skel->maps.rw, self->skel->maps.rw_post, NULL);
+	fd = open(MNT("data"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	/* the prefilter cuts each read; the file position follows */
+	ASSERT_EQ(FILTERS_READ_CAP, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, data, FILTERS_READ_CAP));
+	ASSERT_EQ(FILTERS_READ_CAP, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, data + FILTERS_READ_CAP, FILTERS_READ_CAP));
+	ASSERT_EQ(2 * FILTERS_READ_CAP, lseek(fd, 0, SEEK_CUR));
+	/* the postfilter tells of one byte less at FILTERS_SHORT_OFF */
+	ASSERT_EQ(FILTERS_READ_CAP - 1,
+		  pread(fd, buf, sizeof(buf), FILTERS_SHORT_OFF));
+	ASSERT_EQ(0, memcmp(buf, data + FILTERS_SHORT_OFF, FILTERS_READ_CAP - 1));
+	ASSERT_EQ(2 * FILTERS_READ_CAP, lseek(fd, 0, SEEK_CUR));
+	ASSERT_EQ(3, self->skel->bss->read_calls);
+	ASSERT_EQ(3 * FILTERS_READ_CAP, self->skel->bss->read_bytes);
+
+	/* sendfile (splice) reads through the filters too */
+	calls = self->skel->bss->read_calls;
+	out = open(BACK("copy"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, out);
+	for (total = 0; total < RW_SIZE; total += n) {
+		n = sendfile(out, fd, &off, RW_SIZE - total);
+		ASSERT_LT(0, n) TH_LOG("sendfile: %s", strerror(errno));
+	}
+	close(out);
+	ASSERT_LE(calls + RW_SIZE / FILTERS_READ_CAP,
+		  self->skel->bss->read_calls);
+	check_file(_metadata, BACK("copy"), data, sizeof(data));
+
+	/* the release is seen, once, when the file is closed */
+	calls = self->skel->bss->release_calls;
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(calls + 1, self->skel->bss->release_calls);
+}
+
+TEST_F(filter, write)
+{
+	char data[RW_SIZE];
+	struct stat st;
+	int fd;
+
+	fill_pattern(data, sizeof(data), 2);
+	FILTER_MOUNT(self->skel->maps.rw, self->skel->maps.rw_post, NULL);
+	fd = open(MNT("new"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(10, write(fd, data, 10));
+	/* cut short at FILTERS_WRITE_LIMIT, then refused */
+	ASSERT_EQ(FILTERS_WRITE_LIMIT - 10, write(fd, data + 10, 20));
+	ASSERT_EQ(FILTERS_WRITE_LIMIT, lseek(fd, 0, SEEK_CUR));
+	ASSERT_FAILS(EFBIG, write(fd, data, 1));
+	ASSERT_FAILS(EFBIG, pwrite(fd, data, 1, 100));
+	ASSERT_EQ(4, pwrite(fd, "abcd", 4, 2));
+	ASSERT_EQ(0, close(fd));
+	memcpy(data + 2, "abcd", 4);
+	check_file(_metadata, BACK("new"), data, FILTERS_WRITE_LIMIT);
+	ASSERT_EQ(0, stat(MNT("new"), &st));
+	ASSERT_EQ(FILTERS_WRITE_LIMIT, st.st_size);
+}
+
+TEST_F(filter, locks)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, status;
+	__u32 calls;
+	pid_t pid;
+
+	FILTER_MOUNT(self->skel->maps.rw, self->skel->maps.rw_post, NULL);
+	fd = open(MNT("visible"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	calls = self->skel->bss->lock_calls;
+	ASSERT_FAILS(ENOLCK, fcntl(fd, F_SETLK, &fl));
+	fl.l_type = F_RDLCK;
+	ASSERT_EQ(0, fcntl(fd, F_SETLK, &fl));
+	ASSERT_EQ(calls + 2, self->skel->bss->lock_calls);
+	/* the read lock is the backing file's: another process sees it */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct flock t = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int bfd = open(BACK("visible"), O_RDWR);
+
+		if (bfd < 0 || fcntl(bfd, F_GETLK, &t))
+			_exit(2);
+		_exit(t.l_type == F_RDLCK && t.l_pid == getppid() ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("no read lock on the backing");
+	/* flock is not refused */
+	ASSERT_EQ(0, flock(fd, LOCK_EX | LOCK_NB));
+	ASSERT_EQ(calls + 3, self->skel->bss->lock_calls);
+	ASSERT_EQ(0, close(fd));
+}
+
+/* The daemon's side of the user_rw filters. */
+struct user_rw {
+	int reads;
+	int write_posts;
+	int write_error;
+	__u32 write_size;
+	int release_posts;
+	int open_pres;
+};
+
+#define USER_READ_DATA	"read from the daemon\n"
+
+static int user_rw_hook(struct ftd *d, const struct fuse_in_header *in,
+			const void *arg, size_t len, void *priv)
+{
+	const struct fuse_bpf_post_in *post = arg;
+	struct user_rw *u = priv;
+	struct fuse_write_out wout;
+	struct fuse_open_in open_in;
+	const struct fuse_read_in *r = arg;
+	const struct fuse_write_in *w;
+
+	switch (in->opcode) {
+	case FUSE_READ:
+		u->reads++;
+		if (len < sizeof(*r) || r->offset)
+			return -EINVAL;
+		return ftd_reply(d, in->unique, 0, USER_READ_DATA,
+				 MIN(r->size, strlen(USER_READ_DATA))) ?:
+		       FTD_HANDLED;
+	case FUSE_WRITE | FUSE_POSTFILTER:
+		u->write_posts++;
+		w = (const void *)(post + 1);
+		if (len != sizeof(*post) + sizeof(*w) + sizeof(wout) ||
+		    post->in_numargs != 1 || post->out_numargs != 1 ||
+		    post->in_sizes[0] != sizeof(*w) ||
+		    post->out_sizes[0] != sizeof(wout))
+			return -EINVAL;
+		memcpy(&wout, w + 1, sizeof(wout));
+		u->write_error = post->error;
+		u->write_size = wout.size;
+		/* the caller is told of one byte less */
+		wout.size--;
+		return ftd_reply(d, in->unique, 0, &wout, sizeof(wout)) ?:
+		       FTD_HANDLED;
+	case FUSE_RELEASE | FUSE_POSTFILTER:
+		u->release_posts++;
+		return ftd_reply(d, in->unique, 0, NULL, 0) ?: FTD_HANDLED;
+	case FUSE_OPEN | FUSE_PREFILTER:
+		u->open_pres++;
+		if (len != sizeof(open_in))
+			return -EINVAL;
+		memcpy(&open_in, arg, sizeof(open_in));
+		/* honoured: O_RDWR opens the backing file read-only */
+		if ((open_in.flags & O_ACCMODE) == O_RDWR)
+			open_in.flags &= ~O_ACCMODE;
+		/* not honoured: the open fails */
+		if (open_in.flags & O_DSYNC)
+			open_in.open_flags = 1;
+		return ftd_reply(d, in->unique, 0, &open_in, sizeof(open_in)) ?:
+		       FTD_HANDLED;
+	}
+	return FTD_DEFAULT;
+}
+
+TEST_F(filter, user_rw)
+{
+	struct user_rw u = {};
+	struct ftd_config cfg = {
+		.hook = user_rw_hook,
+		.hook_priv = &u,
+	};
+	char data[8192], buf[256];
+	int fd;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	fill_pattern(data, sizeof(data), 3);
+	put_file(_metadata, BACK("big"), data, sizeof(data));
+	FILTER_MOUNT(self->skel->maps.user_rw, NULL, &cfg);
+
+	/* FUSE_BPF_USER: the first page comes from the daemon */
+	fd = open(MNT("big"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(strlen(USER_READ_DATA), read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, USER_READ_DATA, strlen(USER_READ_DATA)));
+	ASSERT_EQ(1, u.reads);
+	ASSERT_EQ(sizeof(buf), pread(fd, buf, sizeof(buf), 4096));
+	ASSERT_EQ(0, memcmp(buf, data + 4096, sizeof(buf)));
+	ASSERT_EQ(1, u.reads);
+	ASSERT_EQ(0, close(fd));
+	ASSERT_TRUE(ftd_wait_count(self->e.d, FUSE_RELEASE | FUSE_POSTFILTER,
+				   1, 5000));
+
+	/* a userspace postfilter sees the write and shortens its result */
+	fd = open(MNT("big"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(3, write(fd, "abcd", 4));
+	ASSERT_EQ(1, u.write_posts);
+	ASSERT_EQ(0, u.write_error);
+	ASSERT_EQ(4, u.write_size);
+	ASSERT_EQ(3, lseek(fd, 0, SEEK_CUR));
+	ASSERT_EQ(0, close(fd));
+	/* the four bytes stay written */
+	memcpy(data, "abcd", 4);
+	check_file(_metadata, BACK("big"), data, sizeof(data));
+
+	/* a userspace prefilter's honoured change, and one not honoured */
+	fd = open(MNT("big"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_FAILS(EBADF, write(fd, "x", 1));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_FAILS(EIO, open(MNT("big"), O_RDONLY | O_DSYNC | O_CLOEXEC));
+	ASSERT_EQ(4, u.open_pres);
+	check_file(_metadata, BACK("big"), data, sizeof(data));
 }
 
 /* The daemon's side of FUSE_BPF_USER_PREFILTER and USER_POSTFILTER. */
@@ -885,6 +1115,64 @@ TEST(filter_mount_errors)
 	env_cleanup(&e);
 }
 
+/* Run @cmd; its output, up to @size bytes, in @out. -1 if it failed. */
+static int run_output(const char *cmd, char *out, size_t size)
+{
+	size_t len = 0, n;
+	FILE *f = popen(cmd, "r");
+
+	if (!f)
+		return -1;
+	while (len < size - 1 && (n = fread(out + len, 1, size - 1 - len, f)))
+		len += n;
+	out[len] = '\0';
+	return pclose(f) ? -1 : 0;
+}
+
+/* Has the "ID: NAME TYPE" listing of bpftool a line for @name of @type? */
+static bool listed(const char *out, const char *name, const char *type)
+{
+	char id[16], n[64], t[64];
+	const char *line;
+
+	for (line = out; line && *line; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (sscanf(line, "%15s %63s %63s", id, n, t) == 3 &&
+		    !strcmp(n, name) && !strcmp(t, type))
+			return true;
+	}
+	return false;
+}
+
+/* bpftool lists loaded fuse-bpf maps and dumps their programs. */
+TEST(filter_bpftool)
+{
+	static char out[65536];
+	struct bpf_link *link;
+	struct filters *skel;
+
+	if (system("command -v bpftool >/dev/null 2>&1"))
+		SKIP(return, "no bpftool");
+	skel = filters__open_and_load();
+	ASSERT_NE(NULL, skel);
+	link = bpf_map__attach_struct_ops(skel->maps.hide);
+	ASSERT_NE(NULL, link);
+	ASSERT_EQ(0, run_output("bpftool struct_ops show 2>&1", out,
+				sizeof(out))) TH_LOG("%s", out);
+	ASSERT_TRUE(listed(out, "hide", "fuse_bpf_prefilters"))
+		TH_LOG("bpftool struct_ops show:\n%s", out);
+	ASSERT_TRUE(listed(out, "hide_post", "fuse_bpf_postfilters"))
+		TH_LOG("bpftool struct_ops show:\n%s", out);
+	ASSERT_EQ(0, run_output("bpftool struct_ops dump name hide 2>&1", out,
+				sizeof(out))) TH_LOG("%s", out);
+	ASSERT_NE(NULL, strstr(out, "fuse_bpf_prefilters"))
+		TH_LOG("bpftool struct_ops dump:\n%s", out);
+	ASSERT_NE(NULL, strstr(out, "lookup"))
+		TH_LOG("bpftool struct_ops dump:\n%s", out);
+	bpf_link__destroy(link);
+	filters__destroy(skel);
+}
+
 /* Programs the verifier must refuse, each for its own reason. */
 static char verifier_log[65536];
 static size_t verifier_log_len;
@@ -925,6 +1213,8 @@ TEST(filter_verifier)
 	ASSERT_REFUSED(bad_oob, "invalid access to memory");
 	/* a postfilter writing an in-argument */
 	ASSERT_REFUSED(bad_write_in, "a postfilter may not write fuse_access_in");
+	/* a prefilter writing a field its operation does not use */
+	ASSERT_REFUSED(bad_field, "a prefilter may not write fuse_getxattr_in at 0");
 	libbpf_set_print(old);
 }
 

@@ -14,7 +14,11 @@
 #define EPERM	1
 #define EIO	5
 #define ENOTEMPTY 39
+#define EFBIG	27
+#define ENOLCK	37
 #define O_ACCMODE 3
+#define F_WRLCK	1
+#define FUSE_LK_FLOCK	(1 << 0)
 
 extern int bpf_fuse_buf_dynptr(struct fuse_bpf_rdonly_buf *buf,
 			       struct bpf_dynptr *ptr) __ksym;
@@ -396,6 +400,121 @@ struct fuse_bpf_postfilters rewrite_post = {
 	.readlink = (void *)rw_readlink,
 	.getxattr = (void *)rw_getxattr,
 	.listxattr = (void *)rw_listxattr,
+};
+
+/*
+ * rw: reads are cut to FILTERS_READ_CAP bytes a call, and a read at
+ * FILTERS_SHORT_OFF is told of one byte less; writes ending past
+ * FILTERS_WRITE_LIMIT are cut short at it, or fail with EFBIG at or past
+ * it; POSIX write locks fail with ENOLCK; releases are counted.
+ */
+__u32 read_calls;
+__u64 read_bytes;
+__u32 release_calls;
+__u32 lock_calls;
+
+SEC("struct_ops/rw_read")
+int BPF_PROG(rw_read, const struct fuse_bpf_meta *meta,
+	     struct fuse_read_in *in)
+{
+	if (in->size > FILTERS_READ_CAP)
+		in->size = FILTERS_READ_CAP;
+	return FUSE_BPF_POSTFILTER;
+}
+
+SEC("struct_ops/rw_write")
+int BPF_PROG(rw_write, const struct fuse_bpf_meta *meta,
+	     struct fuse_write_in *in)
+{
+	if (in->offset >= FILTERS_WRITE_LIMIT)
+		return -EFBIG;
+	if (in->offset + in->size > FILTERS_WRITE_LIMIT)
+		in->size = FILTERS_WRITE_LIMIT - in->offset;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC("struct_ops/rw_release")
+int BPF_PROG(rw_release, const struct fuse_bpf_meta *meta,
+	     struct fuse_release_in *in)
+{
+	release_calls++;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC("struct_ops/rw_lock")
+int BPF_PROG(rw_lock, const struct fuse_bpf_meta *meta,
+	     struct fuse_lk_in *in)
+{
+	lock_calls++;
+	if (!(in->lk_flags & FUSE_LK_FLOCK) && in->lk.type == F_WRLCK)
+		return -ENOLCK;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters rw = {
+	.read = (void *)rw_read,
+	.write = (void *)rw_write,
+	.release = (void *)rw_release,
+	.lock = (void *)rw_lock,
+};
+
+SEC("struct_ops/rw_read_post")
+int BPF_PROG(rw_read_post, const struct fuse_bpf_meta *meta,
+	     const struct fuse_read_in *in, struct fuse_bpf_read_out *out)
+{
+	read_calls++;
+	if (meta->error)
+		return FUSE_BPF_CONTINUE;
+	read_bytes += out->size;
+	if (in->offset == FILTERS_SHORT_OFF && out->size)
+		out->size -= 1;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_postfilters rw_post = {
+	.read = (void *)rw_read_post,
+};
+
+/*
+ * user_rw: reads of the first page go to the daemon, writes and releases
+ * to its postfilter, opens to its prefilter.
+ */
+SEC("struct_ops/user_rw_read")
+int BPF_PROG(user_rw_read, const struct fuse_bpf_meta *meta,
+	     struct fuse_read_in *in)
+{
+	return in->offset < 4096 ? FUSE_BPF_USER : FUSE_BPF_CONTINUE;
+}
+
+SEC("struct_ops/user_rw_write")
+int BPF_PROG(user_rw_write, const struct fuse_bpf_meta *meta,
+	     struct fuse_write_in *in)
+{
+	return FUSE_BPF_USER_POSTFILTER;
+}
+
+SEC("struct_ops/user_rw_release")
+int BPF_PROG(user_rw_release, const struct fuse_bpf_meta *meta,
+	     struct fuse_release_in *in)
+{
+	return FUSE_BPF_USER_POSTFILTER;
+}
+
+SEC("struct_ops/user_rw_open")
+int BPF_PROG(user_rw_open, const struct fuse_bpf_meta *meta,
+	     struct fuse_open_in *in)
+{
+	return FUSE_BPF_USER_PREFILTER;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters user_rw = {
+	.read = (void *)user_rw_read,
+	.write = (void *)user_rw_write,
+	.release = (void *)user_rw_release,
+	.open = (void *)user_rw_open,
 };
 
 /* garbage: a return value that is not one */
