@@ -10,8 +10,9 @@ PKGS=(
 	dwarves python3 perl git
 	clang-19 llvm-19 lld-19
 	qemu-system-x86
-	libfuse3-dev fuse3
+	libfuse3-dev fuse3 bpftool
 	python3-docutils python3-ply python3-git
+	fio bindfs fsmark gnuplot-nox e2fsprogs tar
 )
 
 missing=()
