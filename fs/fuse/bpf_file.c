@@ -863,41 +863,81 @@ bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 
 /*
  * ioctl: only the file attribute ioctls, which reach fuse_bpf_fileattr()
- * through the VFS. Passing other commands to the backing file would run
- * them with the backing credentials on behalf of any caller.
+ * through the VFS, are done on the backing inode. Passing other commands
+ * to the backing file would run them with the backing credentials on
+ * behalf of any caller; they fail with -ENOTTY, unless a filter sends
+ * them to the server with %FUSE_BPF_USER.
  */
 
-bool fuse_bpf_ioctl(long *res, struct file *file)
+struct fuse_bpf_ioctl_io {
+	struct fuse_ioctl_in in;
+	struct dentry *dentry;
+	struct fileattr *fa;
+};
+
+static int fuse_bpf_ioctl_backing(struct fuse_bpf_args *fa, void *data)
 {
-	if (!fuse_bpf_backing_file(file))
+	struct fuse_bpf_ioctl_io *io = data;
+	struct path *path;
+	int err;
+
+	if (!io->fa)
+		return -ENOTTY;
+	path = fuse_bpf_backing_path(d_inode(io->dentry));
+	if (io->in.cmd == FS_IOC_FSGETXATTR)
+		return vfs_fileattr_get(path->dentry, io->fa);
+	err = mnt_want_write(path->mnt);
+	if (err)
+		return err;
+	err = vfs_fileattr_set(mnt_idmap(path->mnt), path->dentry, io->fa);
+	mnt_drop_write(path->mnt);
+	return err;
+}
+
+static int fuse_bpf_ioctl_finalize(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_ioctl_io *io = data;
+
+	if (!fa->meta.error && io->in.cmd == FS_IOC_FSSETXATTR)
+		fuse_bpf_copy_attr(d_inode(io->dentry));
+	return fa->meta.error;
+}
+
+static const struct fuse_bpf_op fuse_bpf_ioctl_op = {
+	.opcode = FUSE_IOCTL,
+	.filter = FUSE_BPF_F_IOCTL,
+	FUSE_BPF_IN(struct fuse_bpf_ioctl_io, in),
+	.backing = fuse_bpf_ioctl_backing,
+	.finalize = fuse_bpf_ioctl_finalize,
+};
+
+bool fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
+		    unsigned int flags)
+{
+	struct fuse_bpf_ioctl_io io = {
+		.in = { .cmd = cmd, .flags = flags },
+		.dentry = file->f_path.dentry,
+	};
+	int err;
+
+	if (!fuse_bpf_backing_file(file) ||
+	    !fuse_bpf_run(&fuse_bpf_ioctl_op, file_inode(file), &io, &err))
 		return false;
-	*res = -ENOTTY;
+	*res = err;
 	return true;
 }
 
+/* The fileattr ioctls, as FS_IOC_FSGETXATTR and FS_IOC_FSSETXATTR. */
 bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
 		       bool set)
 {
-	struct inode *inode = d_inode(dentry);
-	struct path *path;
-	const struct cred *old_cred;
+	struct fuse_bpf_ioctl_io io = {
+		.in.cmd = set ? FS_IOC_FSSETXATTR : FS_IOC_FSGETXATTR,
+		.dentry = dentry,
+		.fa = fa,
+	};
 
-	if (!fuse_bpf_inode_backed(inode))
+	if (!fuse_bpf_inode_backed(d_inode(dentry)))
 		return false;
-	path = fuse_bpf_backing_path(inode);
-	old_cred = override_creds(get_fuse_inode(inode)->backing_cred);
-	if (set) {
-		*err = mnt_want_write(path->mnt);
-		if (!*err) {
-			*err = vfs_fileattr_set(mnt_idmap(path->mnt),
-						path->dentry, fa);
-			mnt_drop_write(path->mnt);
-		}
-	} else {
-		*err = vfs_fileattr_get(path->dentry, fa);
-	}
-	revert_creds(old_cred);
-	if (set && !*err)
-		fuse_bpf_copy_attr(inode);
-	return true;
+	return fuse_bpf_run(&fuse_bpf_ioctl_op, d_inode(dentry), &io, err);
 }

@@ -55,6 +55,7 @@ enum fuse_bpf_filter_op {
 	FUSE_BPF_F_RELEASE,
 	FUSE_BPF_F_RELEASEDIR,
 	FUSE_BPF_F_LOCK,
+	FUSE_BPF_F_IOCTL,
 	FUSE_BPF_F_NR
 };
 

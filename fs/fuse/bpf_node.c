@@ -255,6 +255,8 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	fc->max_stack_depth = 1;
 	sb->s_stack_depth = 1;
 	fuse_bpf_set_filter(d_inode(sb->s_root), ctx->root_filter);
+	if (ctx->root_filter)
+		fc->bpf_filtered = true;
 	if (!ctx->root_dir)
 		return 0;
 
@@ -391,7 +393,8 @@ static int fuse_bpf_lookup_filter(struct inode *inode, u64 parent,
 		filter = NULL;
 		break;
 	default:
-		if (fuse_bpf_has_filter(inode))
+		/* Inherit the parent's, if the connection has filters at all. */
+		if (!READ_ONCE(fc->bpf_filtered) || fuse_bpf_has_filter(inode))
 			return 0;
 		down_read(&fc->killsb);
 		dir = fuse_ilookup(fc, parent, NULL);

@@ -177,6 +177,8 @@ int fuse_bpf_ops_open(struct fuse_conn *fc, const struct fuse_bpf_ops_map *map)
 	idr_preload_end();
 	if (id < 0)
 		fuse_bpf_filter_put(filter);
+	else
+		WRITE_ONCE(fc->bpf_filtered, true);
 	pr_debug("%s: id=%d\n", __func__, id);
 	return id;
 }
@@ -347,6 +349,7 @@ FUSE_BPF_FILTER(write, (M, IN(0)), (M, IN(0), OUT(0)))
 FUSE_BPF_FILTER(release, (M, IN(0)), (M, IN(0)))
 FUSE_BPF_FILTER(releasedir, (M, IN(0)), (M, IN(0)))
 FUSE_BPF_FILTER(lock, (M, IN(0)), (M, IN(0)))
+FUSE_BPF_FILTER(ioctl, (M, IN(0)), (M, IN(0)))
 
 #define FIELD(type, member)						\
 	{ offsetof(struct type, member), sizeof_field(struct type, member) }
@@ -546,6 +549,7 @@ static const struct fuse_bpf_filter_desc fuse_bpf_filter_ops[] = {
 	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RELEASE, release, NULL, NULL),
 	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RELEASEDIR, releasedir, NULL, NULL),
 	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LOCK, lock, NULL, NULL),
+	FUSE_BPF_FILTER_OP(FUSE_BPF_F_IOCTL, ioctl, NULL, NULL),
 };
 
 static_assert(ARRAY_SIZE(fuse_bpf_filter_ops) == FUSE_BPF_F_NR);
@@ -1014,6 +1018,8 @@ FUSE_BPF_STUB(pre, releasedir, const struct fuse_bpf_meta *meta,
 	      struct fuse_release_in *in)
 FUSE_BPF_STUB(pre, lock, const struct fuse_bpf_meta *meta,
 	      struct fuse_lk_in *in)
+FUSE_BPF_STUB(pre, ioctl, const struct fuse_bpf_meta *meta,
+	      struct fuse_ioctl_in *in)
 
 FUSE_BPF_STUB(post, lookup, const struct fuse_bpf_meta *meta,
 	      struct fuse_bpf_rdonly_buf *name)
@@ -1085,6 +1091,8 @@ FUSE_BPF_STUB(post, releasedir, const struct fuse_bpf_meta *meta,
 	      const struct fuse_release_in *in)
 FUSE_BPF_STUB(post, lock, const struct fuse_bpf_meta *meta,
 	      const struct fuse_lk_in *in)
+FUSE_BPF_STUB(post, ioctl, const struct fuse_bpf_meta *meta,
+	      const struct fuse_ioctl_in *in)
 
 #define FUSE_BPF_STUBS(kind)						\
 	.lookup = fuse_bpf_##kind##_lookup_stub,			\
@@ -1118,7 +1126,8 @@ FUSE_BPF_STUB(post, lock, const struct fuse_bpf_meta *meta,
 	.write = fuse_bpf_##kind##_write_stub,				\
 	.release = fuse_bpf_##kind##_release_stub,			\
 	.releasedir = fuse_bpf_##kind##_releasedir_stub,		\
-	.lock = fuse_bpf_##kind##_lock_stub
+	.lock = fuse_bpf_##kind##_lock_stub,				\
+	.ioctl = fuse_bpf_##kind##_ioctl_stub
 
 static struct fuse_bpf_prefilters fuse_bpf_pre_stubs = {
 	FUSE_BPF_STUBS(pre),

@@ -109,6 +109,10 @@ struct fuse_bpf_buf {
  * @lock: GETLK, SETLK and SETLKW of POSIX locks, and SETLK/SETLKW with
  *	%FUSE_LK_FLOCK for flock(); %FUSE_BPF_USER takes the lock the way a
  *	fuse file without backing does (the server's, or local locks)
+ * @ioctl: IOCTL: the fileattr ioctls (FS_IOC_FSGETXATTR and
+ *	FS_IOC_FSSETXATTR, also for FS_IOC_GETFLAGS and FS_IOC_SETFLAGS),
+ *	done on the backing inode, and any other command, which fails with
+ *	%ENOTTY; %FUSE_BPF_USER sends the ioctl to the server
  *
  * Every callback gets &struct fuse_bpf_meta and the in-arguments of the
  * FUSE request, and returns a value of &enum fuse_bpf_ret or a negative
@@ -179,6 +183,8 @@ struct fuse_bpf_prefilters {
 	int (*releasedir)(const struct fuse_bpf_meta *meta,
 			  struct fuse_release_in *in);
 	int (*lock)(const struct fuse_bpf_meta *meta, struct fuse_lk_in *in);
+	int (*ioctl)(const struct fuse_bpf_meta *meta,
+		     struct fuse_ioctl_in *in);
 };
 
 /**
@@ -225,6 +231,7 @@ struct fuse_bpf_prefilters {
  * @release: RELEASE, after the file was released; the result is ignored
  * @releasedir: RELEASEDIR; as @release
  * @lock: GETLK, SETLK, SETLKW
+ * @ioctl: IOCTL
  *
  * A postfilter runs after the backing call when the prefilter returned
  * %FUSE_BPF_POSTFILTER. It gets the in-arguments read-only, the backing
@@ -314,6 +321,8 @@ struct fuse_bpf_postfilters {
 			  const struct fuse_release_in *in);
 	int (*lock)(const struct fuse_bpf_meta *meta,
 		    const struct fuse_lk_in *in);
+	int (*ioctl)(const struct fuse_bpf_meta *meta,
+		     const struct fuse_ioctl_in *in);
 };
 
 #endif /* _LINUX_FUSE_BPF_H */
