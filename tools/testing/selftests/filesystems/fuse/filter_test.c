@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <linux/fs.h>
 #include <sys/file.h>
 #include <sys/param.h>
 #include <sys/sendfile.h>
@@ -418,6 +419,8 @@ TEST_F(filter, detach_while_busy)
 /* ---- read, write, release and locks ---- */
 
 #define RW_SIZE	64
+#define TEST_IOCTL	_IO(0xfb, 1)	/* a command no file system has */
+#define TEST_IOCTL_RESULT 42
 
 TEST_F(filter, read)
 {
@@ -525,8 +528,32 @@ TEST_F(filter, locks)
 	ASSERT_EQ(0, close(fd));
 }
 
+TEST_F(filter, ioctl)
+{
+	int fd, flags = 0, back = 0;
+
+	FILTER_MOUNT(self->skel->maps.rw, self->skel->maps.rw_post, NULL);
+	fd = open(MNT("visible"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	/* getting the attributes is let through to the backing inode */
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_GETFLAGS, &flags))
+		TH_LOG("FS_IOC_GETFLAGS: %s", strerror(errno));
+	/* setting them is refused */
+	flags |= FS_NOATIME_FL;
+	ASSERT_FAILS(EPERM, ioctl(fd, FS_IOC_SETFLAGS, &flags));
+	/* other commands are not the backing file's */
+	ASSERT_FAILS(ENOTTY, ioctl(fd, TEST_IOCTL, 0));
+	ASSERT_EQ(0, close(fd));
+	fd = open(BACK("visible"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_GETFLAGS, &back));
+	ASSERT_EQ(0, back & FS_NOATIME_FL);
+	ASSERT_EQ(0, close(fd));
+}
+
 /* The daemon's side of the user_rw filters. */
 struct user_rw {
+	int ioctls;
 	int reads;
 	int write_posts;
 	int write_error;
@@ -548,6 +575,16 @@ static int user_rw_hook(struct ftd *d, const struct fuse_in_header *in,
 	const struct fuse_write_in *w;
 
 	switch (in->opcode) {
+	case FUSE_IOCTL: {
+		const struct fuse_ioctl_in *i = arg;
+		struct fuse_ioctl_out out = { .result = TEST_IOCTL_RESULT };
+
+		u->ioctls++;
+		if (len < sizeof(*i) || i->cmd != TEST_IOCTL)
+			return -EINVAL;
+		return ftd_reply(d, in->unique, 0, &out, sizeof(out)) ?:
+		       FTD_HANDLED;
+	}
 	case FUSE_READ:
 		u->reads++;
 		if (len < sizeof(*r) || r->offset)
@@ -615,6 +652,9 @@ TEST_F(filter, user_rw)
 	ASSERT_EQ(sizeof(buf), pread(fd, buf, sizeof(buf), 4096));
 	ASSERT_EQ(0, memcmp(buf, data + 4096, sizeof(buf)));
 	ASSERT_EQ(1, u.reads);
+	/* FUSE_BPF_USER: the daemon answers an ioctl */
+	ASSERT_EQ(TEST_IOCTL_RESULT, ioctl(fd, TEST_IOCTL, 0));
+	ASSERT_EQ(1, u.ioctls);
 	ASSERT_EQ(0, close(fd));
 	ASSERT_TRUE(ftd_wait_count(self->e.d, FUSE_RELEASE | FUSE_POSTFILTER,
 				   1, 5000));

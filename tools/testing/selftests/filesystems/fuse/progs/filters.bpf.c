@@ -18,6 +18,7 @@
 #define ENOLCK	37
 #define O_ACCMODE 3
 #define F_WRLCK	1
+#define FS_IOC_FSSETXATTR 0x401c5820
 #define FUSE_LK_FLOCK	(1 << 0)
 
 extern int bpf_fuse_buf_dynptr(struct fuse_bpf_rdonly_buf *buf,
@@ -451,12 +452,21 @@ int BPF_PROG(rw_lock, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_CONTINUE;
 }
 
+/* and no file attribute may be set */
+SEC("struct_ops/rw_ioctl")
+int BPF_PROG(rw_ioctl, const struct fuse_bpf_meta *meta,
+	     struct fuse_ioctl_in *in)
+{
+	return in->cmd == FS_IOC_FSSETXATTR ? -EPERM : FUSE_BPF_CONTINUE;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters rw = {
 	.read = (void *)rw_read,
 	.write = (void *)rw_write,
 	.release = (void *)rw_release,
 	.lock = (void *)rw_lock,
+	.ioctl = (void *)rw_ioctl,
 };
 
 SEC("struct_ops/rw_read_post")
@@ -479,7 +489,7 @@ struct fuse_bpf_postfilters rw_post = {
 
 /*
  * user_rw: reads of the first page go to the daemon, writes and releases
- * to its postfilter, opens to its prefilter.
+ * to its postfilter, opens to its prefilter, ioctls to the daemon.
  */
 SEC("struct_ops/user_rw_read")
 int BPF_PROG(user_rw_read, const struct fuse_bpf_meta *meta,
@@ -509,8 +519,16 @@ int BPF_PROG(user_rw_open, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_USER_PREFILTER;
 }
 
+SEC("struct_ops/user_rw_ioctl")
+int BPF_PROG(user_rw_ioctl, const struct fuse_bpf_meta *meta,
+	     struct fuse_ioctl_in *in)
+{
+	return FUSE_BPF_USER;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters user_rw = {
+	.ioctl = (void *)user_rw_ioctl,
 	.read = (void *)user_rw_read,
 	.write = (void *)user_rw_write,
 	.release = (void *)user_rw_release,
