@@ -60,16 +60,21 @@ static int fuse_bpf_open_backing(struct fuse_bpf_args *fa, void *data)
 	return 0;
 }
 
+/* Drop a fuse file of a backed node and what it holds of the backing. */
+static void fuse_bpf_file_free(struct fuse_file *ff)
+{
+	fput(ff->passthrough);
+	put_cred(ff->cred);
+	fuse_file_free(ff);
+}
+
 static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_open_io *io = data;
 
 	if (fa->meta.error) {
-		if (io->ff) {
-			fput(io->ff->passthrough);
-			put_cred(io->ff->cred);
-			fuse_file_free(io->ff);
-		}
+		if (io->ff)
+			fuse_bpf_file_free(io->ff);
 		return fa->meta.error;
 	}
 	io->ff->open_flags = io->out.open_flags & ~FOPEN_DIRECT_IO;
@@ -127,13 +132,8 @@ struct fuse_bpf_release_io {
 static int fuse_bpf_release_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_release_io *io = data;
-	struct fuse_file *ff = io->file->private_data;
 
-	fput(ff->passthrough);
-	ff->passthrough = NULL;
-	put_cred(ff->cred);
-	ff->cred = NULL;
-	fuse_file_free(ff);
+	fuse_bpf_file_free(io->file->private_data);
 	io->file->private_data = NULL;
 	io->released = true;
 	return 0;

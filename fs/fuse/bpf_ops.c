@@ -14,7 +14,8 @@
  * FUSE_DEV_IOC_BPF_OPS_OPEN, which returns an ops id of the connection; a
  * LOOKUP reply names it. There is no name space in which filters could be
  * found otherwise. When a link goes away (unreg), every node using its
- * map loses those filters before unreg returns.
+ * map loses those filters before unreg returns; when it is moved to
+ * another map (update), the nodes use that one.
  */
 
 #include "bpf_internal.h"
@@ -937,6 +938,33 @@ static void fuse_bpf_unreg(void *kdata, struct bpf_link *link)
 	synchronize_rcu();
 }
 
+/*
+ * A link moved to another map of the same type (BPF_LINK_UPDATE): every
+ * node using the old map uses the new one from now on.
+ */
+static int fuse_bpf_update(void *kdata, void *old_kdata, struct bpf_link *link)
+{
+	struct fuse_bpf_filter *filter;
+	struct fuse_bpf_link *fl;
+	int err = -ENOENT;
+
+	mutex_lock(&fuse_bpf_ops_mutex);
+	fl = fuse_bpf_link_find(link);
+	if (fl) {
+		fl->kdata = kdata;
+		list_for_each_entry(filter, &fuse_bpf_filters, list) {
+			if (rcu_access_pointer(filter->pre) == old_kdata)
+				rcu_assign_pointer(filter->pre, kdata);
+			if (rcu_access_pointer(filter->post) == old_kdata)
+				rcu_assign_pointer(filter->post, kdata);
+		}
+		err = 0;
+	}
+	mutex_unlock(&fuse_bpf_ops_mutex);
+	/* The old map's programs are freed after a grace period. */
+	return err;
+}
+
 static int fuse_bpf_pre_reg(void *kdata, struct bpf_link *link)
 {
 	return fuse_bpf_reg(kdata, link, false);
@@ -1144,6 +1172,7 @@ static struct bpf_struct_ops fuse_bpf_pre_ops = {
 	.init_member = fuse_bpf_init_member,
 	.reg = fuse_bpf_pre_reg,
 	.unreg = fuse_bpf_unreg,
+	.update = fuse_bpf_update,
 	.cfi_stubs = &fuse_bpf_pre_stubs,
 	.name = "fuse_bpf_prefilters",
 	.owner = THIS_MODULE,
@@ -1156,6 +1185,7 @@ static struct bpf_struct_ops fuse_bpf_post_ops = {
 	.init_member = fuse_bpf_init_member,
 	.reg = fuse_bpf_post_reg,
 	.unreg = fuse_bpf_unreg,
+	.update = fuse_bpf_update,
 	.cfi_stubs = &fuse_bpf_post_stubs,
 	.name = "fuse_bpf_postfilters",
 	.owner = THIS_MODULE,
