@@ -116,9 +116,10 @@ static int filter_mount(FIXTURE_DATA(filter) *self, bool daemon,
 	return env_mount(&self->e, daemon);
 }
 
-#define FILTER_MOUNT(pre, post, cfg)					\
+#define FILTER_MOUNT(pre, post, cfg) do {				\
 	ASSERT_EQ(0, filter_mount(self, variant->daemon, pre, post, cfg)) \
-		TH_LOG("mount with filters: %s", strerror(errno))
+		TH_LOG("mount with filters: %s", strerror(errno));	\
+} while (0)
 
 /*
  * The listing of @back without the names starting with "secret" must be
@@ -361,6 +362,30 @@ TEST_F(filter, detach)
 	ASSERT_EQ(0, stat(MNT("visible"), &st));
 	ASSERT_EQ(strlen(VISIBLE_DATA), st.st_size);
 	ASSERT_EQ(calls, self->skel->bss->getattr_calls);
+}
+
+/* Moving the link to another map: the nodes follow at once. */
+TEST_F(filter, replace)
+{
+	struct stat st;
+	__u32 calls;
+
+	FILTER_MOUNT(self->skel->maps.count, NULL, NULL);
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	calls = self->skel->bss->getattr_calls;
+	ASSERT_LT(0, calls);
+	ASSERT_EQ(0, mkdir(MNT("before"), 0755));
+	ASSERT_EQ(0, bpf_link__update_map(self->pre,
+					  self->skel->maps.readonly))
+		TH_LOG("BPF_LINK_UPDATE: %s", strerror(errno));
+	ASSERT_FAILS(EROFS, mkdir(MNT("after"), 0755));
+	ASSERT_FAILS(EROFS, open(MNT("visible"), O_WRONLY));
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	ASSERT_EQ(calls, self->skel->bss->getattr_calls);
+	ASSERT_EQ(0, stat(BACK("before"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("after"), &st));
+	/* a map of the other type is refused */
+	ASSERT_NE(0, bpf_link__update_map(self->pre, self->skel->maps.post));
 }
 
 struct stat_loop {
@@ -1207,7 +1232,10 @@ TEST(filter_bpftool)
 				sizeof(out))) TH_LOG("%s", out);
 	ASSERT_NE(NULL, strstr(out, "fuse_bpf_prefilters"))
 		TH_LOG("bpftool struct_ops dump:\n%s", out);
-	ASSERT_NE(NULL, strstr(out, "lookup"))
+	/* each member with the program in it */
+	ASSERT_NE(NULL, strstr(out, ") hide_lookup/prog_id:"))
+		TH_LOG("bpftool struct_ops dump:\n%s", out);
+	ASSERT_NE(NULL, strstr(out, ") hide_readdir_pre/prog_id:"))
 		TH_LOG("bpftool struct_ops dump:\n%s", out);
 	bpf_link__destroy(link);
 	filters__destroy(skel);
