@@ -1,0 +1,1186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse_bpf_mirror: a passthrough FUSE daemon on libfuse 3 (low-level API,
+ * as in Debian's libfuse3 3.14) that uses fuse-bpf.
+ *
+ *   fuse_bpf_mirror [options] SOURCE MOUNTPOINT
+ *
+ * The daemon serves the root directory of the mount itself: its
+ * attributes, its listing (the entries of SOURCE and a virtual file,
+ * .fuse-bpf-status, holding the daemon's request counters) and the
+ * lookups of its entries. Every other top-level entry it answers with a
+ * LOOKUP reply that names a backing file or directory registered with
+ * FUSE_DEV_IOC_BACKING_OPEN and, where a policy applies, the BPF filters
+ * registered with FUSE_DEV_IOC_BPF_OPS_OPEN. From then on the kernel
+ * serves that entry and everything below it from SOURCE; those requests
+ * never reach the daemon, which the status file shows.
+ *
+ * libfuse 3.14 refuses mount options it does not know, so the daemon
+ * mounts /dev/fuse itself with mount(2) and the fuse_bpf option, and
+ * hands the open device to libfuse as the mount point /dev/fd/N.
+ *
+ * The policies are BPF struct_ops programs (fuse_bpf_policy.bpf.c):
+ *   --hide=PREFIX      names starting with PREFIX do not exist, anywhere
+ *   --readonly=NAME    the top-level subtree NAME is read-only (EROFS)
+ *   --owner=NAME:UID   only UID may see and use the top-level subtree NAME
+ *
+ * See Documentation/filesystems/fuse-bpf.rst.
+ */
+#define _GNU_SOURCE
+#define FUSE_USE_VERSION 34
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+#include <linux/fuse.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "fuse_bpf_policy.skel.h"
+
+#define PROG			"fuse_bpf_mirror"
+#define STATUS_NAME		".fuse-bpf-status"
+#define STATUS_INO		2
+#define FIRST_NODEID		3
+#define HIDE_MAX		32	/* as in fuse_bpf_policy.bpf.c */
+#define MAX_READONLY		16
+#define MAX_OPCODE		64
+#define ENTRY_TIMEOUT		1.0	/* seconds, for the root's entries */
+
+/* Which filters a top-level entry gets: an index into mirror.ops_id. */
+#define POL_HIDE		0	/* only hiding, if --hide is given */
+#define POL_RO			(1 << 0)
+#define POL_OWNER		(1 << 1)
+#define POL_COUNT		4
+
+/* A top-level entry the kernel knows: the daemon gave it a backing. */
+struct node {
+	char *name;
+	uint64_t nodeid;
+	uint64_t nlookup;
+	uint32_t backing_id;
+	dev_t dev;
+	ino_t ino;
+	mode_t type;
+};
+
+/* A listing or a status text, built at open and read piece by piece. */
+struct buf {
+	char *p;
+	size_t size;
+};
+
+struct mirror {
+	const char *source;
+	const char *mountpoint;
+	int src_fd;
+	int fuse_fd;
+	struct fuse_session *se;
+	bool se_has_fd;		/* libfuse closes fuse_fd */
+	bool allow_other;
+
+	/* policies */
+	const char *hide;
+	const char *readonly[MAX_READONLY];
+	int nr_readonly;
+	const char *owner;
+	uid_t owner_uid;
+
+	/* BPF */
+	struct fuse_bpf_policy *skel;
+	struct bpf_link *pre_link[POL_COUNT];
+	struct bpf_link *post_link;
+	uint32_t ops_id[POL_COUNT];
+
+	struct node **nodes;
+	size_t nr_nodes;
+	uint64_t next_nodeid;
+	uint64_t counts[MAX_OPCODE];
+	uint64_t backed_requests;	/* on backed nodes, FORGET aside */
+	struct timespec start;
+};
+
+static struct mirror mirror = {
+	.src_fd = -1,
+	.fuse_fd = -1,
+	.next_nodeid = FIRST_NODEID,
+};
+
+static const struct {
+	uint32_t opcode;
+	const char *name;
+} opcodes[] = {
+	{ FUSE_INIT, "INIT" },
+	{ FUSE_LOOKUP, "LOOKUP" },
+	{ FUSE_FORGET, "FORGET" },
+	{ FUSE_BATCH_FORGET, "BATCH_FORGET" },
+	{ FUSE_GETATTR, "GETATTR" },
+	{ FUSE_SETATTR, "SETATTR" },
+	{ FUSE_ACCESS, "ACCESS" },
+	{ FUSE_STATFS, "STATFS" },
+	{ FUSE_OPENDIR, "OPENDIR" },
+	{ FUSE_READDIR, "READDIR" },
+	{ FUSE_RELEASEDIR, "RELEASEDIR" },
+	{ FUSE_OPEN, "OPEN" },
+	{ FUSE_READ, "READ" },
+	{ FUSE_WRITE, "WRITE" },
+	{ FUSE_RELEASE, "RELEASE" },
+	{ FUSE_CREATE, "CREATE" },
+	{ FUSE_MKNOD, "MKNOD" },
+	{ FUSE_MKDIR, "MKDIR" },
+	{ FUSE_SYMLINK, "SYMLINK" },
+	{ FUSE_LINK, "LINK" },
+	{ FUSE_UNLINK, "UNLINK" },
+	{ FUSE_RMDIR, "RMDIR" },
+	{ FUSE_RENAME, "RENAME" },
+	{ FUSE_READLINK, "READLINK" },
+};
+
+static void count(uint32_t opcode)
+{
+	if (opcode < MAX_OPCODE)
+		mirror.counts[opcode]++;
+}
+
+/*
+ * Count a request on node @ino. The kernel serves the nodes that have a
+ * backing itself; a request for one of them here would be a bug.
+ */
+static void count_on(uint32_t opcode, fuse_ino_t ino)
+{
+	count(opcode);
+	if (ino >= FIRST_NODEID)
+		mirror.backed_requests++;
+}
+
+static bool hidden(const char *name)
+{
+	return mirror.hide && !strncmp(name, mirror.hide, strlen(mirror.hide));
+}
+
+static bool is_readonly(const char *name)
+{
+	int i;
+
+	for (i = 0; i < mirror.nr_readonly; i++)
+		if (!strcmp(name, mirror.readonly[i]))
+			return true;
+	return false;
+}
+
+static bool is_owned(const char *name)
+{
+	return mirror.owner && !strcmp(name, mirror.owner);
+}
+
+/* May the caller of @req see the top-level entry @name? */
+static bool visible(fuse_req_t req, const char *name)
+{
+	if (hidden(name))
+		return false;
+	return !is_owned(name) || fuse_req_ctx(req)->uid == mirror.owner_uid;
+}
+
+/* The filters a top-level entry gets, or 0 for none. */
+static uint32_t entry_ops(const char *name)
+{
+	int pol = POL_HIDE;
+
+	if (is_readonly(name))
+		pol |= POL_RO;
+	if (is_owned(name))
+		pol |= POL_OWNER;
+	return mirror.ops_id[pol];
+}
+
+/* The status file: one "NAME count" per line. */
+static int status_text(struct buf *b)
+{
+	char *p = NULL;
+	size_t size = 0;
+	FILE *f;
+	size_t i;
+
+	f = open_memstream(&p, &size);
+	if (!f)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(opcodes) / sizeof(opcodes[0]); i++)
+		fprintf(f, "%s %llu\n", opcodes[i].name,
+			(unsigned long long)mirror.counts[opcodes[i].opcode]);
+	fprintf(f, "backed_node_requests %llu\n",
+		(unsigned long long)mirror.backed_requests);
+	if (mirror.skel) {
+		struct fuse_bpf_policy__bss *bss = mirror.skel->bss;
+
+		fprintf(f, "bpf:hidden_lookups %llu\n",
+			(unsigned long long)bss->hidden_lookups);
+		fprintf(f, "bpf:hidden_dirents %llu\n",
+			(unsigned long long)bss->hidden_dirents);
+		fprintf(f, "bpf:denied_readonly %llu\n",
+			(unsigned long long)bss->denied_ro);
+		fprintf(f, "bpf:denied_owner %llu\n",
+			(unsigned long long)bss->denied_owner);
+	}
+	if (fclose(f)) {
+		free(p);
+		return -ENOMEM;
+	}
+	b->p = p;
+	b->size = size;
+	return 0;
+}
+
+static void status_stat(struct stat *st)
+{
+	struct buf b = {};
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = STATUS_INO;
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	if (!status_text(&b))
+		st->st_size = b.size;
+	free(b.p);
+	st->st_atim = mirror.start;
+	st->st_mtim = mirror.start;
+	st->st_ctim = mirror.start;
+}
+
+static void fill_attr(struct fuse_attr *a, const struct stat *st)
+{
+	a->ino = st->st_ino;
+	a->size = st->st_size;
+	a->blocks = st->st_blocks;
+	a->atime = st->st_atim.tv_sec;
+	a->mtime = st->st_mtim.tv_sec;
+	a->ctime = st->st_ctim.tv_sec;
+	a->atimensec = st->st_atim.tv_nsec;
+	a->mtimensec = st->st_mtim.tv_nsec;
+	a->ctimensec = st->st_ctim.tv_nsec;
+	a->mode = st->st_mode;
+	a->nlink = st->st_nlink;
+	a->uid = st->st_uid;
+	a->gid = st->st_gid;
+	a->rdev = st->st_rdev;
+	a->blksize = st->st_blksize;
+}
+
+static struct node *node_by_id(uint64_t nodeid)
+{
+	size_t i;
+
+	for (i = 0; i < mirror.nr_nodes; i++)
+		if (mirror.nodes[i]->nodeid == nodeid)
+			return mirror.nodes[i];
+	return NULL;
+}
+
+static struct node *node_by_name(const char *name, const struct stat *st)
+{
+	struct node *n;
+	size_t i;
+
+	for (i = 0; i < mirror.nr_nodes; i++) {
+		n = mirror.nodes[i];
+		if (!strcmp(n->name, name) && n->dev == st->st_dev &&
+		    n->ino == st->st_ino && n->type == (st->st_mode & S_IFMT))
+			return n;
+	}
+	return NULL;
+}
+
+static void node_free(struct node *n)
+{
+	uint32_t id = n->backing_id;
+	size_t i;
+
+	if (id && ioctl(mirror.fuse_fd, FUSE_DEV_IOC_BACKING_CLOSE, &id))
+		fprintf(stderr, PROG ": closing backing id %u: %s\n", id,
+			strerror(errno));
+	for (i = 0; i < mirror.nr_nodes; i++) {
+		if (mirror.nodes[i] == n) {
+			mirror.nodes[i] = mirror.nodes[--mirror.nr_nodes];
+			break;
+		}
+	}
+	free(n->name);
+	free(n);
+}
+
+/*
+ * Open the source entry @name the way a backing of its type is opened,
+ * register it and make a node for it. @st gets the attributes of what
+ * was opened.
+ */
+static int node_new(const char *name, struct stat *st, struct node **res)
+{
+	struct fuse_backing_map map = {};
+	struct node *n, **nodes;
+	int fd, id, flags;
+
+	switch (st->st_mode & S_IFMT) {
+	case S_IFDIR:
+		flags = O_RDONLY | O_DIRECTORY;
+		break;
+	case S_IFREG:
+		flags = O_RDWR;
+		break;
+	default:
+		flags = O_PATH;
+		break;
+	}
+	fd = openat(mirror.src_fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && flags == O_RDWR &&
+	    (errno == EACCES || errno == EROFS || errno == ETXTBSY ||
+	     errno == EPERM))
+		fd = openat(mirror.src_fd, name,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st)) {
+		close(fd);
+		return -errno;
+	}
+	map.fd = fd;
+	id = ioctl(mirror.fuse_fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	if (id < 0)
+		id = -errno;
+	close(fd);
+	if (id < 0)
+		return id;
+	if (id == 0)
+		return -EIO;
+
+	n = calloc(1, sizeof(*n));
+	nodes = realloc(mirror.nodes, (mirror.nr_nodes + 1) * sizeof(*nodes));
+	if (nodes)
+		mirror.nodes = nodes;
+	if (n)
+		n->name = strdup(name);
+	if (!n || !nodes || !n->name) {
+		uint32_t bid = id;
+
+		ioctl(mirror.fuse_fd, FUSE_DEV_IOC_BACKING_CLOSE, &bid);
+		if (n)
+			free(n->name);
+		free(n);
+		return -ENOMEM;
+	}
+	n->nodeid = mirror.next_nodeid++;
+	n->backing_id = id;
+	n->dev = st->st_dev;
+	n->ino = st->st_ino;
+	n->type = st->st_mode & S_IFMT;
+	mirror.nodes[mirror.nr_nodes++] = n;
+	*res = n;
+	return 0;
+}
+
+static void mirror_init(void *userdata, struct fuse_conn_info *conn)
+{
+	count(FUSE_INIT);
+	/* READDIRPLUS replies carry no fuse-bpf extension: list names only. */
+	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+}
+
+static void reply_status_entry(fuse_req_t req)
+{
+	struct fuse_entry_param e = {
+		.ino = STATUS_INO,
+		.attr_timeout = 0,
+		.entry_timeout = ENTRY_TIMEOUT,
+	};
+
+	status_stat(&e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+static void mirror_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_bpf_entry_out ext = {};
+	struct fuse_entry_out eo = {};
+	struct iovec iov[2];
+	struct node *n;
+	struct stat st;
+	int err;
+
+	count_on(FUSE_LOOKUP, parent);
+	if (parent != FUSE_ROOT_ID) {
+		/* Below the root the kernel looks names up itself. */
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!strcmp(name, STATUS_NAME)) {
+		reply_status_entry(req);
+		return;
+	}
+	if (!visible(req, name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (fstatat(mirror.src_fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	n = node_by_name(name, &st);
+	if (!n) {
+		err = node_new(name, &st, &n);
+		if (err) {
+			fuse_reply_err(req, -err);
+			return;
+		}
+	}
+
+	eo.nodeid = n->nodeid;
+	/*
+	 * The owner-only entry is looked up again on every use, so that the
+	 * daemon decides for each caller whether it exists.
+	 */
+	if (!is_owned(name))
+		eo.entry_valid = ENTRY_TIMEOUT;
+	eo.attr_valid = ENTRY_TIMEOUT;
+	fill_attr(&eo.attr, &st);
+	ext.entry_type = FUSE_BPF_ENTRY_BACKING;
+	ext.backing_id = n->backing_id;
+	ext.ops_id = entry_ops(name);
+	if (ext.ops_id)
+		ext.flags = FUSE_BPF_ENTRY_SET_OPS;
+	iov[0].iov_base = &eo;
+	iov[0].iov_len = sizeof(eo);
+	iov[1].iov_base = &ext;
+	iov[1].iov_len = sizeof(ext);
+	if (!fuse_reply_iov(req, iov, 2))
+		n->nlookup++;
+	else if (!n->nlookup)
+		node_free(n);
+}
+
+static void forget_one(fuse_ino_t ino, uint64_t nlookup)
+{
+	struct node *n = node_by_id(ino);
+
+	if (!n)
+		return;
+	n->nlookup = nlookup < n->nlookup ? n->nlookup - nlookup : 0;
+	if (!n->nlookup)
+		node_free(n);
+}
+
+static void mirror_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	count(FUSE_FORGET);
+	forget_one(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void mirror_forget_multi(fuse_req_t req, size_t nr,
+				struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	count(FUSE_BATCH_FORGET);
+	for (i = 0; i < nr; i++)
+		forget_one(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void mirror_getattr(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	struct node *n;
+	struct stat st;
+
+	count_on(FUSE_GETATTR, ino);
+	if (ino == FUSE_ROOT_ID) {
+		if (fstat(mirror.src_fd, &st)) {
+			fuse_reply_err(req, errno);
+			return;
+		}
+		st.st_ino = FUSE_ROOT_ID;
+		fuse_reply_attr(req, &st, ENTRY_TIMEOUT);
+		return;
+	}
+	if (ino == STATUS_INO) {
+		status_stat(&st);
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	/* Backed nodes get their attributes from the kernel. */
+	n = node_by_id(ino);
+	if (!n || fstatat(mirror.src_fd, n->name, &st, AT_SYMLINK_NOFOLLOW)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fuse_reply_attr(req, &st, ENTRY_TIMEOUT);
+}
+
+static void mirror_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			   int to_set, struct fuse_file_info *fi)
+{
+	count_on(FUSE_SETATTR, ino);
+	fuse_reply_err(req, EPERM);
+}
+
+static void mirror_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	/* default_permissions: the kernel checked the mode bits already. */
+	count_on(FUSE_ACCESS, ino);
+	fuse_reply_err(req, 0);
+}
+
+static void mirror_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	count_on(FUSE_STATFS, ino);
+	if (fstatvfs(mirror.src_fd, &sv))
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+/* Add one entry to a listing; fuse_add_direntry() sets its offset. */
+static int buf_add_dirent(fuse_req_t req, struct buf *b, const char *name,
+			  ino_t ino, mode_t type)
+{
+	struct stat st = { .st_ino = ino, .st_mode = type };
+	size_t len = fuse_add_direntry(req, NULL, 0, name, NULL, 0);
+	char *p = realloc(b->p, b->size + len);
+
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	fuse_add_direntry(req, b->p + b->size, len, name, &st, b->size + len);
+	b->size += len;
+	return 0;
+}
+
+static void mirror_opendir(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	struct buf *b;
+	struct dirent *de;
+	DIR *dir;
+	int fd, err = 0;
+
+	count_on(FUSE_OPENDIR, ino);
+	if (ino != FUSE_ROOT_ID) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	b = calloc(1, sizeof(*b));
+	fd = openat(mirror.src_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fd < 0 ? NULL : fdopendir(fd);
+	if (!b || !dir) {
+		err = errno ? errno : ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	err = -buf_add_dirent(req, b, ".", FUSE_ROOT_ID, S_IFDIR);
+	if (!err)
+		err = -buf_add_dirent(req, b, "..", FUSE_ROOT_ID, S_IFDIR);
+	if (!err)
+		err = -buf_add_dirent(req, b, STATUS_NAME, STATUS_INO, S_IFREG);
+	while (!err && (de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, STATUS_NAME) || !visible(req, de->d_name))
+			continue;
+		err = -buf_add_dirent(req, b, de->d_name, de->d_ino,
+				      DTTOIF(de->d_type));
+	}
+	closedir(dir);
+	if (err)
+		goto fail;
+	fi->fh = (uintptr_t)b;
+	if (fuse_reply_open(req, fi))
+		goto free;
+	return;
+fail:
+	fuse_reply_err(req, err);
+free:
+	if (b)
+		free(b->p);
+	free(b);
+}
+
+static void reply_buf_part(fuse_req_t req, struct buf *b, size_t size,
+			   off_t off)
+{
+	if (off < 0 || (size_t)off >= b->size)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, b->p + off,
+			       b->size - off < size ? b->size - off : size);
+}
+
+static void mirror_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	count_on(FUSE_READDIR, ino);
+	reply_buf_part(req, (struct buf *)(uintptr_t)fi->fh, size, off);
+}
+
+static void release_buf(struct fuse_file_info *fi)
+{
+	struct buf *b = (struct buf *)(uintptr_t)fi->fh;
+
+	if (b)
+		free(b->p);
+	free(b);
+}
+
+static void mirror_releasedir(fuse_req_t req, fuse_ino_t ino,
+			      struct fuse_file_info *fi)
+{
+	count_on(FUSE_RELEASEDIR, ino);
+	release_buf(fi);
+	fuse_reply_err(req, 0);
+}
+
+static void mirror_open(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct buf *b;
+	int err;
+
+	count_on(FUSE_OPEN, ino);
+	if (ino != STATUS_INO) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* A snapshot of the counters as they are now. */
+	err = status_text(b);
+	if (err) {
+		free(b);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->fh = (uintptr_t)b;
+	fi->direct_io = 1;
+	if (fuse_reply_open(req, fi))
+		release_buf(fi);
+}
+
+static void mirror_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	count_on(FUSE_READ, ino);
+	reply_buf_part(req, (struct buf *)(uintptr_t)fi->fh, size, off);
+}
+
+static void mirror_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			 size_t size, off_t off, struct fuse_file_info *fi)
+{
+	count_on(FUSE_WRITE, ino);
+	fuse_reply_err(req, EBADF);
+}
+
+static void mirror_release(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	count_on(FUSE_RELEASE, ino);
+	release_buf(fi);
+	fuse_reply_err(req, 0);
+}
+
+/*
+ * New top-level entries cannot be made through the mount: a CREATE,
+ * MKNOD, MKDIR, SYMLINK or LINK reply has no fuse-bpf extension, so the
+ * new node would have no backing. Make them in SOURCE, or below a
+ * top-level directory, where the kernel creates them.
+ */
+static void mirror_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			  mode_t mode, struct fuse_file_info *fi)
+{
+	count_on(FUSE_CREATE, parent);
+	fuse_reply_err(req, EPERM);
+}
+
+static void mirror_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 mode_t mode, dev_t rdev)
+{
+	count_on(FUSE_MKNOD, parent);
+	fuse_reply_err(req, EPERM);
+}
+
+static void mirror_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 mode_t mode)
+{
+	count_on(FUSE_MKDIR, parent);
+	fuse_reply_err(req, EPERM);
+}
+
+static void mirror_symlink(fuse_req_t req, const char *link,
+			   fuse_ino_t parent, const char *name)
+{
+	count_on(FUSE_SYMLINK, parent);
+	fuse_reply_err(req, EPERM);
+}
+
+static void mirror_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+			const char *newname)
+{
+	count_on(FUSE_LINK, newparent);
+	fuse_reply_err(req, EPERM);
+}
+
+/* May the caller remove or rename the top-level entry @name? */
+static int may_change(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (parent != FUSE_ROOT_ID)
+		return EXDEV;
+	if (!strcmp(name, STATUS_NAME))
+		return EPERM;
+	if (!visible(req, name))
+		return ENOENT;
+	if (is_readonly(name))
+		return EROFS;
+	return 0;
+}
+
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 int flags)
+{
+	int err = may_change(req, parent, name);
+
+	if (!err && unlinkat(mirror.src_fd, name, flags))
+		err = errno;
+	fuse_reply_err(req, err);
+}
+
+static void mirror_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	count_on(FUSE_UNLINK, parent);
+	remove_entry(req, parent, name, 0);
+}
+
+static void mirror_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	count_on(FUSE_RMDIR, parent);
+	remove_entry(req, parent, name, AT_REMOVEDIR);
+}
+
+static void mirror_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			  fuse_ino_t newparent, const char *newname,
+			  unsigned int flags)
+{
+	struct stat st;
+	struct node *n;
+	char *copy;
+	int err;
+
+	count_on(FUSE_RENAME, parent);
+	err = may_change(req, parent, name);
+	if (!err)
+		err = may_change(req, newparent, newname);
+	/* A name a policy applies to is not made by renaming. */
+	if (!err && (hidden(newname) || is_owned(newname)))
+		err = EPERM;
+	if (!err && fstatat(mirror.src_fd, name, &st, AT_SYMLINK_NOFOLLOW))
+		err = errno;
+	if (!err && renameat2(mirror.src_fd, name, mirror.src_fd, newname,
+			      flags))
+		err = errno;
+	if (!err) {
+		n = node_by_name(name, &st);
+		copy = n ? strdup(newname) : NULL;
+		if (copy) {
+			free(n->name);
+			n->name = copy;
+		}
+	}
+	fuse_reply_err(req, err);
+}
+
+static void mirror_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	count_on(FUSE_READLINK, ino);
+	fuse_reply_err(req, EINVAL);
+}
+
+static const struct fuse_lowlevel_ops mirror_ops = {
+	.init = mirror_init,
+	.lookup = mirror_lookup,
+	.forget = mirror_forget,
+	.forget_multi = mirror_forget_multi,
+	.getattr = mirror_getattr,
+	.setattr = mirror_setattr,
+	.access = mirror_access,
+	.statfs = mirror_statfs,
+	.opendir = mirror_opendir,
+	.readdir = mirror_readdir,
+	.releasedir = mirror_releasedir,
+	.open = mirror_open,
+	.read = mirror_read,
+	.write = mirror_write,
+	.release = mirror_release,
+	.create = mirror_create,
+	.mknod = mirror_mknod,
+	.mkdir = mirror_mkdir,
+	.symlink = mirror_symlink,
+	.link = mirror_link,
+	.unlink = mirror_unlink,
+	.rmdir = mirror_rmdir,
+	.rename = mirror_rename,
+	.readlink = mirror_readlink,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [options] SOURCE MOUNTPOINT\n"
+		"Mirror SOURCE at MOUNTPOINT with fuse-bpf: the kernel serves\n"
+		"everything below the top-level entries from SOURCE.\n"
+		"  --hide=PREFIX     names starting with PREFIX do not exist\n"
+		"  --readonly=NAME   the top-level subtree NAME is read-only\n"
+		"                    (may be given up to %d times)\n"
+		"  --owner=NAME:UID  only UID sees and uses the top-level subtree\n"
+		"                    NAME (implies --allow-other)\n"
+		"  --allow-other     let other users than the mounter in\n"
+		"  -h, --help        this text\n"
+		"Must run as root. Exits when unmounted or on SIGTERM/SIGINT.\n",
+		MAX_READONLY);
+}
+
+static bool valid_name(const char *name)
+{
+	return *name && !strchr(name, '/') && strcmp(name, ".") &&
+	       strcmp(name, "..") && strcmp(name, STATUS_NAME) &&
+	       strlen(name) <= NAME_MAX;
+}
+
+static int bad_option(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	return 2;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "hide", required_argument, NULL, 'H' },
+		{ "readonly", required_argument, NULL, 'r' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "allow-other", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	unsigned long uid;
+	char *colon, *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			if (mirror.hide)
+				return bad_option("--hide given twice");
+			if (!*optarg || strlen(optarg) > HIDE_MAX ||
+			    strchr(optarg, '/'))
+				return bad_option("--hide=%s: a prefix of 1 to %d characters without '/'",
+						  optarg, HIDE_MAX);
+			mirror.hide = optarg;
+			break;
+		case 'r':
+			if (!valid_name(optarg))
+				return bad_option("--readonly=%s: not a top-level name",
+						  optarg);
+			if (mirror.nr_readonly == MAX_READONLY)
+				return bad_option("--readonly given more than %d times",
+						  MAX_READONLY);
+			mirror.readonly[mirror.nr_readonly++] = optarg;
+			break;
+		case 'o':
+			if (mirror.owner)
+				return bad_option("--owner given twice");
+			colon = strrchr(optarg, ':');
+			if (!colon)
+				return bad_option("--owner=%s: expected NAME:UID", optarg);
+			*colon = '\0';
+			errno = 0;
+			uid = strtoul(colon + 1, &end, 10);
+			if (!valid_name(optarg) || !colon[1] || *end || errno ||
+			    uid >= (uid_t)-1)
+				return bad_option("--owner=%s:%s: expected NAME:UID",
+						  optarg, colon + 1);
+			mirror.owner = optarg;
+			mirror.owner_uid = uid;
+			mirror.allow_other = true;
+			break;
+		case 'a':
+			mirror.allow_other = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2)
+		return bad_option("expected SOURCE and MOUNTPOINT");
+	mirror.source = argv[optind];
+	mirror.mountpoint = argv[optind + 1];
+	if (mirror.hide && mirror.owner && hidden(mirror.owner))
+		return bad_option("--owner=%s is hidden by --hide=%s",
+				  mirror.owner, mirror.hide);
+	return 0;
+}
+
+static bool policies(void)
+{
+	return mirror.hide || mirror.nr_readonly || mirror.owner;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Is this kernel's fuse built with the fuse-bpf struct_ops types? */
+static bool have_fuse_bpf_ops(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf)
+		return false;
+	ok = btf__find_by_name_kind(btf, "fuse_bpf_prefilters",
+				    BTF_KIND_STRUCT) > 0 &&
+	     btf__find_by_name_kind(btf, "fuse_bpf_postfilters",
+				    BTF_KIND_STRUCT) > 0;
+	btf__free(btf);
+	return ok;
+}
+
+/* Load the policy program, attach the filters the options need. */
+static int bpf_setup(void)
+{
+	struct fuse_bpf_policy *skel;
+	struct bpf_map *pre[POL_COUNT];
+	bool need[POL_COUNT] = {};
+	int i, err;
+
+	if (!have_fuse_bpf_ops()) {
+		fprintf(stderr, PROG ": this kernel has no fuse-bpf filters (no struct fuse_bpf_prefilters in its BTF)\n");
+		return -1;
+	}
+	libbpf_set_print(libbpf_print);
+	skel = fuse_bpf_policy__open();
+	if (!skel) {
+		fprintf(stderr, PROG ": opening the BPF policy: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	mirror.skel = skel;
+	if (mirror.hide) {
+		memcpy((char *)skel->rodata->hide_prefix, mirror.hide,
+		       strlen(mirror.hide));
+		skel->rodata->hide_len = strlen(mirror.hide);
+	}
+	skel->rodata->owner_uid = mirror.owner_uid;
+
+	pre[POL_HIDE] = skel->maps.pol_plain;
+	pre[POL_RO] = skel->maps.pol_ro;
+	pre[POL_OWNER] = skel->maps.pol_owner;
+	pre[POL_RO | POL_OWNER] = skel->maps.pol_ro_owner;
+	need[POL_HIDE] = mirror.hide;
+	need[POL_RO] = mirror.nr_readonly;
+	need[POL_OWNER] = mirror.owner;
+	need[POL_RO | POL_OWNER] = mirror.owner && is_readonly(mirror.owner);
+	for (i = 0; i < POL_COUNT; i++)
+		bpf_map__set_autocreate(pre[i], need[i]);
+	bpf_map__set_autocreate(skel->maps.hide_post, mirror.hide);
+
+	err = fuse_bpf_policy__load(skel);
+	if (err) {
+		fprintf(stderr, PROG ": loading the BPF policy: %s\n",
+			strerror(-err));
+		return -1;
+	}
+	for (i = 0; i < POL_COUNT; i++) {
+		if (!need[i])
+			continue;
+		mirror.pre_link[i] = bpf_map__attach_struct_ops(pre[i]);
+		if (!mirror.pre_link[i])
+			goto attach_failed;
+	}
+	if (mirror.hide) {
+		mirror.post_link = bpf_map__attach_struct_ops(skel->maps.hide_post);
+		if (!mirror.post_link)
+			goto attach_failed;
+	}
+	return 0;
+attach_failed:
+	fprintf(stderr, PROG ": attaching the BPF policy: %s\n", strerror(errno));
+	return -1;
+}
+
+/* Register the attached filters with the connection: one ops id each. */
+static int ops_setup(void)
+{
+	struct fuse_bpf_ops_map map = {};
+	int i, id;
+
+	for (i = 0; i < POL_COUNT; i++) {
+		if (!mirror.pre_link[i])
+			continue;
+		map.prefilters_fd = bpf_link__fd(mirror.pre_link[i]);
+		map.postfilters_fd = mirror.post_link ?
+				     bpf_link__fd(mirror.post_link) : -1;
+		id = ioctl(mirror.fuse_fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
+		if (id <= 0) {
+			fprintf(stderr, PROG ": FUSE_DEV_IOC_BPF_OPS_OPEN: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		mirror.ops_id[i] = id;
+	}
+	return 0;
+}
+
+static int mount_fuse(void)
+{
+	char opts[256];
+
+	mirror.fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (mirror.fuse_fd < 0) {
+		fprintf(stderr, PROG ": /dev/fuse: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=%u,group_id=%u,fuse_bpf,default_permissions%s",
+		 mirror.fuse_fd, getuid(), getgid(),
+		 mirror.allow_other ? ",allow_other" : "");
+	if (mount(mirror.source, mirror.mountpoint, "fuse.fuse_bpf_mirror",
+		  MS_NOSUID | MS_NODEV, opts)) {
+		if (errno == EINVAL)
+			fprintf(stderr, PROG ": this kernel has no fuse-bpf (mounting with the fuse_bpf option fails with EINVAL)\n");
+		else
+			fprintf(stderr, PROG ": mounting %s: %s\n",
+				mirror.mountpoint, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void cleanup(void)
+{
+	int i;
+
+	if (mirror.se) {
+		fuse_remove_signal_handlers(mirror.se);
+		fuse_session_unmount(mirror.se);
+		fuse_session_destroy(mirror.se);
+		if (mirror.se_has_fd)
+			mirror.fuse_fd = -1;
+	}
+	while (mirror.nr_nodes) {
+		/* the connection is gone, and its backing ids with it */
+		mirror.nodes[0]->backing_id = 0;
+		node_free(mirror.nodes[0]);
+	}
+	free(mirror.nodes);
+	if (mirror.fuse_fd >= 0)
+		close(mirror.fuse_fd);
+	for (i = 0; i < POL_COUNT; i++)
+		bpf_link__destroy(mirror.pre_link[i]);
+	bpf_link__destroy(mirror.post_link);
+	fuse_bpf_policy__destroy(mirror.skel);
+	if (mirror.src_fd >= 0)
+		close(mirror.src_fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	char devfd[32];
+	bool mounted = false;
+	int ret;
+
+	ret = parse_args(argc, argv);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_REALTIME, &mirror.start);
+	if (geteuid()) {
+		fprintf(stderr, PROG ": must run as root (mount(2) and the fuse-bpf ioctls need CAP_SYS_ADMIN)\n");
+		return 1;
+	}
+	mirror.src_fd = open(mirror.source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mirror.src_fd < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", mirror.source, strerror(errno));
+		return 1;
+	}
+
+	ret = 1;
+	if (policies() && bpf_setup())
+		goto out;
+	if (mount_fuse())
+		goto out;
+	mounted = true;
+	if (fuse_opt_add_arg(&args, PROG))
+		goto out;
+	mirror.se = fuse_session_new(&args, &mirror_ops, sizeof(mirror_ops),
+				     &mirror);
+	fuse_opt_free_args(&args);
+	if (!mirror.se)
+		goto out;
+	if (fuse_set_signal_handlers(mirror.se))
+		goto out;
+	snprintf(devfd, sizeof(devfd), "/dev/fd/%d", mirror.fuse_fd);
+	if (fuse_session_mount(mirror.se, devfd))
+		goto out;
+	mirror.se_has_fd = true;
+	if (ops_setup())
+		goto out;
+
+	/* 0, or the number of the signal that ended it */
+	ret = fuse_session_loop(mirror.se) < 0 ? 1 : 0;
+out:
+	if (mounted && umount2(mirror.mountpoint, MNT_DETACH) &&
+	    errno != EINVAL && errno != ENOENT)
+		fprintf(stderr, PROG ": unmounting %s: %s\n", mirror.mountpoint,
+			strerror(errno));
+	cleanup();
+	return ret;
+}
