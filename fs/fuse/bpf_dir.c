@@ -23,6 +23,7 @@ void fuse_bpf_entry_valid(struct dentry *entry)
 /* lookup */
 
 struct fuse_bpf_lookup_io {
+	struct fuse_entry_out out;
 	struct inode *dir;
 	struct dentry *entry;
 	struct dentry *backing;
@@ -49,6 +50,26 @@ static int fuse_bpf_lookup_backing(struct fuse_bpf_args *fa, void *data)
 		return PTR_ERR(backing);
 	io->backing = backing;
 	return 0;
+}
+
+/*
+ * For a postfilter: the attributes of what was found, as a LOOKUP reply
+ * carries them (all zero for a name that does not exist).
+ */
+static void fuse_bpf_lookup_init_post(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_lookup_io *io = data;
+	struct path path = {
+		.mnt = fuse_bpf_backing_path(io->dir)->mnt,
+		.dentry = io->backing,
+	};
+	struct kstat stat;
+
+	if (fa->meta.error || d_really_is_negative(io->backing) ||
+	    vfs_getattr_nosec(&path, &stat, STATX_BASIC_STATS,
+			      AT_STATX_SYNC_AS_STAT))
+		return;
+	fuse_bpf_stat_to_attr(&stat, &io->out.attr);
 }
 
 static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
@@ -90,8 +111,10 @@ static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
 static const struct fuse_bpf_op fuse_bpf_lookup_op = {
 	.opcode = FUSE_LOOKUP,
 	.filter = FUSE_BPF_F_LOOKUP,
+	FUSE_BPF_OUT(struct fuse_bpf_lookup_io, out),
 	.init_in = fuse_bpf_lookup_init_in,
 	.backing = fuse_bpf_lookup_backing,
+	.init_post = fuse_bpf_lookup_init_post,
 	.finalize = fuse_bpf_lookup_finalize,
 };
 

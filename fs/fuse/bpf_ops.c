@@ -318,7 +318,7 @@ static int fuse_bpf_post_##op(const struct fuse_bpf_postfilters *p,	\
 	return p->op post_args;						\
 }
 
-FUSE_BPF_FILTER(lookup, (M, RW(0)), (M, RO(0)))
+FUSE_BPF_FILTER(lookup, (M, RW(0)), (M, RO(0), OUT(0)))
 FUSE_BPF_FILTER(getattr, (M, IN(0)), (M, IN(0), OUT(0)))
 FUSE_BPF_FILTER(setattr, (M, IN(0)), (M, IN(0)))
 FUSE_BPF_FILTER(access, (M, IN(0)), (M, IN(0)))
@@ -1050,7 +1050,7 @@ FUSE_BPF_STUB(pre, ioctl, const struct fuse_bpf_meta *meta,
 	      struct fuse_ioctl_in *in)
 
 FUSE_BPF_STUB(post, lookup, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_rdonly_buf *name)
+	      struct fuse_bpf_rdonly_buf *name, const struct fuse_entry_out *out)
 FUSE_BPF_STUB(post, getattr, const struct fuse_bpf_meta *meta,
 	      const struct fuse_getattr_in *in, struct fuse_attr_out *out)
 FUSE_BPF_STUB(post, setattr, const struct fuse_bpf_meta *meta,

@@ -189,7 +189,9 @@ struct fuse_bpf_prefilters {
 
 /**
  * struct fuse_bpf_postfilters - per-operation postfilters
- * @lookup: LOOKUP
+ * @lookup: LOOKUP; @out holds the attributes of what was found in
+ *	@out->attr (@out->attr.ino the backing inode number), all zero for a
+ *	name that does not exist; read-only
  * @getattr: GETATTR; the changed attributes in @out are what the caller
  *	sees: the permission bits of mode (its file type stays), nlink, uid,
  *	gid, size, blocks and the times
@@ -242,7 +244,8 @@ struct fuse_bpf_prefilters {
  */
 struct fuse_bpf_postfilters {
 	int (*lookup)(const struct fuse_bpf_meta *meta,
-		      struct fuse_bpf_rdonly_buf *name);
+		      struct fuse_bpf_rdonly_buf *name,
+		      const struct fuse_entry_out *out);
 	int (*getattr)(const struct fuse_bpf_meta *meta,
 		       const struct fuse_getattr_in *in,
 		       struct fuse_attr_out *out);
