@@ -313,6 +313,14 @@ TEST_F(filter, postfilter_getattr)
 	ASSERT_EQ(back.st_ino, st.st_ino);
 	ASSERT_LT(0, self->skel->bss->getattr_calls);
 
+	/* a lookup postfilter sees what was found: "secret1" is 7 bytes */
+	ASSERT_FAILS(ENOENT, stat(MNT("secret1"), &st));
+	ASSERT_EQ(0, stat(BACK("secret1"), &back));
+	ASSERT_EQ(FILTERS_HIDE_SIZE, back.st_size);
+	ASSERT_FAILS(ENOENT, stat(MNT("none"), &st));
+	ASSERT_EQ(0, mkdir(MNT("newdir"), 0755));
+	ASSERT_EQ(0, stat(BACK("newdir"), &back));
+
 	/* statfs output, too */
 	ASSERT_EQ(0, statfs(self->e.mnt, &sfs));
 	ASSERT_EQ(FILTERS_FAKE_NAMELEN, sfs.f_namelen);

@@ -17,6 +17,8 @@
 #define EFBIG	27
 #define ENOLCK	37
 #define O_ACCMODE 3
+#define S_IFMT	0170000
+#define S_IFREG	0100000
 #define F_WRLCK	1
 #define FS_IOC_FSSETXATTR 0x401c5820
 #define FUSE_LK_FLOCK	(1 << 0)
@@ -245,8 +247,16 @@ int BPF_PROG(post_statfs_pre, const struct fuse_bpf_meta *meta)
 	return FUSE_BPF_POSTFILTER;
 }
 
+SEC("struct_ops/post_lookup_pre")
+int BPF_PROG(post_lookup_pre, const struct fuse_bpf_meta *meta,
+	     struct fuse_bpf_buf *name)
+{
+	return FUSE_BPF_POSTFILTER;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters post_pre = {
+	.lookup = (void *)post_lookup_pre,
 	.getattr = (void *)post_getattr_pre,
 	.rmdir = (void *)post_rmdir_pre,
 	.statfs = (void *)post_statfs_pre,
@@ -278,8 +288,20 @@ int BPF_PROG(post_statfs, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_CONTINUE;
 }
 
+/* Regular files of FILTERS_HIDE_SIZE bytes are not found. */
+SEC("struct_ops/post_lookup")
+int BPF_PROG(post_lookup, const struct fuse_bpf_meta *meta,
+	     struct fuse_bpf_rdonly_buf *name, const struct fuse_entry_out *out)
+{
+	if (!meta->error && (out->attr.mode & S_IFMT) == S_IFREG &&
+	    out->attr.size == FILTERS_HIDE_SIZE)
+		return -ENOENT;
+	return FUSE_BPF_CONTINUE;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_postfilters post = {
+	.lookup = (void *)post_lookup,
 	.getattr = (void *)post_getattr,
 	.rmdir = (void *)post_rmdir,
 	.statfs = (void *)post_statfs,

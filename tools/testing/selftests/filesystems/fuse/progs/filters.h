@@ -8,6 +8,7 @@
 #define FILTERS_FAKE_UID	4321	/* and st_uid */
 #define FILTERS_FAKE_NAMELEN	100	/* statfs postfilter's f_namelen */
 #define FILTERS_XATTR_VALUE	"rewritten by a postfilter"
+#define FILTERS_HIDE_SIZE	7	/* post: files of this size are hidden */
 #define FILTERS_READ_CAP	8	/* rw: bytes a read gets at most */
 #define FILTERS_SHORT_OFF	32	/* rw: a read here is told one less */
 #define FILTERS_WRITE_LIMIT	16	/* rw: no writes at or past this */
