@@ -50,6 +50,7 @@
 
 #include <fuse_lowlevel.h>
 #include <linux/fuse.h>
+#include <linux/types.h>
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -63,20 +64,21 @@
 #define HIDE_MAX		32	/* as in fuse_bpf_policy.bpf.c */
 #define MAX_READONLY		16
 #define MAX_OPCODE		64
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define ENTRY_TIMEOUT		1.0	/* seconds, for the root's entries */
 
 /* Which filters a top-level entry gets: an index into mirror.ops_id. */
 #define POL_HIDE		0	/* only hiding, if --hide is given */
-#define POL_RO			(1 << 0)
-#define POL_OWNER		(1 << 1)
+#define POL_RO			0x1
+#define POL_OWNER		0x2
 #define POL_COUNT		4
 
 /* A top-level entry the kernel knows: the daemon gave it a backing. */
 struct node {
 	char *name;
-	uint64_t nodeid;
-	uint64_t nlookup;
-	uint32_t backing_id;
+	__u64 nodeid;
+	__u64 nlookup;
+	__u32 backing_id;
 	dev_t dev;
 	ino_t ino;
 	mode_t type;
@@ -108,13 +110,13 @@ struct mirror {
 	struct fuse_bpf_policy *skel;
 	struct bpf_link *pre_link[POL_COUNT];
 	struct bpf_link *post_link;
-	uint32_t ops_id[POL_COUNT];
+	__u32 ops_id[POL_COUNT];
 
 	struct node **nodes;
 	size_t nr_nodes;
-	uint64_t next_nodeid;
-	uint64_t counts[MAX_OPCODE];
-	uint64_t backed_requests;	/* on backed nodes, FORGET aside */
+	__u64 next_nodeid;
+	__u64 counts[MAX_OPCODE];
+	__u64 backed_requests;	/* on backed nodes, FORGET aside */
 	struct timespec start;
 };
 
@@ -125,7 +127,7 @@ static struct mirror mirror = {
 };
 
 static const struct {
-	uint32_t opcode;
+	__u32 opcode;
 	const char *name;
 } opcodes[] = {
 	{ FUSE_INIT, "INIT" },
@@ -154,7 +156,7 @@ static const struct {
 	{ FUSE_READLINK, "READLINK" },
 };
 
-static void count(uint32_t opcode)
+static void count(__u32 opcode)
 {
 	if (opcode < MAX_OPCODE)
 		mirror.counts[opcode]++;
@@ -164,7 +166,7 @@ static void count(uint32_t opcode)
  * Count a request on node @ino. The kernel serves the nodes that have a
  * backing itself; a request for one of them here would be a bug.
  */
-static void count_on(uint32_t opcode, fuse_ino_t ino)
+static void count_on(__u32 opcode, fuse_ino_t ino)
 {
 	count(opcode);
 	if (ino >= FIRST_NODEID)
@@ -200,7 +202,7 @@ static bool visible(fuse_req_t req, const char *name)
 }
 
 /* The filters a top-level entry gets, or 0 for none. */
-static uint32_t entry_ops(const char *name)
+static __u32 entry_ops(const char *name)
 {
 	int pol = POL_HIDE;
 
@@ -222,7 +224,7 @@ static int status_text(struct buf *b)
 	f = open_memstream(&p, &size);
 	if (!f)
 		return -ENOMEM;
-	for (i = 0; i < sizeof(opcodes) / sizeof(opcodes[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(opcodes); i++)
 		fprintf(f, "%s %llu\n", opcodes[i].name,
 			(unsigned long long)mirror.counts[opcodes[i].opcode]);
 	fprintf(f, "backed_node_requests %llu\n",
@@ -285,7 +287,7 @@ static void fill_attr(struct fuse_attr *a, const struct stat *st)
 	a->blksize = st->st_blksize;
 }
 
-static struct node *node_by_id(uint64_t nodeid)
+static struct node *node_by_id(__u64 nodeid)
 {
 	size_t i;
 
@@ -311,7 +313,7 @@ static struct node *node_by_name(const char *name, const struct stat *st)
 
 static void node_free(struct node *n)
 {
-	uint32_t id = n->backing_id;
+	__u32 id = n->backing_id;
 	size_t i;
 
 	if (id && ioctl(mirror.fuse_fd, FUSE_DEV_IOC_BACKING_CLOSE, &id))
@@ -378,7 +380,7 @@ static int node_new(const char *name, struct stat *st, struct node **res)
 	if (n)
 		n->name = strdup(name);
 	if (!n || !nodes || !n->name) {
-		uint32_t bid = id;
+		__u32 bid = id;
 
 		ioctl(mirror.fuse_fd, FUSE_DEV_IOC_BACKING_CLOSE, &bid);
 		if (n)
@@ -475,7 +477,7 @@ static void mirror_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		node_free(n);
 }
 
-static void forget_one(fuse_ino_t ino, uint64_t nlookup)
+static void forget_one(fuse_ino_t ino, __u64 nlookup)
 {
 	struct node *n = node_by_id(ino);
 
@@ -486,6 +488,7 @@ static void forget_one(fuse_ino_t ino, uint64_t nlookup)
 		node_free(n);
 }
 
+/* the libfuse prototype, uint64_t */
 static void mirror_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	count(FUSE_FORGET);
@@ -758,13 +761,13 @@ static void mirror_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 static int may_change(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	if (parent != FUSE_ROOT_ID)
-		return EXDEV;
+		return -EXDEV;
 	if (!strcmp(name, STATUS_NAME))
-		return EPERM;
+		return -EPERM;
 	if (!visible(req, name))
-		return ENOENT;
+		return -ENOENT;
 	if (is_readonly(name))
-		return EROFS;
+		return -EROFS;
 	return 0;
 }
 
@@ -774,8 +777,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err = may_change(req, parent, name);
 
 	if (!err && unlinkat(mirror.src_fd, name, flags))
-		err = errno;
-	fuse_reply_err(req, err);
+		err = -errno;
+	fuse_reply_err(req, -err);
 }
 
 static void mirror_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -805,12 +808,12 @@ static void mirror_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = may_change(req, newparent, newname);
 	/* A name a policy applies to is not made by renaming. */
 	if (!err && (hidden(newname) || is_owned(newname)))
-		err = EPERM;
+		err = -EPERM;
 	if (!err && fstatat(mirror.src_fd, name, &st, AT_SYMLINK_NOFOLLOW))
-		err = errno;
+		err = -errno;
 	if (!err && renameat2(mirror.src_fd, name, mirror.src_fd, newname,
 			      flags))
-		err = errno;
+		err = -errno;
 	if (!err) {
 		n = node_by_name(name, &st);
 		copy = n ? strdup(newname) : NULL;
@@ -819,7 +822,7 @@ static void mirror_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			n->name = copy;
 		}
 	}
-	fuse_reply_err(req, err);
+	fuse_reply_err(req, -err);
 }
 
 static void mirror_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -855,7 +858,7 @@ static const struct fuse_lowlevel_ops mirror_ops = {
 	.readlink = mirror_readlink,
 };
 
-static void usage(FILE *f)
+static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " PROG " [options] SOURCE MOUNTPOINT\n"
@@ -888,7 +891,7 @@ static int bad_option(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n");
-	usage(stderr);
+	print_usage(stderr);
 	return 2;
 }
 
@@ -913,7 +916,7 @@ static int parse_args(int argc, char **argv)
 				return bad_option("--hide given twice");
 			if (!*optarg || strlen(optarg) > HIDE_MAX ||
 			    strchr(optarg, '/'))
-				return bad_option("--hide=%s: a prefix of 1 to %d characters without '/'",
+				return bad_option("--hide=%s: 1 to %d characters, no '/'",
 						  optarg, HIDE_MAX);
 			mirror.hide = optarg;
 			break;
@@ -947,10 +950,10 @@ static int parse_args(int argc, char **argv)
 			mirror.allow_other = true;
 			break;
 		case 'h':
-			usage(stdout);
+			print_usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
@@ -975,6 +978,12 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	if (level == LIBBPF_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+/* The one-line message for a kernel that cannot run this daemon. */
+static void no_fuse_bpf(const char *why)
+{
+	fprintf(stderr, "%s: this kernel has no fuse-bpf (%s)\n", PROG, why);
 }
 
 /* Is this kernel's fuse built with the fuse-bpf struct_ops types? */
@@ -1002,7 +1011,7 @@ static int bpf_setup(void)
 	int i, err;
 
 	if (!have_fuse_bpf_ops()) {
-		fprintf(stderr, PROG ": this kernel has no fuse-bpf filters (no struct fuse_bpf_prefilters in its BTF)\n");
+		no_fuse_bpf("no struct fuse_bpf_prefilters in its BTF");
 		return -1;
 	}
 	libbpf_set_print(libbpf_print);
@@ -1014,11 +1023,10 @@ static int bpf_setup(void)
 	}
 	mirror.skel = skel;
 	if (mirror.hide) {
-		memcpy((char *)skel->rodata->hide_prefix, mirror.hide,
-		       strlen(mirror.hide));
-		skel->rodata->hide_len = strlen(mirror.hide);
+		memcpy(skel->bss->hide_prefix, mirror.hide, strlen(mirror.hide));
+		skel->bss->hide_len = strlen(mirror.hide);
 	}
-	skel->rodata->owner_uid = mirror.owner_uid;
+	skel->bss->owner_uid = mirror.owner_uid;
 
 	pre[POL_HIDE] = skel->maps.pol_plain;
 	pre[POL_RO] = skel->maps.pol_ro;
@@ -1095,7 +1103,7 @@ static int mount_fuse(void)
 	if (mount(mirror.source, mirror.mountpoint, "fuse.fuse_bpf_mirror",
 		  MS_NOSUID | MS_NODEV, opts)) {
 		if (errno == EINVAL)
-			fprintf(stderr, PROG ": this kernel has no fuse-bpf (mounting with the fuse_bpf option fails with EINVAL)\n");
+			no_fuse_bpf("the fuse_bpf mount option is refused");
 		else
 			fprintf(stderr, PROG ": mounting %s: %s\n",
 				mirror.mountpoint, strerror(errno));
@@ -1143,7 +1151,8 @@ int main(int argc, char **argv)
 		return ret;
 	clock_gettime(CLOCK_REALTIME, &mirror.start);
 	if (geteuid()) {
-		fprintf(stderr, PROG ": must run as root (mount(2) and the fuse-bpf ioctls need CAP_SYS_ADMIN)\n");
+		fprintf(stderr, "%s: must run as root (mount and fuse-bpf ioctls)\n",
+			PROG);
 		return 1;
 	}
 	mirror.src_fd = open(mirror.source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

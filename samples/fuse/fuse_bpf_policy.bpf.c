@@ -43,15 +43,18 @@
 #define DIRENTS_MAX	512	/* records per readdir buffer, at most */
 
 /* What the policy is on; flags of a combination. */
-#define POL_RO		(1 << 0)
-#define POL_OWNER	(1 << 1)
+#define POL_RO		0x1
+#define POL_OWNER	0x2
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the daemon before load. */
-const volatile char hide_prefix[HIDE_MAX];
-const volatile __u32 hide_len;
-const volatile __u32 owner_uid;
+/*
+ * Set by the daemon before load, through the skeleton's bss; nothing
+ * changes them afterwards.
+ */
+char hide_prefix[HIDE_MAX];
+__u32 hide_len;
+__u32 owner_uid;
 
 /* Counted by the filters, read by the daemon for its status file. */
 __u64 hidden_lookups;
@@ -188,12 +191,14 @@ int BPF_PROG(v##_##op, const struct fuse_bpf_meta *meta, t1 a1)		\
 {									\
 	return ro_deny();						\
 }
+
 #define RO_2(v, op, t1, t2)						\
 SEC("struct_ops/" #v "_" #op)						\
 int BPF_PROG(v##_##op, const struct fuse_bpf_meta *meta, t1 a1, t2 a2)	\
 {									\
 	return ro_deny();						\
 }
+
 #define RO_3(v, op, t1, t2, t3)						\
 SEC("struct_ops/" #v "_" #op)						\
 int BPF_PROG(v##_##op, const struct fuse_bpf_meta *meta, t1 a1, t2 a2,	\
@@ -212,10 +217,10 @@ RO_2(v, link, struct fuse_link_in *, struct fuse_bpf_buf *)		\
 RO_1(v, unlink, struct fuse_bpf_buf *)					\
 RO_1(v, rmdir, struct fuse_bpf_buf *)					\
 RO_3(v, rename, struct fuse_rename2_in *, struct fuse_bpf_buf *,	\
-     struct fuse_bpf_buf *)						\
+	 struct fuse_bpf_buf *)						\
 RO_1(v, tmpfile, struct fuse_create_in *)				\
 RO_3(v, setxattr, struct fuse_setxattr_in *, struct fuse_bpf_buf *,	\
-     struct fuse_bpf_buf *)						\
+	 struct fuse_bpf_buf *)						\
 RO_1(v, removexattr, struct fuse_bpf_buf *)				\
 RO_1(v, fallocate, struct fuse_fallocate_in *)				\
 RO_1(v, copy_file_range, struct fuse_copy_file_range_in *)		\
