@@ -215,6 +215,11 @@ check "readonly_unlink" fails_with "Read-only file system" rm "$mnt/ro/dir/file"
 check "readonly_rmdir" fails_with "Read-only file system" rmdir "$mnt/ro/dir"
 check "readonly_rename" fails_with "Read-only file system" \
 	mv "$mnt/ro/file" "$mnt/ro/renamed"
+echo moved-in >"$mnt/data/movein"
+check "readonly_rename_into" fails_with "Read-only file system" \
+	mv "$mnt/data/movein" "$mnt/ro/movein"
+check "readonly_rename_into_kept" test -f "$src/data/movein"
+rm -f "$mnt/data/movein"
 check "readonly_chmod" fails_with "Read-only file system" chmod 600 "$mnt/ro/file"
 check "readonly_symlink" fails_with "Read-only file system" ln -s x "$mnt/ro/link"
 check "readonly_link" fails_with "Read-only file system" ln "$mnt/ro/file" "$mnt/ro/hard"
