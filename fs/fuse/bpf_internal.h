@@ -203,6 +203,7 @@ static inline struct inode *fuse_bpf_backing_inode(struct inode *inode)
 bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 			  bool post, struct fuse_bpf_args *fa, int *res);
 bool fuse_bpf_has_filter(struct inode *inode);
+bool fuse_bpf_same_filter(struct inode *a, struct inode *b);
 bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op);
 int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,
 			 const void *new, u32 size);

@@ -246,7 +246,9 @@ bool fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
 
 	if (!fuse_bpf_inode_backed(dir))
 		return false;
-	if (!fuse_bpf_inode_backed(d_inode(old))) {
+	/* A link may not carry a file into another policy's reach. */
+	if (!fuse_bpf_inode_backed(d_inode(old)) ||
+	    !fuse_bpf_same_filter(d_inode(old), dir)) {
 		*err = -EXDEV;
 		return true;
 	}
@@ -506,8 +508,14 @@ bool fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
 
 	if (!fuse_bpf_inode_backed(olddir) && !fuse_bpf_inode_backed(newdir))
 		return false;
+	/*
+	 * The rename filter of the old directory decides; between
+	 * directories with different filters, neither could decide for the
+	 * other: -EXDEV, and mv copies, under both directories' filters.
+	 */
 	if (!fuse_bpf_inode_backed(olddir) || !fuse_bpf_inode_backed(newdir) ||
-	    !fuse_bpf_inode_backed(d_inode(oldent))) {
+	    !fuse_bpf_inode_backed(d_inode(oldent)) ||
+	    !fuse_bpf_same_filter(olddir, newdir)) {
 		*err = -EXDEV;
 		return true;
 	}

@@ -670,6 +670,13 @@ bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op)
 	return set;
 }
 
+/* Whether two nodes have the same filters (or both none). */
+bool fuse_bpf_same_filter(struct inode *a, struct inode *b)
+{
+	return rcu_access_pointer(get_fuse_inode(a)->bpf_filter) ==
+	       rcu_access_pointer(get_fuse_inode(b)->bpf_filter);
+}
+
 bool fuse_bpf_has_filter(struct inode *inode)
 {
 	return rcu_access_pointer(get_fuse_inode(inode)->bpf_filter);
