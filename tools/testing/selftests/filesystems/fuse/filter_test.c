@@ -1140,6 +1140,29 @@ TEST_F(filter_ops, set_ops)
 }
 
 /*
+ * No rename or link between directories with different filters: neither
+ * side's filters could decide for the other (mv falls back to a copy,
+ * which the read-only side refuses).
+ */
+TEST_F(filter_ops, cross_policy)
+{
+	struct stat st;
+
+	ASSERT_FAILS(EXDEV, rename(MNT("none/visible"), MNT("set/moved")));
+	ASSERT_FAILS(EXDEV, link(MNT("none/visible"), MNT("set/hard")));
+	ASSERT_FAILS(EXDEV, rename(MNT("set/visible"), MNT("none/moved")));
+	ASSERT_FAILS(EROFS, open(MNT("set/moved"), O_CREAT | O_WRONLY, 0644));
+	ASSERT_FAILS(ENOENT, stat(BACK("moved"), &st));
+	ASSERT_FAILS(ENOENT, stat(BACK("hard"), &st));
+	CHECK_FILE(BACK("visible"), VISIBLE_DATA);
+	/* within one policy they work */
+	ASSERT_EQ(0, rename(MNT("none/sub/shown"), MNT("none/shown2")));
+	ASSERT_EQ(0, link(MNT("none/shown2"), MNT("none/sub/shown")));
+	ASSERT_EQ(0, stat(BACK("shown2"), &st));
+	ASSERT_EQ(2, st.st_nlink);
+}
+
+/*
  * Closing an ops id: nodes that have its filters keep them, a reply
  * naming the closed id fails the lookup with ENOENT.
  */
