@@ -67,12 +67,8 @@
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define ENTRY_TIMEOUT		1.0	/* seconds, for the root's entries */
 
-/*
- * Which filters a top-level entry gets: an index into mirror.ops_id.
- * POL_HIDE hides names (--hide) and keeps renames out of read-only
- * subtrees (--readonly); with neither, the entry has no filters.
- */
-#define POL_HIDE		0
+/* Which filters a top-level entry gets: an index into mirror.ops_id. */
+#define POL_HIDE		0	/* only hiding, if --hide is given */
 #define POL_RO			0x1
 #define POL_OWNER		0x2
 #define POL_COUNT		4
@@ -1031,14 +1027,12 @@ static int bpf_setup(void)
 		skel->bss->hide_len = strlen(mirror.hide);
 	}
 	skel->bss->owner_uid = mirror.owner_uid;
-	/* see pol_rename() */
-	skel->bss->xdev_renames = mirror.nr_readonly > 0;
 
 	pre[POL_HIDE] = skel->maps.pol_plain;
 	pre[POL_RO] = skel->maps.pol_ro;
 	pre[POL_OWNER] = skel->maps.pol_owner;
 	pre[POL_RO | POL_OWNER] = skel->maps.pol_ro_owner;
-	need[POL_HIDE] = mirror.hide || mirror.nr_readonly;
+	need[POL_HIDE] = mirror.hide;
 	need[POL_RO] = mirror.nr_readonly;
 	need[POL_OWNER] = mirror.owner;
 	need[POL_RO | POL_OWNER] = mirror.owner && is_readonly(mirror.owner);

@@ -29,7 +29,6 @@
 #define ENOENT		2
 #define EIO		5
 #define EACCES		13
-#define EXDEV		18
 #define EROFS		30
 
 #define O_ACCMODE	00000003
@@ -56,7 +55,6 @@ char LICENSE[] SEC("license") = "GPL";
 char hide_prefix[HIDE_MAX];
 __u32 hide_len;
 __u32 owner_uid;
-__u32 xdev_renames;
 
 /* Counted by the filters, read by the daemon for its status file. */
 __u64 hidden_lookups;
@@ -144,20 +142,6 @@ static __always_inline int pol_open(const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_CONTINUE;
 }
 
-/*
- * A rename runs the filters of the old directory only. When some subtree
- * is read-only, a rename from elsewhere into it would not be refused, so
- * renames between directories fail with EXDEV: mv falls back to a copy,
- * which the filters of the new directory see, and an unlink.
- */
-static __always_inline int pol_rename(const struct fuse_bpf_meta *meta,
-				      struct fuse_rename2_in *in)
-{
-	if (xdev_renames && in->newdir != meta->nodeid)
-		return -EXDEV;
-	return FUSE_BPF_CONTINUE;
-}
-
 static __always_inline int ro_deny(void)
 {
 	denied_ro++;
@@ -177,16 +161,6 @@ int BPF_PROG(v##_readdir, const struct fuse_bpf_meta *meta,		\
 	     struct fuse_read_in *in)					\
 {									\
 	return pol_readdir(meta, pol);					\
-}
-
-/* rename, for the combinations that are not read-only */
-#define POL_RENAME(v)							\
-SEC("struct_ops/" #v "_rename")						\
-int BPF_PROG(v##_rename, const struct fuse_bpf_meta *meta,		\
-	     struct fuse_rename2_in *in, struct fuse_bpf_buf *oldname,	\
-	     struct fuse_bpf_buf *newname)				\
-{									\
-	return pol_rename(meta, in);					\
 }
 
 /* open, opendir and permission checks, for the read-only or owner ones */
@@ -242,7 +216,7 @@ RO_2(v, symlink, struct fuse_bpf_buf *, struct fuse_bpf_buf *)		\
 RO_2(v, link, struct fuse_link_in *, struct fuse_bpf_buf *)		\
 RO_1(v, unlink, struct fuse_bpf_buf *)					\
 RO_1(v, rmdir, struct fuse_bpf_buf *)					\
-RO_3(v, ro_rename, struct fuse_rename2_in *, struct fuse_bpf_buf *,	\
+RO_3(v, rename, struct fuse_rename2_in *, struct fuse_bpf_buf *,	\
 	 struct fuse_bpf_buf *)						\
 RO_1(v, tmpfile, struct fuse_create_in *)				\
 RO_3(v, setxattr, struct fuse_setxattr_in *, struct fuse_bpf_buf *,	\
@@ -268,7 +242,7 @@ int BPF_PROG(v##_ioctl, const struct fuse_bpf_meta *meta,		\
 	.link = (void *)v##_link,					\
 	.unlink = (void *)v##_unlink,					\
 	.rmdir = (void *)v##_rmdir,					\
-	.rename = (void *)v##_ro_rename,				\
+	.rename = (void *)v##_rename,					\
 	.tmpfile = (void *)v##_tmpfile,					\
 	.setxattr = (void *)v##_setxattr,				\
 	.removexattr = (void *)v##_removexattr,				\
@@ -283,13 +257,11 @@ int BPF_PROG(v##_ioctl, const struct fuse_bpf_meta *meta,		\
 	.access = (void *)v##_access
 
 POL_NAMES(plain, 0)
-POL_RENAME(plain)
 
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters pol_plain = {
 	.lookup = (void *)plain_lookup,
 	.readdir = (void *)plain_readdir,
-	.rename = (void *)plain_rename,
 };
 
 POL_NAMES(ro, POL_RO)
@@ -305,14 +277,12 @@ struct fuse_bpf_prefilters pol_ro = {
 };
 
 POL_NAMES(own, POL_OWNER)
-POL_RENAME(own)
 POL_OPEN(own, POL_OWNER)
 
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters pol_owner = {
 	.lookup = (void *)own_lookup,
 	.readdir = (void *)own_readdir,
-	.rename = (void *)own_rename,
 	OPEN_MEMBERS(own),
 };
 
