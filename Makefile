@@ -9,17 +9,19 @@
 #   make status      list work tree changes the repository lacks (exit 1)
 #   make kernel      build the VM kernel (DEBUG=1: KASAN/lockdep/kmemleak)
 #   make selftests   build the fuse kselftests
+#   make sample      build the sample daemon (samples/fuse) into build/sample
 #   make vm CMD=...  run a command in the VM
 #   make series      numbered git format-patch series + cover letter
 #   make checkpatch  scripts/checkpatch.pl --strict over the series
 #   make warncheck   fs/fuse with W=1, CONFIG_FUSE_BPF=y and =n
 #   make bench       quick side-by-side benchmark in one VM boot
+#   make bench-full  the full benchmark (about 40 minutes under TCG)
 #   make deps        install the Debian packages the harness needs
 
 H := harness
 SHELL := /bin/bash
 
-.PHONY: all demo test tree sync status kernel selftests vm series checkpatch warncheck bench deps clean
+.PHONY: all demo test tree sync status kernel selftests sample vm series checkpatch warncheck bench deps clean
 
 all: demo
 
@@ -41,6 +43,9 @@ kernel: tree
 selftests: kernel
 	@bash $(H)/selftests.sh
 
+sample: selftests
+	@bash $(H)/sample.sh
+
 vm:
 	@bash $(H)/vm.sh -- $(CMD)
 
@@ -59,8 +64,12 @@ checkpatch: series
 warncheck: kernel
 	@bash $(H)/warncheck.sh
 
-bench: kernel
-	@bash $(H)/bench.sh
+bench: selftests
+	@bash $(H)/bench.sh quick
+
+.PHONY: bench-full
+bench-full: selftests
+	@bash $(H)/bench.sh full
 
 clean:
 	rm -rf build/kernel build/kernel-debug build/vm build/series

@@ -14,5 +14,6 @@ if [ ! -x "$demo/passthrough_ll" ] || [ "$ex/passthrough_ll.c" -nt "$demo/passth
 		$(pkg-config --cflags --libs fuse3) ||
 		die "cannot build $ex/passthrough_ll.c"
 fi
+sample=$(bash "$REPO/harness/sample.sh") || die "the sample daemon does not build"
 exec bash "$REPO/harness/vm.sh" --name demo --timeout 600 -- \
-	"FBT_DEMO='$demo' KOUT='$(kernel_out)' bash '$REPO/harness/demo-guest.sh'"
+	"FBT_DEMO='$demo' FBT_SAMPLE='$sample' KOUT='$(kernel_out)' bash '$REPO/harness/demo-guest.sh'"

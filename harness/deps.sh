@@ -10,7 +10,7 @@ PKGS=(
 	dwarves python3 perl git
 	clang-19 llvm-19 lld-19
 	qemu-system-x86
-	libfuse3-dev fuse3 bpftool
+	libfuse3-dev fuse3 bpftool attr
 	python3-docutils python3-ply python3-git
 	fio bindfs fsmark gnuplot-nox e2fsprogs tar
 )

@@ -15,9 +15,12 @@ out=$BUILD/vm/test-output.tap
 mkdir -p "$BUILD/vm"
 rm -f "$BUILD/vm/test-summary"
 
+# The sample daemon, which sample_test.sh drives.
+sample=$(bash "$REPO/harness/sample.sh") || die "the sample daemon does not build"
+
 set +e
 bash "$REPO/harness/vm.sh" --name test --timeout "${FBT_TEST_TIMEOUT:-2400}" -- \
-	"cd '$inst' && ./run_kselftest.sh" | tee "$out"
+	"cd '$inst' && FUSE_BPF_SAMPLE='$sample' ./run_kselftest.sh" | tee "$out"
 vmrc=${PIPESTATUS[0]}
 set -e
 
