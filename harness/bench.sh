@@ -1,54 +1,178 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Quick benchmark: the same workloads on tmpfs natively, through a bind
-# mount, overlayfs, fuse-bpf (no daemon) and classic FUSE (libfuse's
-# passthrough_ll), in one VM boot, interleaved, 3 runs each. Prints the
-# median ops/s per cell and its ratio to native; results in
-# build/bench/results.csv.
+# bench.sh [quick|full]: the fuse-bpf benchmark. In one VM boot, on tmpfs
+# (and, in full mode, on ext4 on a ramdisk), the same workloads natively,
+# through a bind mount, overlayfs, classic FUSE (libfuse's passthrough_ll,
+# bindfs), 6.12 FUSE passthrough (benchfs pt) and fuse-bpf (no daemon; a
+# daemon and no program; a trivial program; a filter hiding names; 1% and
+# 10% of lookups sent to the daemon), interleaved, median of 3 runs.
+# quick: 6 workloads, a few minutes; full: 20 workloads (fio, fs_mark,
+# untar, find+grep), about an hour under TCG. Prints a table per file
+# system of rates and ratios to native, the daemon requests per
+# operation and the design targets; writes results.csv, requests.csv,
+# summary.csv, report.txt, hostload.csv and ratios.png in build/bench.
+#
+# Needs the kernel (make kernel) and the BPF tooling the fuse selftests
+# build (make selftests): libbpf, vmlinux.h. Copies what it uses into
+# build/bench first, so that a rebuild cannot change it mid-run.
 . "$(dirname "$0")/lib.sh"
 
+mode=${1:-${BENCH_MODE:-quick}}
+case "$mode" in
+quick) timeout=1800 ;;
+full) timeout=5400 ;;
+*) die "usage: bench.sh [quick|full]" ;;
+esac
 out=$BUILD/bench
+O=$(kernel_out)
+K=$O/kselftest/filesystems/fuse/tools
 mkdir -p "$out"
-gcc -O2 -Wall -o "$out/fsbench" "$REPO/harness/bench/fsbench.c" ||
+
+for f in "$O/bzImage" "$K/build/libbpf/libbpf.a" "$K/include/vmlinux.h" \
+	 "$K/include/bpf/libbpf.h" "$O/usr/include/linux/fuse.h"; do
+	[ -e "$f" ] || die "missing $f: run 'make selftests' first"
+done
+for t in fio bindfs fs_mark gnuplot mkfs.ext4 "$CLANG"; do
+	command -v "$t" >/dev/null || die "$t missing: run 'make deps'"
+done
+
+# A snapshot of the kernel and the BPF tooling.
+rm -rf "$out/tools"
+mkdir -p "$out/tools/include/linux"
+cp "$O/bzImage" "$out/bzImage"
+cp "$K/build/libbpf/libbpf.a" "$out/tools/"
+cp -r "$K/include/bpf" "$out/tools/include/"
+cp "$K/include/vmlinux.h" "$out/tools/include/"
+cp "$O/usr/include/linux/fuse.h" "$out/tools/include/linux/"
+
+note "bench: building the workloads, servers and BPF programs"
+src=$REPO/harness/bench
+gcc -O2 -Wall -o "$out/fsbench" "$src/fsbench.c" ||
 	die "cannot build harness/bench/fsbench.c"
+gcc -O2 -Wall -I"$out/tools/include" -o "$out/benchfs" "$src/benchfs.c" \
+	"$out/tools/libbpf.a" -lelf -lz ||
+	die "cannot build harness/bench/benchfs.c"
 ex=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 gcc -O2 -Wall -o "$out/passthrough_ll" "$ex" $(pkg-config --cflags --libs fuse3) ||
 	die "cannot build $ex"
+# The readdir postfilter edits entries only in kernels whose callback
+# has the dirents argument; hide.bpf.c hides names in lookups only
+# without it.
+bpf_flags=()
+rm -f "$out/hide.nopost"
+if sed -n '/^struct fuse_bpf_postfilters {/,/^};/p' "$out/tools/include/vmlinux.h" |
+	grep -q 'readdir)(.*struct fuse_bpf_buf \*'; then
+	bpf_flags+=(-DHAVE_READDIR_POST)
+else
+	note "bench: this kernel's readdir postfilter cannot edit entries; the filter hides names from lookups only"
+	touch "$out/hide.nopost"
+fi
+for p in trivial hide route; do
+	"$CLANG" -g -O2 -Wall -Werror --target=bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
+		"${bpf_flags[@]}" -I"$out/tools/include" \
+		-c "$src/$p.bpf.c" -o "$out/$p.bpf.o" ||
+		die "cannot build harness/bench/$p.bpf.c"
+done
 
+# The source tarballs for untar and find+grep: parts of tools/ of the
+# base commit (not of the work tree, which a kernel developer may be
+# editing while this runs).
+git -C "$TREE" rev-parse -q --verify base >/dev/null ||
+	die "no base commit in $TREE: run 'make tree' first"
+git -C "$TREE" archive --format=tar -o "$out/src-quick.tar" base \
+	tools/lib tools/include
+git -C "$TREE" archive --format=tar -o "$out/src-full.tar" base \
+	tools/lib tools/include tools/arch tools/bpf tools/objtool tools/power
+
+mem=4096
+# Narrowing a run (development): passed on to bench-guest.sh.
+env=
+for v in BENCH_FS BENCH_CONFIGS BENCH_WORKLOADS RUNS SECONDS_PER_RUN; do
+	[ -n "${!v:-}" ] && env+="$v='${!v}' "
+done
+rm -f "$out/results.csv" "$out/requests.csv" "$out/failures.log"
+note "bench: $mode run in the VM (log: $out/vm.log)"
+start=$(date +%s)
+# Under TCG the host's load changes what the guest gets: record it.
+load_start=$(uptime | sed 's/.*load average: //')
+
+# The CPU the host spends on anything but this VM, in cores, every 10 s:
+# what the guest had to share the host with.
+host_busy() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+sample_host() {
+	local qemu="" b0 q0 b1 q1 t=0
+	for _ in $(seq 1 50); do
+		qemu=$(pgrep -f -- "^qemu-system.*fbt.run=$BUILD/vm/bench( |$)" | head -n 1) || true
+		[ -n "$qemu" ] && break
+		sleep 0.2
+	done
+	[ -n "$qemu" ] || return 0
+	echo "seconds,other_cores" >"$out/hostload.csv"
+	b0=$(host_busy)
+	q0=$(awk '{ print $14 + $15 }' "/proc/$qemu/stat") || return 0
+	while sleep 10; do
+		b1=$(host_busy)
+		q1=$(awk '{ print $14 + $15 }' "/proc/$qemu/stat" 2>/dev/null) || break
+		t=$((t + 10))
+		echo "$t,$(awk -v b=$((b1 - b0)) -v q=$((q1 - q0)) -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { v = (b - q) / hz / 10; printf "%.2f", v < 0 ? 0 : v }')" \
+			>>"$out/hostload.csv"
+		b0=$b1 q0=$q1
+	done
+}
+rm -f "$out/hostload.csv"
+sample_host &
+sampler=$!
 # tsc=reliable: under TCG the TSC drifts against the jiffies watchdog,
-# which would switch the guest to a jiffy-grained clock mid-run.
-FBT_APPEND="tsc=reliable ${FBT_APPEND:-}" \
-	bash "$REPO/harness/vm.sh" --name bench --timeout 3000 -- \
-	"FBT_BENCH='$out' bash '$REPO/harness/bench/bench-guest.sh'" >"$out/vm.log" 2>&1 || {
+# which would switch the guest to a jiffy-grained clock mid-run. brd: one
+# 1 GiB ramdisk for ext4.
+vm_rc=0
+FBT_APPEND="tsc=reliable brd.rd_nr=1 brd.rd_size=1048576 ${FBT_APPEND:-}" \
+	bash "$REPO/harness/vm.sh" --name bench --timeout "$timeout" --mem $mem \
+	--kernel "$out/bzImage" -- \
+	"$env FBT_BENCH='$out' BENCH_MODE=$mode bash '$REPO/harness/bench/bench-guest.sh'" \
+	>"$out/vm.log" 2>&1 || vm_rc=$?
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
+if [ "$vm_rc" != 0 ]; then
 	tail -n 30 "$out/vm.log" >&2
 	die "the benchmark run failed (see $out/vm.log)"
-}
+fi
+wall=$(($(date +%s) - start))
+other=$(awk -F, 'NR > 1 { s += $2; n++; if ($2 > m) m = $2 }
+	END { if (n) printf "mean %.2f, max %.2f cores (%d samples)", s / n, m, n;
+	      else printf "not sampled" }' "$out/hostload.csv" 2>/dev/null || echo "not sampled")
+load_end=$(uptime | sed 's/.*load average: //')
 
-echo "fuse-bpf quick benchmark, $(date -u +%F), base $BASE_VERSION"
-echo "VM: QEMU TCG (no KVM), 2 vCPUs, 2 GiB; backing file system tmpfs;"
-echo "median of 3 interleaved runs, ops/s (seqread/seqwrite: MiB/s), ratio to native"
-echo "reproduce: make bench"
-python3 - "$out/results.csv" <<'PY'
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-cells = {}
-for r in rows:
-    cells.setdefault((r['workload'], r['config']), []).append(float(r['ops_per_second']))
-configs = ['native', 'bind', 'ovl', 'fb', 'pll']
-names = {'native': 'native', 'bind': 'bind', 'ovl': 'overlayfs',
-         'fb': 'fuse-bpf', 'pll': 'passthrough_ll'}
-workloads = []
-for r in rows:
-    if r['workload'] not in workloads:
-        workloads.append(r['workload'])
-print('%-11s' % 'workload' + ''.join('%22s' % names[c] for c in configs))
-for w in workloads:
-    nat = statistics.median(cells[(w, 'native')])
-    line = '%-11s' % w
-    for c in configs:
-        v = cells[(w, c)]
-        m = statistics.median(v)
-        line += '%22s' % ('%.0f (%.2fx)' % (m, m / nat))
-    print(line)
-PY
+accel=${FBT_ACCEL:-tcg}
+repro="make bench"
+[ "$mode" = full ] && repro="make bench-full"
+{
+	echo "fuse-bpf benchmark ($mode), $(date -u +%F), base $BASE_VERSION"
+	echo "VM: QEMU ${accel^^}, 2 vCPUs, $mem MiB, kernel $(kernel_out)/bzImage" \
+		"(harness/configs/vm.config); host $(nproc) cores" \
+		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "series: $(git -C "$REPO" describe --always --dirty) (the kernel" \
+		"was built from the work tree at the time of the snapshot)"
+	echo "host load average (1, 5, 15 min) at the start: $load_start;" \
+		"at the end: $load_end"
+	echo "host CPU used by other processes during the run: $other" \
+		"(of $(nproc); $out/hostload.csv)"
+	echo "wall time of the VM run: ${wall}s; reproduce: $repro" \
+		"(or bash harness/bench.sh $mode)"
+} >"$out/header.txt"
+python3 "$src/report.py" "$out" >"$out/report.txt" ||
+	die "cannot make the report (see $out/results.csv)"
+cat "$out/header.txt" "$out/report.txt"
+if [ -s "$out/failures.log" ]; then
+	echo
+	echo "failed runs (empty cells; details in $out/failures.log):"
+	grep ': failed$' "$out/failures.log" | sort | uniq -c | head -n 20
+fi
+gnuplot "$out/ratios.gp" >/dev/null 2>"$out/gnuplot.log" ||
+	note "bench: gnuplot failed (see $out/gnuplot.log)"
+[ -f "$out/ratios.png" ] && echo "plot: $out/ratios.png"
+echo "csv: $out/results.csv $out/requests.csv"

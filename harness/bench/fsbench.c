@@ -2,20 +2,27 @@
 /*
  * fsbench: small file system workloads, timed, for side-by-side ratios.
  *
- *   fsbench DIR WORKLOAD SECONDS
+ *   fsbench DIR WORKLOAD SECONDS [SETUP]
  *
- * Repeats the workload for about SECONDS and prints "WORKLOAD ops_per_second"
- * (the guest clock may tick coarsely, so runs should last a second or
+ * Repeats the workload for about SECONDS and prints "WORKLOAD ops_per_second
+ * ops" (the guest clock may tick coarsely, so runs should last a second or
  * more). DIR must exist and be empty; the workload leaves files there.
+ * SETUP, when given, is the same directory reached another way (the
+ * backing directory of a stacked mount): the untimed preparation (files to
+ * stat, read, unlink, list) is made there, so that it costs the same under
+ * every configuration.
  *   stat        stat() one file (hot cache)
+ *   stat_cold   stat() 2000 files once each, caches dropped before each
+ *               pass (untimed)
  *   open_close  open()+close() one file
  *   read4k      open()+read 4 KiB+close()
- *   create      create+write 4 KiB+close new files (unlinked afterwards,
- *               untimed)
+ *   create      create+write 4 KiB+close new files (left there)
+ *   unlink      unlink 1000 files (made untimed through SETUP), per pass
  *   mkdir       mkdir+rmdir
  *   rename      rename a file back and forth
- *   readdir     list a directory of 1000 files and stat each entry
- *               (ops = entries)
+ *   getxattr    getxattr() of a user.* attribute of one file
+ *   readdir     list a directory of $FSBENCH_DIRENTS (default 10000) files
+ *               and lstat each entry (ops = entries)
  *   seqread     read a 32 MiB file in 1 MiB blocks (ops = MiB)
  *   seqwrite    write 1 MiB blocks, starting over at 64 MiB (ops = MiB)
  *   randread    random 4 KiB preads from a 16 MiB file
@@ -27,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,16 +68,42 @@ static void make_file(const char *path, long size)
 	close(fd);
 }
 
-static double t0, limit;
+static double t0, limit, paused;
 static long ops;
+/* how often more() reads the clock: every 16 operations, or every one */
+static long check_mask = 15;
 
 /* True while the run should go on; counts one operation per call. */
 static int more(void)
 {
-	if ((++ops & 15) == 0 && now() - t0 >= limit)
+	if ((++ops & check_mask) == 0 && paused + now() - t0 >= limit)
 		return 0;
 	return 1;
 }
+
+/* Stop and restart the clock around untimed work. */
+static void pause_clock(void)
+{
+	paused += now() - t0;
+}
+
+static void resume_clock(void)
+{
+	t0 = now();
+}
+
+static void drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	sync();
+	if (fd < 0 || write(fd, "3", 1) != 1)
+		die("drop_caches");
+	close(fd);
+}
+
+#define COLD_FILES	2000
+#define UNLINK_FILES	1000
 
 int main(int argc, char **argv)
 {
@@ -79,19 +113,39 @@ int main(int argc, char **argv)
 	long i, count;
 	int fd;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: fsbench DIR WORKLOAD SECONDS\n");
+	const char *setup;
+	long dirents = getenv("FSBENCH_DIRENTS") ?
+		       atol(getenv("FSBENCH_DIRENTS")) : 10000;
+	int dfd, wfd;
+
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: fsbench DIR WORKLOAD SECONDS [SETUP]\n");
 		return 2;
 	}
-	if (chdir(argv[1]))
-		die(argv[1]);
+	setup = argc == 5 ? argv[4] : argv[1];
 	w = argv[2];
 	limit = atof(argv[3]);
 	memset(buf, 'x', sizeof(buf));
+	wfd = open(argv[1], O_RDONLY | O_DIRECTORY);
+	if (wfd < 0)
+		die(argv[1]);
+	/* the preparation, in SETUP */
+	if (chdir(setup))
+		die(setup);
 
 	if (!strcmp(w, "stat") || !strcmp(w, "open_close") ||
-	    !strcmp(w, "read4k") || !strcmp(w, "rename"))
+	    !strcmp(w, "read4k") || !strcmp(w, "rename") ||
+	    !strcmp(w, "getxattr"))
 		make_file("f", 4096);
+	if (!strcmp(w, "getxattr") &&
+	    setxattr("f", "user.bench", "value", 5, 0))
+		die("setxattr");
+	if (!strcmp(w, "stat_cold")) {
+		for (i = 0; i < COLD_FILES; i++) {
+			snprintf(path, sizeof(path), "s%ld", i);
+			make_file(path, 0);
+		}
+	}
 	if (!strcmp(w, "seqread"))
 		make_file("big", 32 << 20);
 	if (!strcmp(w, "randread"))
@@ -99,11 +153,17 @@ int main(int argc, char **argv)
 	if (!strcmp(w, "readdir")) {
 		if (mkdir("d", 0755))
 			die("mkdir");
-		for (i = 0; i < 1000; i++) {
+		for (i = 0; i < dirents; i++) {
 			snprintf(path, sizeof(path), "d/file%ld", i);
 			make_file(path, 0);
 		}
 	}
+	dfd = open(".", O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		die("open SETUP");
+	if (fchdir(wfd))
+		die(argv[1]);
+	close(wfd);
 
 	t0 = now();
 	count = 0;
@@ -134,6 +194,44 @@ int main(int argc, char **argv)
 				die("create");
 			close(fd);
 		} while (more());
+	} else if (!strcmp(w, "stat_cold")) {
+		do {
+			if (ops % COLD_FILES == 0) {
+				pause_clock();
+				drop_caches();
+				resume_clock();
+			}
+			snprintf(path, sizeof(path), "s%ld", ops % COLD_FILES);
+			if (stat(path, &st))
+				die("stat");
+		} while (more());
+	} else if (!strcmp(w, "unlink")) {
+		do {
+			if (ops % UNLINK_FILES == 0) {
+				pause_clock();
+				for (i = 0; i < UNLINK_FILES; i++) {
+					snprintf(path, sizeof(path), "u%ld", i);
+					fd = openat(dfd, path, O_WRONLY | O_CREAT, 0644);
+					if (fd < 0)
+						die("create");
+					close(fd);
+				}
+				resume_clock();
+			}
+			snprintf(path, sizeof(path), "u%ld", ops % UNLINK_FILES);
+			if (unlink(path))
+				die("unlink");
+		} while (more());
+		/* leave no half-deleted batch behind */
+		for (i = ops % UNLINK_FILES; i && i < UNLINK_FILES; i++) {
+			snprintf(path, sizeof(path), "u%ld", i);
+			unlinkat(dfd, path, 0);
+		}
+	} else if (!strcmp(w, "getxattr")) {
+		do {
+			if (getxattr("f", "user.bench", path, sizeof(path)) != 5)
+				die("getxattr");
+		} while (more());
 	} else if (!strcmp(w, "mkdir")) {
 		do {
 			if (mkdir("m", 0755) || rmdir("m"))
@@ -145,6 +243,8 @@ int main(int argc, char **argv)
 				die("rename");
 		} while (more());
 	} else if (!strcmp(w, "readdir")) {
+		/* a pass lists the whole directory: look at the clock each time */
+		check_mask = 0;
 		do {
 			DIR *d = opendir("d");
 			struct dirent *de;
@@ -197,11 +297,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "unknown workload %s\n", w);
 		return 2;
 	}
-	printf("%s %.1f\n", w, (count ? count : ops) / (now() - t0));
-	if (!strcmp(w, "create"))
-		for (i = 0; i < ops; i++) {
-			snprintf(path, sizeof(path), "c%ld", i);
-			unlink(path);
-		}
+	pause_clock();
+	printf("%s %.1f %ld\n", w, (count ? count : ops) / paused,
+	       count ? count : ops);
 	return 0;
 }
