@@ -69,7 +69,7 @@ echo "+ the daemon's request counters: backed operations never reached it"
 grep -E '^(LOOKUP|OPEN|READ|WRITE|CREATE|READDIR|backed_node_requests|bpf:)' $M/.fuse-bpf-status
 kill -TERM $mirror
 wait $mirror && echo "daemon exited cleanly on SIGTERM"
-grep -c " $M " /proc/mounts || echo "mount gone"
+if grep -q " $M " /proc/mounts; then echo "still mounted"; else echo "mount gone"; fi
 umount $S
 
 step "fuse kselftests installed"
