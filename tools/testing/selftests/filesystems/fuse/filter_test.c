@@ -88,12 +88,17 @@ FIXTURE_TEARDOWN(filter)
 	filters__destroy(self->skel);
 }
 
-/* Attach @pre and @post (either may be NULL) and mount with them. */
-static int filter_mount(FIXTURE_DATA(filter) *self, bool daemon,
+/*
+ * Attach @pre and @post (either may be NULL) and mount with them; logs
+ * why not.
+ */
+static int filter_mount(struct __test_metadata *_metadata,
+			FIXTURE_DATA(filter) *self, bool daemon,
 			struct bpf_map *pre, struct bpf_map *post,
 			struct ftd_config *cfg)
 {
 	char buf[24];
+	int ret;
 
 	if (pre) {
 		self->pre = bpf_map__attach_struct_ops(pre);
@@ -113,13 +118,15 @@ static int filter_mount(FIXTURE_DATA(filter) *self, bool daemon,
 	}
 	if (cfg)
 		self->e.cfg = *cfg;
-	return env_mount(&self->e, daemon);
+	ret = env_mount(&self->e, daemon);
+	if (ret)
+		TH_LOG("mount with filters: %s", strerror(errno));
+	return ret;
 }
 
-#define FILTER_MOUNT(pre, post, cfg) do {				\
-	ASSERT_EQ(0, filter_mount(self, variant->daemon, pre, post, cfg)) \
-		TH_LOG("mount with filters: %s", strerror(errno));	\
-} while (0)
+#define FILTER_MOUNT(pre, post, cfg)					\
+	ASSERT_EQ(0, filter_mount(_metadata, self, variant->daemon, pre,	\
+				  post, cfg))
 
 /*
  * The listing of @back without the names starting with "secret" must be

@@ -232,10 +232,14 @@ fi
 check "readonly_source_unchanged" test "$(snapshot)" = "$ro_before"
 
 # The owner-only subtree: visible to its uid, not to another.
-check "owner_lists_top" bash -c "setpriv --reuid=$OWNER_UID --regid=$OWNER_UID --clear-groups ls '$mnt' | grep -qx private"
+check "owner_lists_top" bash -c \
+	"setpriv --reuid=$OWNER_UID --regid=$OWNER_UID --clear-groups ls '$mnt' |
+	 grep -qx private"
 check "owner_reads" test "$(as $OWNER_UID cat "$mnt/private/file")" = "for the owner only"
 check "owner_lists" test "$(as $OWNER_UID ls "$mnt/private")" = file
-check "other_not_listed_top" bash -c "! setpriv --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups ls '$mnt' | grep -qx private"
+check "other_not_listed_top" bash -c \
+	"! setpriv --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups ls '$mnt' |
+	 grep -qx private"
 check "other_cannot_list" fails_with "ls: cannot" as $OTHER_UID ls "$mnt/private"
 check "other_cannot_read" fails_with "cat: " as $OTHER_UID cat "$mnt/private/file"
 check "other_cannot_stat_below" fails_with "stat: cannot" as $OTHER_UID stat "$mnt/private/file"
