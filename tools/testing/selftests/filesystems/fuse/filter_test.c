@@ -38,6 +38,7 @@
 #include "bad_oob.skel.h"
 #include "bad_write_in.skel.h"
 #include "bad_field.skel.h"
+#include "bad_kfunc.skel.h"
 
 #define VISIBLE_DATA	"visible data\n"
 #define TARGET_DATA	"target data\n"
@@ -1321,6 +1322,8 @@ TEST(filter_verifier)
 	ASSERT_REFUSED(bad_write_in, "a postfilter may not write fuse_access_in");
 	/* a prefilter writing a field its operation does not use */
 	ASSERT_REFUSED(bad_field, "a prefilter may not write fuse_getxattr_in at 0");
+	/* a program that is not a fuse filter calling a fuse-bpf kfunc */
+	ASSERT_REFUSED(bad_kfunc, "calling kernel function bpf_fuse_buf_dynptr is not allowed");
 	libbpf_set_print(old);
 }
 
