@@ -147,7 +147,7 @@ FIXTURE_TEARDOWN_PARENT(fs_diff)
 }
 
 /* The same file system on both sides: no divergence, and varied ops. */
-TEST_F(fs_diff, identical)
+TEST_F_TIMEOUT(fs_diff, identical, 240)
 {
 	static const int want_errnos[] = {
 		ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY,
@@ -185,7 +185,7 @@ TEST_F(fs_diff, identical)
  * other results (files in both trees under the names the ops use at the
  * top), the same sequence.
  */
-TEST_F(fs_diff, deterministic)
+TEST_F_TIMEOUT(fs_diff, deterministic, 240)
 {
 	struct fsd_report *again = malloc(sizeof(*again));
 	struct fsd_report *rep = &self->rep;
