@@ -128,9 +128,10 @@ sample_host &
 sampler=$!
 # tsc=reliable: under TCG the TSC drifts against the jiffies watchdog,
 # which would switch the guest to a jiffy-grained clock mid-run. brd: one
-# 1 GiB ramdisk for ext4.
+# 2 GiB ramdisk for ext4 (removed files stay allocated while a stacked
+# mount still caches them, up to a round of fio files).
 vm_rc=0
-FBT_APPEND="tsc=reliable brd.rd_nr=1 brd.rd_size=1048576 ${FBT_APPEND:-}" \
+FBT_APPEND="tsc=reliable brd.rd_nr=1 brd.rd_size=2097152 ${FBT_APPEND:-}" \
 	bash "$REPO/harness/vm.sh" --name bench --timeout "$timeout" --mem $mem \
 	--kernel "$out/bzImage" -- \
 	"$env FBT_BENCH='$out' BENCH_MODE=$mode bash '$REPO/harness/bench/bench-guest.sh'" \
@@ -152,8 +153,8 @@ repro="make bench"
 [ "$mode" = full ] && repro="make bench-full"
 {
 	echo "fuse-bpf benchmark ($mode), $(date -u +%F), base $BASE_VERSION"
-	echo "VM: QEMU ${accel^^}, 2 vCPUs, $mem MiB, kernel $(kernel_out)/bzImage" \
-		"(harness/configs/vm.config); host $(nproc) cores" \
+	echo "VM: QEMU ${accel^^}, 2 vCPUs, $mem MiB, kernel $out/bzImage (copy" \
+		"of $(kernel_out)/bzImage, harness/configs/vm.config); host $(nproc) cores" \
 		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 	echo "series: $(git -C "$REPO" describe --always --dirty) (the kernel" \
 		"was built from the work tree at the time of the snapshot)"

@@ -10,7 +10,9 @@
  * SETUP, when given, is the same directory reached another way (the
  * backing directory of a stacked mount): the untimed preparation (files to
  * stat, read, unlink, list) is made there, so that it costs the same under
- * every configuration.
+ * every configuration. With FSBENCH_STOP set in the environment, fsbench
+ * stops itself (SIGSTOP) between the preparation and the timed loop, so
+ * that a profiler can attach and continue it.
  *   stat        stat() one file (hot cache)
  *   stat_cold   stat() 2000 files once each, caches dropped before each
  *               pass (untimed)
@@ -25,11 +27,13 @@
  *               and lstat each entry (ops = entries)
  *   seqread     read a 32 MiB file in 1 MiB blocks (ops = MiB)
  *   seqwrite    write 1 MiB blocks, starting over at 64 MiB (ops = MiB)
+ *   seqwrite4k  pwrite 4 KiB blocks in turn over a 16 MiB file
  *   randread    random 4 KiB preads from a 16 MiB file
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +152,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(w, "seqread"))
 		make_file("big", 32 << 20);
-	if (!strcmp(w, "randread"))
+	if (!strcmp(w, "randread") || !strcmp(w, "seqwrite4k"))
 		make_file("big", 16 << 20);
 	if (!strcmp(w, "readdir")) {
 		if (mkdir("d", 0755))
@@ -164,6 +168,8 @@ int main(int argc, char **argv)
 	if (fchdir(wfd))
 		die(argv[1]);
 	close(wfd);
+	if (getenv("FSBENCH_STOP"))
+		raise(SIGSTOP);
 
 	t0 = now();
 	count = 0;
@@ -280,6 +286,13 @@ int main(int argc, char **argv)
 			if (pwrite(fd, buf, sizeof(buf),
 				   (off_t)(ops & 63) << 20) != sizeof(buf))
 				die("write");
+		} while (more());
+		close(fd);
+	} else if (!strcmp(w, "seqwrite4k")) {
+		fd = open("big", O_WRONLY);
+		do {
+			if (pwrite(fd, buf, 4096, (off_t)(ops & 4095) << 12) != 4096)
+				die("pwrite");
 		} while (more());
 		close(fd);
 	} else if (!strcmp(w, "randread")) {

@@ -36,13 +36,14 @@ UNITS = {
     'unlink': 'unlink/s', 'mkdir': 'mkdir+rmdir/s', 'rename': 'rename/s',
     'getxattr': 'getxattr/s', 'readdir': 'entries/s (readdir+lstat)',
     'seqread': 'MiB/s', 'seqwrite': 'MiB/s', 'randread': 'IOPS',
+    'seqwrite4k': 'IOPS',
     'fio_seqread_1m': 'MiB/s', 'fio_seqread_4k': 'IOPS',
     'fio_seqwrite_1m': 'MiB/s', 'fio_seqwrite_4k': 'IOPS',
     'fio_randread_4k': 'IOPS', 'fio_randwrite_4k': 'IOPS',
     'fio_mmapread': 'MiB/s', 'fs_mark': 'files/s', 'untar': 'entries/s',
     'find_grep': 'files/s',
 }
-SEQ = {'seqread', 'seqwrite', 'fio_seqread_1m', 'fio_seqread_4k',
+SEQ = {'seqread', 'seqwrite', 'seqwrite4k', 'fio_seqread_1m', 'fio_seqread_4k',
        'fio_seqwrite_1m', 'fio_seqwrite_4k', 'fio_mmapread'}
 RAND = {'randread', 'fio_randread_4k', 'fio_randwrite_4k'}
 META = {'stat', 'stat_cold', 'open_close', 'read4k', 'create', 'unlink',
@@ -92,12 +93,17 @@ def main():
         v = float(r['value']) if r['value'] else None
         cells.setdefault((r['fs'], r['workload'], r['config']), []).append(v)
 
-    def med(fs, w, c):
+    # A cell's median, or with best=True its best run: the guest shares
+    # the host's CPUs, and a run can only lose time to the host's other
+    # load, never gain it, so the fastest run is the one least disturbed.
+    def med(fs, w, c, best=False):
         vs = [v for v in cells.get((fs, w, c), []) if v is not None]
-        return statistics.median(vs) if vs else None
+        if not vs:
+            return None
+        return max(vs) if best else statistics.median(vs)
 
-    def ratio(fs, w, c):
-        m, n = med(fs, w, c), med(fs, w, 'native')
+    def ratio(fs, w, c, best=False):
+        m, n = med(fs, w, c, best), med(fs, w, 'native', best)
         return m / n if m is not None and n else None
 
     print('configurations:')
@@ -107,7 +113,7 @@ def main():
           ' median; a failed run leaves its cell empty ("-")')
 
     summary = [['fs', 'workload', 'config', 'unit', 'median', 'min', 'max',
-                'runs', 'failed', 'ratio_to_native']]
+                'runs', 'failed', 'ratio_to_native', 'best_ratio_to_native']]
     for fs in fss:
         print()
         print('== %s: rates (median ±spread) ==' % fs)
@@ -121,30 +127,33 @@ def main():
                 if not vs:
                     line.append('-')
                     summary.append([fs, w, c, UNITS.get(w, ''), '', '', '',
-                                    0, nfail, ''])
+                                    0, nfail, '', ''])
                     continue
                 m = statistics.median(vs)
                 spread = (max(vs) - min(vs)) / 2 / m * 100 if m else 0
                 line.append('%s±%.0f' % (fmt_rate(m), spread))
-                r = ratio(fs, w, c)
+                r, rb = ratio(fs, w, c), ratio(fs, w, c, True)
                 summary.append([fs, w, c, UNITS.get(w, ''), '%.6g' % m,
                                 '%.6g' % min(vs), '%.6g' % max(vs), len(vs),
-                                nfail, '' if r is None else '%.4f' % r])
+                                nfail, '' if r is None else '%.4f' % r,
+                                '' if rb is None else '%.4f' % rb])
             trows.append(line)
         table(head, trows, width=11)
         print('units: ' + '; '.join('%s %s' % (w, UNITS.get(w, '?'))
                                     for w in workloads))
-        print()
-        print('== %s: ratio to native ==' % fs)
-        trows = []
-        for w in workloads:
-            line = [w]
-            for c in configs:
-                r = ratio(fs, w, c)
-                line.append('-' if r is None else
-                            ('%.3f' % r if r < 0.1 else '%.2f' % r))
-            trows.append(line)
-        table(head, trows)
+        for best in (False, True):
+            print()
+            print('== %s: ratio to native (%s) ==' % (
+                fs, 'best run of each cell' if best else 'medians'))
+            trows = []
+            for w in workloads:
+                line = [w]
+                for c in configs:
+                    r = ratio(fs, w, c, best)
+                    line.append('-' if r is None else
+                                ('%.3f' % r if r < 0.1 else '%.2f' % r))
+                trows.append(line)
+            table(head, trows)
         # gnuplot data: one row per workload, one column per configuration
         with open(os.path.join(out, 'ratios-%s.dat' % fs), 'w') as f:
             f.write('workload ' + ' '.join(configs[1:]) + '\n')
@@ -221,53 +230,66 @@ def main():
 
     # The design targets (goals, not assertions), for both fuse-bpf
     # configurations without a program; every workload of a class must
-    # meet its target.
+    # meet its target. Evaluated on the medians and on the best runs.
     print()
     print('== design targets (fuse-bpf without a program: fbnd no daemon, fbd'
           ' daemon; per workload, geometric mean) ==')
     CLASSIC = ('pll', 'bindfs')
+    # workloads where a filter runs per operation (reads and writes of
+    # open files are not filterable)
+    FILTERED = META | {'fs_mark', 'untar', 'find_grep'}
     for fs in fss:
-        def rel(w, c, base):
-            m = med(fs, w, c)
-            if base == 'classic':
-                bs = [med(fs, w, b) for b in CLASSIC]
-                bs = [b for b in bs if b]
-                b = max(bs) if bs else None
-            else:
-                b = med(fs, w, base)
-            return m / b if m is not None and b else None
+        for best in (False, True):
+            tag = 'best' if best else 'median'
 
-        def say(label, ws, c, goal, base='native'):
-            rs = [(rel(w, c, base), w) for w in workloads if w in ws]
-            rs = [(r, w) for r, w in rs if r is not None]
-            if not rs:
-                return
-            missed = [(r, w) for r, w in rs if r < goal]
-            print('%-6s %-6s %-40s geomean %6.3f  %s' % (
-                fs, c, label, geomean([r for r, _ in rs]),
-                'met' if not missed else 'MISSED: ' + ', '.join(
-                    '%s %.3g' % (w, r) for r, w in sorted(missed))))
+            def rel(w, c, base):
+                m = med(fs, w, c, best)
+                if base == 'classic':
+                    bs = [med(fs, w, b, best) for b in CLASSIC]
+                    bs = [b for b in bs if b]
+                    b = max(bs) if bs else None
+                else:
+                    b = med(fs, w, base, best)
+                return m / b if m is not None and b else None
 
-        for c in ('fbnd', 'fbd'):
-            if c not in configs:
-                continue
-            say('sequential >= 0.95x native', SEQ, c, 0.95)
-            say('random 4K >= 0.9x native', RAND, c, 0.9)
-            say('metadata >= 0.8x native', META, c, 0.8)
-            say('metadata >= 10x best classic FUSE', META, c, 10, 'classic')
-        # trivial program: time over none = fbd / fbtriv - 1
-        rs = []
-        for w in workloads:
-            a, b = med(fs, w, 'fbtriv'), med(fs, w, 'fbd')
-            if a and b:
-                rs.append((b / a - 1, w))
-        if rs:
-            over = [(r, w) for r, w in rs if r >= 0.05]
-            g = geomean([1 + r for r, _ in rs]) - 1
-            print('%-6s %-6s %-40s geomean %+5.1f%%  %s' % (
-                fs, 'fbtriv', 'trivial program < 5% time over fbd', 100 * g,
-                'met' if not over else 'MISSED: ' + ', '.join(
-                    '%s %+.0f%%' % (w, 100 * r) for r, w in sorted(over, reverse=True))))
+            def say(label, ws, c, goal, base='native'):
+                rs = [(rel(w, c, base), w) for w in workloads if w in ws]
+                rs = [(r, w) for r, w in rs if r is not None]
+                if not rs:
+                    return
+                missed = [(r, w) for r, w in rs if r < goal]
+                print('%-5s %-6s %-6s %-36s geomean %6.3f  %s' % (
+                    fs, tag, c, label, geomean([r for r, _ in rs]),
+                    'met' if not missed else 'MISSED: ' + ', '.join(
+                        '%s %.3g' % (w, r) for r, w in sorted(missed))))
+
+            for c in ('fbnd', 'fbd'):
+                if c not in configs:
+                    continue
+                say('sequential >= 0.95x native', SEQ, c, 0.95)
+                say('random 4K >= 0.9x native', RAND, c, 0.9)
+                say('metadata >= 0.8x native', META, c, 0.8)
+                say('metadata >= 10x best classic FUSE', META, c, 10,
+                    'classic')
+            # trivial program: time over none = fbd / fbtriv - 1, where
+            # the program runs; on reads and writes, where it does not,
+            # the same difference is the noise of the measurement
+            for label, ws in (('trivial program < 5% over fbd', FILTERED),
+                              ('(same, I/O: no program runs)', SEQ | RAND)):
+                rs = []
+                for w in workloads:
+                    a, b = med(fs, w, 'fbtriv', best), med(fs, w, 'fbd', best)
+                    if w in ws and a and b:
+                        rs.append((b / a - 1, w))
+                if not rs:
+                    continue
+                over = [(r, w) for r, w in rs if r >= 0.05]
+                g = geomean([1 + r for r, _ in rs]) - 1
+                print('%-5s %-6s %-6s %-36s geomean %+5.1f%%  %s' % (
+                    fs, tag, 'fbtriv', label, 100 * g,
+                    'met' if not over else 'over 5%: ' + ', '.join(
+                        '%s %+.0f%%' % (w, 100 * r)
+                        for r, w in sorted(over, reverse=True))))
     print('(best classic FUSE: the faster of pll and bindfs per workload)')
 
     # gnuplot script: ratios to native, log scale, one panel per fs.
