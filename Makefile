@@ -13,6 +13,7 @@
 #   make vm CMD=...  run a command in the VM
 #   make series      numbered git format-patch series + cover letter
 #   make checkpatch  scripts/checkpatch.pl --strict over the series
+#   make series-build  build the kernel at every patch of the series
 #   make warncheck   fs/fuse with W=1, CONFIG_FUSE_BPF=y and =n
 #   make bench       quick side-by-side benchmark in one VM boot
 #   make bench-full  the full benchmark (about 40 minutes under TCG)
@@ -60,6 +61,10 @@ series: tree
 
 checkpatch: series
 	@bash $(H)/checkpatch.sh
+
+.PHONY: series-build
+series-build: series
+	@bash $(H)/series-build.sh
 
 warncheck: kernel
 	@bash $(H)/warncheck.sh
