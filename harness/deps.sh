@@ -11,7 +11,7 @@ PKGS=(
 	clang-19 llvm-19 lld-19
 	qemu-system-x86
 	libfuse3-dev fuse3 bpftool attr
-	python3-docutils python3-ply python3-git
+	python3-docutils python3-ply python3-git python3-sphinx
 	fio bindfs fsmark gnuplot-nox e2fsprogs tar
 )
 
