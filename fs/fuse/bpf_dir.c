@@ -384,6 +384,7 @@ static const struct fuse_bpf_op fuse_bpf_access_op = {
 bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
 {
 	struct fuse_bpf_access_io io = { .inode = inode, .in.mask = mask };
+	const struct cred *old_cred;
 
 	if (!fuse_bpf_inode_backed(inode))
 		return false;
@@ -392,7 +393,17 @@ bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
 	*err = generic_permission(&nop_mnt_idmap, inode, mask);
 	if (*err)
 		return true;
-	return fuse_bpf_run(&fuse_bpf_access_op, inode, &io, err);
+	if (fuse_bpf_has_filter(inode))
+		return fuse_bpf_run(&fuse_bpf_access_op, inode, &io, err);
+
+	/*
+	 * What the pipeline would do without a filter, without setting it
+	 * up: this runs for every component of every path walked.
+	 */
+	old_cred = override_creds(get_fuse_inode(inode)->backing_cred);
+	*err = fuse_bpf_access_backing(NULL, &io);
+	revert_creds(old_cred);
+	return true;
 }
 
 /* statfs */

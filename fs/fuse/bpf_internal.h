@@ -199,10 +199,15 @@ static inline struct inode *fuse_bpf_backing_inode(struct inode *inode)
 	return d_inode(get_fuse_inode(inode)->backing_path.dentry);
 }
 
+/* Whether the node has filters: each operation on it may run a program. */
+static inline bool fuse_bpf_has_filter(struct inode *inode)
+{
+	return rcu_access_pointer(get_fuse_inode(inode)->bpf_filter);
+}
+
 /* bpf_ops.c */
 bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 			  bool post, struct fuse_bpf_args *fa, int *res);
-bool fuse_bpf_has_filter(struct inode *inode);
 bool fuse_bpf_same_filter(struct inode *a, struct inode *b);
 bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op);
 int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,

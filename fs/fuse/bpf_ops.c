@@ -677,11 +677,6 @@ bool fuse_bpf_same_filter(struct inode *a, struct inode *b)
 	       rcu_access_pointer(get_fuse_inode(b)->bpf_filter);
 }
 
-bool fuse_bpf_has_filter(struct inode *inode)
-{
-	return rcu_access_pointer(get_fuse_inode(inode)->bpf_filter);
-}
-
 /* Set the filters of a node (NULL: none); takes a reference. */
 void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter)
 {
