@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "trivial" fuse-bpf filter of the benchmark: every prefilter and
- * every postfilter member is set and returns FUSE_BPF_CONTINUE, so the
- * cost measured is that of calling a BPF program per operation. libbpf
- * wants one program per struct_ops member.
+ * every postfilter member (all 33 operations) is set and returns
+ * FUSE_BPF_CONTINUE, so the cost measured is that of calling a BPF
+ * program per operation. With a read and a write prefilter, reads and
+ * writes take the filtered (synchronous) path. libbpf wants one program
+ * per struct_ops member.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,7 +30,8 @@ int BPF_PROG(post_##op)							\
 	X(opendir) X(flush) X(fsync) X(fsyncdir) X(readdir) X(mknod)	\
 	X(mkdir) X(symlink) X(link) X(unlink) X(rmdir) X(rename)	\
 	X(readlink) X(tmpfile) X(getxattr) X(listxattr) X(setxattr)	\
-	X(removexattr) X(lseek) X(fallocate) X(copy_file_range)
+	X(removexattr) X(lseek) X(fallocate) X(copy_file_range)	\
+	X(read) X(write) X(release) X(releasedir) X(lock) X(ioctl)
 
 OPS(PRE)
 OPS(POST)
