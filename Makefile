@@ -15,6 +15,7 @@
 #   make checkpatch  scripts/checkpatch.pl --strict over the series
 #   make series-build  build the kernel at every patch of the series
 #   make warncheck   fs/fuse with W=1, CONFIG_FUSE_BPF=y and =n
+#   make doccheck    Documentation/filesystems/fuse-bpf.rst builds without warnings
 #   make bench       quick side-by-side benchmark in one VM boot
 #   make bench-full  the full benchmark (about 40 minutes under TCG)
 #   make deps        install the Debian packages the harness needs
@@ -68,6 +69,10 @@ series-build: series
 
 warncheck: kernel
 	@bash $(H)/warncheck.sh
+
+.PHONY: doccheck
+doccheck: tree
+	@bash $(H)/doccheck.sh
 
 bench: selftests
 	@bash $(H)/bench.sh quick
