@@ -168,19 +168,24 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 	if (d_unhashed(backing))
 		return true;
 	if (dir && fuse_bpf_inode_backed(dir)) {
-		struct name_snapshot name;
+		const unsigned char *name;
+		unsigned int len;
 		bool same;
 
 		parent = get_fuse_inode(dir)->backing_path.dentry;
-		/* Both names may change under a rename: compare stable copies. */
-		take_dentry_name_snapshot(&name, entry);
+		/*
+		 * The backing name is stable under its d_lock. The entry's may
+		 * change under a rename: as dentry_cmp() does, read its pointer
+		 * once, under RCU, and compare up to its NUL, never past it.
+		 */
+		rcu_read_lock();
 		spin_lock(&backing->d_lock);
+		name = READ_ONCE(entry->d_name.name);
+		len = backing->d_name.len;
 		same = backing->d_parent == parent &&
-		       backing->d_name.len == name.name.len &&
-		       !memcmp(backing->d_name.name, name.name.name,
-			       name.name.len);
+		       !strncmp(name, backing->d_name.name, len) && !name[len];
 		spin_unlock(&backing->d_lock);
-		release_dentry_name_snapshot(&name);
+		rcu_read_unlock();
 		if (!same)
 			return true;
 	}

@@ -1355,6 +1355,16 @@ TEST_F(backed, coherency_rename)
 	ASSERT_FAILS(ENOENT, stat(MNT("d"), &st));
 	CHECK_FILE(MNT("e/x"), "X");
 
+	/* renamed to a prefix of its name, and to a longer one */
+	PUT(BACK("long"), "L");
+	CHECK_FILE(MNT("long"), "L");
+	ASSERT_EQ(0, rename(BACK("long"), BACK("lo")));
+	ASSERT_FAILS(ENOENT, stat(MNT("long"), &st));
+	CHECK_FILE(MNT("lo"), "L");
+	ASSERT_EQ(0, rename(BACK("lo"), BACK("lon")));
+	ASSERT_FAILS(ENOENT, stat(MNT("lo"), &st));
+	CHECK_FILE(MNT("lon"), "L");
+
 	/* renamed over a name the mount had looked up */
 	PUT(BACK("c"), "C1");
 	PUT(BACK("c2"), "C2");
