@@ -6,9 +6,9 @@
 #      continuation lines (a first cell ending in a comma), and that
 #      Documentation/filesystems/index.rst.diff puts it in the toctree;
 #   2. scripts/kernel-doc -none over the headers it pulls in with
-#      ".. kernel-doc::" (warnings a header already has in the base
-#      tree are not the series' and are only counted), and that each
-#      identifier those directives list is found;
+#      ".. kernel-doc::" (htmldocs prints every warning of such a
+#      header once per directive), and that each identifier those
+#      directives list is found;
 #   3. the kernel's own Sphinx configuration (Documentation/conf.py with
 #      its extensions, kernel-doc included) on just that file, next to
 #      a stub index, into build/doccheck/html.
@@ -27,7 +27,7 @@ python3 -c 'import docutils' 2>/dev/null || die "no python3 docutils: run 'make 
 
 sv=$(sphinx-build --version | awk '{print $NF}')
 rm -rf "$OUT"
-mkdir -p "$OUT/src/filesystems" "$OUT/base"
+mkdir -p "$OUT/src/filesystems"
 start=$(date +%s)
 fails=0
 
@@ -104,8 +104,6 @@ fi
 # by the source line. Two are the same when all but file:line is.
 cat >"$OUT/kdoc.py" <<'EOF'
 import re, sys
-from collections import Counter
-loc = re.compile(r'^\S+:\d+: ')
 kdoc = re.compile(r'\S+:\d+: warning: ')
 sphinx = re.compile(r'WARNING|ERROR|SEVERE|CRITICAL|Traceback')
 
@@ -121,52 +119,23 @@ def groups(path):
                 out.append([line])
     return out
 
-def key(g):
-    return '\n'.join([loc.sub('', g[0])] + g[1:])
-
-mode, log, bases = sys.argv[1], sys.argv[2], sys.argv[3:]
-base = Counter()
-for b in bases:
-    base.update(key(g) for g in groups(b) if kdoc.match(g[0]))
-known = 0
+mode, log = sys.argv[1], sys.argv[2]
 for g in groups(log):
     if kdoc.match(g[0]):
-        if base[key(g)]:
-            known += 1
-            # kdoc: one for one; sphinx: each directive reruns the file
-            if mode == 'kdoc':
-                base[key(g)] -= 1
-            continue
         print('\n'.join(g))
     elif mode == 'sphinx' and sphinx.search(g[0]):
         print(g[0])
-if mode == 'kdoc':
-    print('known %d' % known)
 EOF
 
-# 2. kernel-doc -none over the headers; the base's own warnings are not
-# the series' and are only counted.
+# 2. kernel-doc -none over the headers.
 refs=$(sed -n 's/^\.\. kernel-doc:: *//p' "$REPO/$RST")
 # shellcheck disable=SC2086 # split into paths
 hdrs=$(printf '%s\n' $HEADERS $refs | sort -u)
 kdoc() { (cd "$1" && perl "$TREE/scripts/kernel-doc" -none "$2" >/dev/null 2>"$3") || true; }
-base_total=0
-bases=()
 for h in $hdrs; do
 	[ -f "$TREE/$h" ] || { note "$h: WARNING: not in $TREE"; fails=$((fails + 1)); continue; }
 	kdoc "$TREE" "$h" "$OUT/kdoc.log"
-	b=$OUT/base/$h.log
-	mkdir -p "$OUT/base/$(dirname "$h")"
-	: >"$b"
-	if git -C "$TREE" cat-file -e "base:$h" 2>/dev/null; then
-		git -C "$TREE" show "base:$h" >"$OUT/base/$h"
-		kdoc "$OUT/base" "$h" "$b"
-	fi
-	bases+=("$b")
-	res=$(python3 "$OUT/kdoc.py" kdoc "$OUT/kdoc.log" "$b")
-	known=${res##*known }
-	base_total=$((base_total + known))
-	new=$(printf '%s\n' "$res" | sed '$d')
+	new=$(python3 "$OUT/kdoc.py" kdoc "$OUT/kdoc.log")
 	if [ -n "$new" ]; then
 		printf '%s\n' "$new" >&2
 		fails=$((fails + 1))
@@ -184,11 +153,9 @@ while read -r h id; do
 done < <(awk '/^\.\. kernel-doc::/ { h = $3; next }
 	h && /^   :(identifiers|functions):/ { for (i = 2; i <= NF; i++) print h, $i; next }
 	!/^   :/ { h = "" }' "$REPO/$RST")
-[ $base_total = 0 ] ||
-	note "note: $base_total kernel-doc warnings of the base headers not counted (htmldocs prints them for every kernel-doc directive)"
 
 # 3. The kernel's Sphinx build of just this file, with the warnings of
-# its kernel-doc runs (a missing identifier, say) less the base's.
+# its kernel-doc runs (a missing identifier, say).
 cp "$REPO/$RST" "$OUT/src/filesystems/"
 printf '%s\n' "doccheck" "========" "" ".. toctree::" "" \
 	"   filesystems/fuse-bpf" >"$OUT/src/index.rst"
@@ -220,7 +187,7 @@ resolves() {
 	*) return 1 ;;
 	esac
 }
-python3 "$OUT/kdoc.py" sphinx "$OUT/sphinx.log" "${bases[@]}" |
+python3 "$OUT/kdoc.py" sphinx "$OUT/sphinx.log" |
 	grep -v 'dot(1) not found' |
 	sed "s|$OUT/src/filesystems/fuse-bpf\(\.rst\)\?|$RST|" |
 	while IFS= read -r w; do
