@@ -20,10 +20,18 @@ mapfile -t commits < <(git -C "$series" rev-list --reverse base..series)
 [ ${#commits[@]} -gt 0 ] || die "the series in $series has no patches"
 
 mkdir -p "$BUILD/series-build"
-if [ ! -d "$work/.git" ]; then
-	git clone -q --shared --no-checkout "$series" "$work"
+# The work clone borrows the objects of the base tree, which stays, and
+# fetches those of the series: make series replaces build/series every
+# time. A clone that borrowed from an earlier build/series is redone.
+if [ -d "$work/.git" ] &&
+	! git -C "$work" fetch -q "$series" +series:refs/remotes/series 2>/dev/null; then
+	note "$work borrowed from an earlier series: cloning it again"
+	rm -rf "$work"
 fi
-git -C "$work" fetch -q "$series" series
+if [ ! -d "$work/.git" ]; then
+	git clone -q --shared --no-checkout "$TREE" "$work"
+	git -C "$work" fetch -q "$series" +series:refs/remotes/series
+fi
 : >"$log"
 
 configure() {
