@@ -13,10 +13,10 @@ for p in "${patches[@]}"; do
 	sum=$(printf '%s\n' "$res" | grep -E '^total:' || echo "total: ? (checkpatch failed)")
 	printf '%-60s %s\n' "$(basename "$p")" "$sum"
 	if ! printf '%s\n' "$sum" | grep -q '^total: 0 errors'; then
-		printf '%s\n' "$res" | grep -E -A4 '^(ERROR|WARNING|CHECK):' | sed 's/^/    /' || true
+		printf '%s\n' "$res" | grep -E -A4 '^(\S+:[0-9]+: )?(ERROR|WARNING|CHECK):' | sed 's/^/    /' || true
 		errors=1
 	elif printf '%s\n' "$sum" | grep -qv ' 0 warnings, 0 checks'; then
-		printf '%s\n' "$res" | grep -E -A4 '^(WARNING|CHECK):' | sed 's/^/    /' || true
+		printf '%s\n' "$res" | grep -E -A4 '^(\S+:[0-9]+: )?(WARNING|CHECK):' | sed 's/^/    /' || true
 	fi
 done
 [ $errors = 0 ] || die "checkpatch found errors"
