@@ -10,6 +10,7 @@
 #include <linux/magic.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
+#include <linux/posix_acl.h>
 #include <linux/statfs.h>
 
 /* Backed dentries stay until the backing says otherwise. */
@@ -26,15 +27,18 @@ struct fuse_bpf_lookup_io {
 	struct fuse_entry_out out;
 	struct inode *dir;
 	struct dentry *entry;
+	const struct qstr *name;
 	struct dentry *backing;
 	struct dentry *res;
+	bool revalidate;	/* only tell whether @entry is still valid */
+	bool valid;
 };
 
 static int fuse_bpf_lookup_init_in(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_lookup_io *io = data;
 
-	fuse_bpf_name_arg(fa, &io->entry->d_name);
+	fuse_bpf_name_arg(fa, io->name);
 	return 0;
 }
 
@@ -79,6 +83,14 @@ static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
 	struct inode *inode = NULL;
 	struct dentry *entry;
 
+	if (io->revalidate) {
+		/* The filters, as they are now, find the same object. */
+		io->valid = !fa->meta.error && io->backing &&
+			    d_inode(io->backing) ==
+			    fuse_bpf_backing_inode(d_inode(io->entry));
+		dput(io->backing);
+		return 0;
+	}
 	if (fa->meta.error) {
 		dput(io->backing);
 		return fa->meta.error;
@@ -121,7 +133,11 @@ static const struct fuse_bpf_op fuse_bpf_lookup_op = {
 bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
 		     struct dentry *entry, unsigned int flags)
 {
-	struct fuse_bpf_lookup_io io = { .dir = dir, .entry = entry };
+	struct fuse_bpf_lookup_io io = {
+		.dir = dir,
+		.entry = entry,
+		.name = &entry->d_name,
+	};
 	int err;
 
 	if (!fuse_bpf_inode_backed(dir))
@@ -130,6 +146,31 @@ bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
 		return false;
 	*res = err ? ERR_PTR(err) : io.res;
 	return true;
+}
+
+/*
+ * A lookup filter may decide by who asks (uid, pid), and may have been
+ * replaced since the dentry was made: run it again, out of RCU walk.
+ * Return: 1 valid, 0 invalid (a new lookup runs the filters, and sends
+ * the name to the server when they say so).
+ */
+static int fuse_bpf_revalidate_filter(struct inode *dir, struct dentry *entry)
+{
+	struct fuse_bpf_lookup_io io = {
+		.dir = dir,
+		.entry = entry,
+		.revalidate = true,
+	};
+	struct name_snapshot name;
+	int err;
+
+	/* The parent is not locked: the name may change under a rename. */
+	take_dentry_name_snapshot(&name, entry);
+	io.name = &name.name;
+	if (!fuse_bpf_run(&fuse_bpf_lookup_op, dir, &io, &err))
+		io.valid = false;
+	release_dentry_name_snapshot(&name);
+	return io.valid;
 }
 
 /**
@@ -143,7 +184,8 @@ bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
  * backing dentry is still hashed under the same parent and name: a rename
  * or unlink done directly in the backing directory invalidates it.
  * Negative dentries of backed directories are never trusted. Nodes the
- * server named keep the server's entry timeouts.
+ * server named keep the server's entry timeouts. In a directory with a
+ * lookup filter, the filter is run again (fuse_bpf_revalidate_filter()).
  *
  * Return: true when fuse-bpf decided.
  */
@@ -163,16 +205,26 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 	    !(get_fuse_inode(inode)->nodeid & FUSE_BPF_NODEID_BIT))
 		return false;
 
+	/*
+	 * In RCU walk the inode may be evicted under us: read each backing
+	 * pointer once.
+	 */
 	*res = 0;
-	backing = get_fuse_inode(inode)->backing_path.dentry;
+	backing = READ_ONCE(get_fuse_inode(inode)->backing_path.dentry);
+	if (!backing) {
+		if (flags & LOOKUP_RCU)
+			*res = -ECHILD;
+		return true;
+	}
 	if (d_unhashed(backing))
 		return true;
-	if (dir && fuse_bpf_inode_backed(dir)) {
+	parent = dir ? READ_ONCE(get_fuse_inode(dir)->backing_path.dentry) :
+		       NULL;
+	if (parent) {
 		const unsigned char *name;
 		unsigned int len;
 		bool same;
 
-		parent = get_fuse_inode(dir)->backing_path.dentry;
 		/*
 		 * The backing name is stable under its d_lock. The entry's may
 		 * change under a rename: as dentry_cmp() does, read its pointer
@@ -188,6 +240,11 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 		rcu_read_unlock();
 		if (!same)
 			return true;
+	}
+	if (parent && fuse_bpf_has_callback(dir, FUSE_BPF_F_LOOKUP)) {
+		*res = flags & LOOKUP_RCU ? -ECHILD :
+		       fuse_bpf_revalidate_filter(dir, entry);
+		return true;
 	}
 	*res = 1;
 	return true;
@@ -284,29 +341,69 @@ bool fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
 struct fuse_bpf_setattr_io {
 	struct fuse_setattr_in in;
 	struct dentry *dentry;
-	struct iattr *attr;
+	struct iattr *attr;	/* the caller's, checked by setattr_prepare() */
+	struct iattr backing;	/* what the backing call does */
 };
+
+/* What a prefilter may change of an iattr: these fields and valid bits. */
+#define FUSE_BPF_SETATTR_VALID	(ATTR_MODE | ATTR_UID | ATTR_GID | ATTR_SIZE)
+
+static void fuse_bpf_iattr_to_in(const struct iattr *attr,
+				 struct fuse_setattr_in *in)
+{
+	in->valid = attr->ia_valid;
+	in->size = attr->ia_size;
+	in->mode = attr->ia_mode;
+	in->uid = from_kuid(&init_user_ns, attr->ia_uid);
+	in->gid = from_kgid(&init_user_ns, attr->ia_gid);
+}
+
+/*
+ * After the prefilter, as the caller: what the prefilter changed is
+ * checked as if the caller had asked for it (a filter can take rights
+ * away, never give them), and setattr_prepare() strips S_ISGID for it.
+ */
+static int fuse_bpf_setattr_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_setattr_io *io = data;
+	struct iattr *attr = &io->backing;
+	struct fuse_setattr_in asked = {};
+	struct inode *inode = d_inode(io->dentry);
+
+	*attr = *io->attr;
+	fuse_bpf_iattr_to_in(attr, &asked);
+	if (asked.valid == io->in.valid && asked.size == io->in.size &&
+	    asked.mode == io->in.mode && asked.uid == io->in.uid &&
+	    asked.gid == io->in.gid)
+		return 0;
+
+	attr->ia_valid &= io->in.valid | ~FUSE_BPF_SETATTR_VALID;
+	attr->ia_valid &= ~ATTR_FORCE;
+	attr->ia_mode = (io->in.mode & S_IALLUGO) | (inode->i_mode & S_IFMT);
+	attr->ia_uid = make_kuid(&init_user_ns, io->in.uid);
+	attr->ia_gid = make_kgid(&init_user_ns, io->in.gid);
+	attr->ia_size = io->in.size;
+	if (((attr->ia_valid & ATTR_UID) && !uid_valid(attr->ia_uid)) ||
+	    ((attr->ia_valid & ATTR_GID) && !gid_valid(attr->ia_gid)))
+		return -EINVAL;
+	return setattr_prepare(&nop_mnt_idmap, io->dentry, attr);
+}
 
 static int fuse_bpf_setattr_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_setattr_io *io = data;
 	struct path *path = fuse_bpf_backing_path(d_inode(io->dentry));
 	struct inode *backing = d_inode(path->dentry);
-	struct iattr attr = *io->attr;
+	struct iattr attr = io->backing;
 	int err;
-
-	/* What a prefilter may have changed. */
-	attr.ia_valid &= io->in.valid |
-			 ~(ATTR_MODE | ATTR_UID | ATTR_GID | ATTR_SIZE);
-	attr.ia_mode = io->in.mode;
-	attr.ia_uid = make_kuid(&init_user_ns, io->in.uid);
-	attr.ia_gid = make_kgid(&init_user_ns, io->in.gid);
-	attr.ia_size = io->in.size;
 
 	/* The fuse file is not the backing file: truncate by path. */
 	attr.ia_valid &= ~ATTR_FILE;
 	attr.ia_file = NULL;
-	/* Killing suid/sgid is recomputed on the backing inode. */
+	/*
+	 * The caller decided which of suid/sgid to kill: notify_change()
+	 * recomputes the mode from the backing inode's.
+	 */
 	if (attr.ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID))
 		attr.ia_valid &= ~ATTR_MODE;
 
@@ -332,6 +429,7 @@ static const struct fuse_bpf_op fuse_bpf_setattr_op = {
 	.opcode = FUSE_SETATTR,
 	.filter = FUSE_BPF_F_SETATTR,
 	FUSE_BPF_IN(struct fuse_bpf_setattr_io, in),
+	.init_out = fuse_bpf_setattr_init_out,
 	.backing = fuse_bpf_setattr_backing,
 	.finalize = fuse_bpf_setattr_finalize,
 };
@@ -339,17 +437,7 @@ static const struct fuse_bpf_op fuse_bpf_setattr_op = {
 bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 		      struct file *file)
 {
-	struct fuse_bpf_setattr_io io = {
-		.in = {
-			.valid = attr->ia_valid,
-			.size = attr->ia_size,
-			.mode = attr->ia_mode,
-			.uid = from_kuid(&init_user_ns, attr->ia_uid),
-			.gid = from_kgid(&init_user_ns, attr->ia_gid),
-		},
-		.dentry = dentry,
-		.attr = attr,
-	};
+	struct fuse_bpf_setattr_io io = { .dentry = dentry, .attr = attr };
 	struct inode *inode = d_inode(dentry);
 
 	if (!fuse_bpf_inode_backed(inode))
@@ -360,6 +448,8 @@ bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 	*err = setattr_prepare(&nop_mnt_idmap, dentry, attr);
 	if (*err)
 		return true;
+	/* What the filter sees is what the caller may do. */
+	fuse_bpf_iattr_to_in(attr, &io.in);
 	return fuse_bpf_run(&fuse_bpf_setattr_op, inode, &io, err);
 }
 
@@ -386,6 +476,55 @@ static const struct fuse_bpf_op fuse_bpf_access_op = {
 	.backing = fuse_bpf_access_backing,
 };
 
+/*
+ * RCU walk: decide without sleeping and without writing the inode, else
+ * -ECHILD. Eviction drops the backing under an RCU walker's feet, so each
+ * pointer is read once (their memory outlives the walk) and the
+ * credentials are used only while they are still alive.
+ */
+static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	struct dentry *dentry = READ_ONCE(fi->backing_path.dentry);
+	struct vfsmount *mnt = READ_ONCE(fi->backing_path.mnt);
+	const struct cred *cred = READ_ONCE(fi->backing_cred);
+	const struct cred *old_cred;
+	struct inode *backing;
+	int err;
+
+	/* A filter may sleep. */
+	if (!dentry || !mnt || !cred ||
+	    fuse_bpf_has_callback(inode, FUSE_BPF_F_ACCESS))
+		return -ECHILD;
+	backing = d_inode_rcu(dentry);
+	if (!backing || fuse_bpf_attr_stale(inode, backing))
+		return -ECHILD;
+	err = generic_permission(&nop_mnt_idmap, inode, mask);
+	if (err)
+		return err;
+	cred = get_cred_rcu(cred);
+	if (!cred)
+		return -ECHILD;
+	old_cred = override_creds(cred);
+	err = inode_permission(mnt_idmap(mnt), backing, mask);
+	revert_creds(old_cred);
+	put_cred(cred);
+	return err;
+}
+
+/**
+ * fuse_bpf_permission() - may the caller access a backed node
+ * @err: the result
+ * @inode: the node
+ * @mask: the access, with %MAY_NOT_BLOCK in RCU walk
+ *
+ * As ovl_permission(): the caller against the fuse inode, whose mode,
+ * owner and flags are the backing inode's and whose ACLs are read from
+ * the backing inode (fuse_bpf_get_inode_acl()), then the registered
+ * credentials against the backing inode.
+ *
+ * Return: true when @inode is backed.
+ */
 bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
 {
 	struct fuse_bpf_access_io io = { .inode = inode, .in.mask = mask };
@@ -393,12 +532,16 @@ bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
 
 	if (!fuse_bpf_inode_backed(inode))
 		return false;
+	if (mask & MAY_NOT_BLOCK) {
+		*err = fuse_bpf_permission_rcu(inode, mask);
+		return true;
+	}
 
 	fuse_bpf_copy_attr(inode);
 	*err = generic_permission(&nop_mnt_idmap, inode, mask);
 	if (*err)
 		return true;
-	if (fuse_bpf_has_filter(inode))
+	if (fuse_bpf_has_callback(inode, FUSE_BPF_F_ACCESS))
 		return fuse_bpf_run(&fuse_bpf_access_op, inode, &io, err);
 
 	/*
@@ -409,6 +552,80 @@ bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
 	*err = fuse_bpf_access_backing(NULL, &io);
 	revert_creds(old_cred);
 	return true;
+}
+
+/**
+ * fuse_bpf_get_inode_acl() - the ACL of a backed node, for permission
+ * @res: the ACL, referenced (not in RCU walk), NULL or an ERR_PTR
+ * @inode: the node
+ * @type: %ACL_TYPE_ACCESS or %ACL_TYPE_DEFAULT
+ * @rcu: in RCU walk, where only a cached ACL may be used
+ *
+ * The backing inode's, as ovl_get_inode_acl() does; backed nodes cache
+ * none of their own (%ACL_DONT_CACHE), so a change made directly in the
+ * backing tree counts at once.
+ *
+ * Return: true when @inode is backed.
+ */
+bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
+			    int type, bool rcu)
+{
+	struct dentry *dentry;
+	struct inode *backing;
+
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+	dentry = READ_ONCE(get_fuse_inode(inode)->backing_path.dentry);
+	backing = dentry ? d_inode_rcu(dentry) : NULL;
+	if (!backing)
+		*res = ERR_PTR(-ECHILD);
+	else if (!IS_POSIXACL(backing))
+		*res = NULL;
+	else if (rcu)
+		*res = get_cached_acl_rcu(backing, type);
+	else
+		*res = get_inode_acl(backing, type);
+	return true;
+}
+
+/**
+ * fuse_bpf_set_acl() - the checks of setting an ACL on a backed node
+ * @err: the result, when not 0
+ * @dentry: the node
+ * @acl: the ACL, NULL to remove it
+ * @type: %ACL_TYPE_ACCESS or %ACL_TYPE_DEFAULT
+ *
+ * The ACL is set as an xattr, with the registered credentials, which
+ * pass the backing file system's own checks. So, as ovl_set_acl() does,
+ * check here that the caller owns the node, and clear S_ISGID for a
+ * caller outside the owning group, which the backing file system does
+ * not do for a capable setter (posix_acl_update_mode()).
+ *
+ * Return: true when it failed (*@err), false when fuse goes on to set it.
+ */
+bool fuse_bpf_set_acl(int *err, struct dentry *dentry, struct posix_acl *acl,
+		      int type)
+{
+	struct inode *inode = d_inode(dentry);
+	struct iattr iattr = { .ia_valid = ATTR_KILL_SGID };
+
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+	fuse_bpf_copy_attr(inode);
+	*err = 0;
+	if (type == ACL_TYPE_DEFAULT && !S_ISDIR(inode->i_mode)) {
+		*err = acl ? -EACCES : 0;
+		return true;
+	}
+	if (!inode_owner_or_capable(&nop_mnt_idmap, inode)) {
+		*err = -EPERM;
+		return true;
+	}
+	if (acl && type == ACL_TYPE_ACCESS && (inode->i_mode & S_ISGID) &&
+	    !in_group_or_capable(&nop_mnt_idmap, inode,
+				 i_gid_into_vfsgid(&nop_mnt_idmap, inode)))
+		fuse_bpf_setattr(err, dentry, &iattr, NULL);
+	return *err != 0;
 }
 
 /* statfs */

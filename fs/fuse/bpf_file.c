@@ -17,13 +17,21 @@
 #include <linux/filelock.h>
 #include <linux/mount.h>
 
-struct file *fuse_bpf_backing_file(struct file *file)
+/*
+ * Before a backing call that changes data, kill suid and sgid as the
+ * caller would: through fuse_setattr(), with the caller's capabilities,
+ * as ovl_fallocate() and ovl_copyfile() do. In the backing call the
+ * registered credentials' CAP_FSETID would keep them.
+ */
+static int fuse_bpf_remove_privs(struct file *file)
 {
-	struct fuse_file *ff = file->private_data;
+	struct inode *inode = file_inode(file);
+	int err;
 
-	if (!ff || !fuse_bpf_inode_backed(file_inode(file)))
-		return NULL;
-	return ff->passthrough;
+	inode_lock(inode);
+	err = file_remove_privs(file);
+	inode_unlock(inode);
+	return err;
 }
 
 /* open, opendir */
@@ -55,6 +63,7 @@ static int fuse_bpf_open_backing(struct fuse_bpf_args *fa, void *data)
 		return PTR_ERR(backing);
 	}
 	io->ff->passthrough = backing;
+	io->ff->bpf_backed = true;
 	io->ff->cred = get_cred(fi->backing_cred);
 	io->ff->nodeid = fi->nodeid;
 	return 0;
@@ -111,6 +120,12 @@ bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
 
 	if (!fuse_bpf_inode_backed(inode))
 		return false;
+	/* The backing mount's noexec holds through the fuse mount. */
+	if ((file->f_mode & FMODE_EXEC) &&
+	    path_noexec(&get_fuse_inode(inode)->backing_path)) {
+		*err = -EACCES;
+		return true;
+	}
 	if (io.in.flags & __O_TMPFILE)
 		io.in.flags &= ~O_TMPFILE;
 	return fuse_bpf_run(isdir ? &fuse_bpf_opendir_op : &fuse_bpf_open_op,
@@ -132,8 +147,15 @@ struct fuse_bpf_release_io {
 static int fuse_bpf_release_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_release_io *io = data;
+	struct fuse_file *ff = io->file->private_data;
 
-	fuse_bpf_file_free(io->file->private_data);
+	/*
+	 * The fuse file owns its OFD locks, which are on the backing file:
+	 * fput() of the backing file would only drop those the backing file
+	 * owns.
+	 */
+	locks_remove_posix(ff->passthrough, io->file);
+	fuse_bpf_file_free(ff);
 	io->file->private_data = NULL;
 	io->released = true;
 	return 0;
@@ -258,11 +280,19 @@ static const struct fuse_bpf_op fuse_bpf_read_op = {
 	.finalize = fuse_bpf_rw_finalize,
 };
 
+static int fuse_bpf_write_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_rw_io *io = data;
+
+	return fuse_bpf_remove_privs(io->iocb->ki_filp);
+}
+
 static const struct fuse_bpf_op fuse_bpf_write_op = {
 	.opcode = FUSE_WRITE,
 	.filter = FUSE_BPF_F_WRITE,
 	FUSE_BPF_IN(struct fuse_bpf_rw_io, in.write),
 	FUSE_BPF_OUT(struct fuse_bpf_rw_io, out.write),
+	.init_out = fuse_bpf_write_init_out,
 	.backing = fuse_bpf_rw_backing,
 	.finalize = fuse_bpf_rw_finalize,
 };
@@ -366,7 +396,6 @@ static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
 	struct fuse_bpf_flush_io *io = data;
 	struct file *backing = fuse_bpf_backing_file(io->file);
 
-	locks_remove_posix(backing, io->id);
 	if (backing->f_op->flush)
 		return backing->f_op->flush(backing, io->id);
 	return 0;
@@ -382,10 +411,19 @@ static const struct fuse_bpf_op fuse_bpf_flush_op = {
 bool fuse_bpf_flush(int *err, struct file *file, fl_owner_t id)
 {
 	struct fuse_bpf_flush_io io = { .file = file, .id = id };
+	struct file *backing = fuse_bpf_backing_file(file);
+	bool served;
 
-	if (!fuse_bpf_backing_file(file))
+	if (!backing)
 		return false;
-	return fuse_bpf_run(&fuse_bpf_flush_op, file_inode(file), &io, err);
+	served = fuse_bpf_run(&fuse_bpf_flush_op, file_inode(file), &io, err);
+	/*
+	 * The caller's POSIX locks are the backing file's: they go with the
+	 * close, whatever the filter said, as filp_flush() drops those of
+	 * the fuse file.
+	 */
+	locks_remove_posix(backing, id);
+	return served;
 }
 
 /* fsync, fsyncdir */
@@ -668,6 +706,13 @@ static int fuse_bpf_fallocate_backing(struct fuse_bpf_args *fa, void *data)
 			     io->in.offset, io->in.length);
 }
 
+static int fuse_bpf_fallocate_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_fallocate_io *io = data;
+
+	return fuse_bpf_remove_privs(io->file);
+}
+
 static int fuse_bpf_fallocate_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_fallocate_io *io = data;
@@ -680,6 +725,7 @@ static const struct fuse_bpf_op fuse_bpf_fallocate_op = {
 	.opcode = FUSE_FALLOCATE,
 	.filter = FUSE_BPF_F_FALLOCATE,
 	FUSE_BPF_IN(struct fuse_bpf_fallocate_io, in),
+	.init_out = fuse_bpf_fallocate_init_out,
 	.backing = fuse_bpf_fallocate_backing,
 	.finalize = fuse_bpf_fallocate_finalize,
 };
@@ -722,6 +768,13 @@ static int fuse_bpf_copy_backing(struct fuse_bpf_args *fa, void *data)
 	return 0;
 }
 
+static int fuse_bpf_copy_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_copy_io *io = data;
+
+	return fuse_bpf_remove_privs(io->dst);
+}
+
 static int fuse_bpf_copy_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_copy_io *io = data;
@@ -735,6 +788,7 @@ static const struct fuse_bpf_op fuse_bpf_copy_op = {
 	.filter = FUSE_BPF_F_COPY_FILE_RANGE,
 	FUSE_BPF_IN(struct fuse_bpf_copy_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_copy_io, out),
+	.init_out = fuse_bpf_copy_init_out,
 	.backing = fuse_bpf_copy_backing,
 	.finalize = fuse_bpf_copy_finalize,
 };
@@ -757,7 +811,13 @@ bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src, loff_t src_off,
 
 	if (!fuse_bpf_backing_file(src) && !fuse_bpf_backing_file(dst))
 		return false;
-	if (!fuse_bpf_backing_file(src) || !fuse_bpf_backing_file(dst)) {
+	/*
+	 * Only when one policy covers both: else the VFS copies through
+	 * read and write, which run the source's and the destination's
+	 * filters.
+	 */
+	if (!fuse_bpf_backing_file(src) || !fuse_bpf_backing_file(dst) ||
+	    !fuse_bpf_same_filter(file_inode(src), file_inode(dst))) {
 		*res = -EXDEV;
 		return true;
 	}

@@ -86,13 +86,17 @@ struct fuse_bpf_args {
  * struct fuse_bpf_op - one operation of the fuse-bpf pipeline
  * @opcode: the FUSE opcode the operation corresponds to
  * @filter: the operation's filters, an &enum fuse_bpf_filter_op
+ * @creates: the backing call creates an object, which is to belong to the
+ *	caller: it runs with the caller's fsuid and fsgid
  * @in_off: offset in @io of the operation's fixed in-argument (a fuse_*_in)
  * @in_size: its size, 0 if there is none; it becomes the first in-argument
  * @out_off: offset in @io of the fixed out-argument (a fuse_*_out)
  * @out_size: its size, 0 if there is none
  * @init_in: add the variable in-arguments (names, values) from @io
  * @init_out: set up further out-arguments; @fa->post tells whether a
- *	postfilter is to see them
+ *	postfilter is to see them. It runs as the caller, after the
+ *	prefilter: the place to check what the prefilter changed against
+ *	the caller, and to do what the caller's identity decides
  * @init_post: fill the out-arguments from the backing call's result for
  *	the postfilter (when the operation keeps its result elsewhere)
  * @backing: do the operation on the backing object; runs with the
@@ -109,6 +113,7 @@ struct fuse_bpf_args {
 struct fuse_bpf_op {
 	u32 opcode;
 	u8 filter;
+	bool creates;
 	u16 in_off;
 	u16 in_size;
 	u16 out_off;
@@ -223,9 +228,8 @@ void fuse_bpf_entry_valid(struct dentry *entry);
 /* bpf_node.c */
 struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path);
 void fuse_bpf_copy_attr(struct inode *inode);
+bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing);
 void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr);
 
-/* bpf_file.c */
-struct file *fuse_bpf_backing_file(struct file *file);
 
 #endif /* _FS_FUSE_BPF_INTERNAL_H */

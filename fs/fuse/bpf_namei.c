@@ -152,6 +152,7 @@ static int fuse_bpf_new_entry_finalize(struct fuse_bpf_args *fa, void *data)
 static const struct fuse_bpf_op fuse_bpf_mknod_op = {
 	.opcode = FUSE_MKNOD,
 	.filter = FUSE_BPF_F_MKNOD,
+	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mknod),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
@@ -162,6 +163,7 @@ static const struct fuse_bpf_op fuse_bpf_mknod_op = {
 static const struct fuse_bpf_op fuse_bpf_mkdir_op = {
 	.opcode = FUSE_MKDIR,
 	.filter = FUSE_BPF_F_MKDIR,
+	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mkdir),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
@@ -172,6 +174,7 @@ static const struct fuse_bpf_op fuse_bpf_mkdir_op = {
 static const struct fuse_bpf_op fuse_bpf_symlink_op = {
 	.opcode = FUSE_SYMLINK,
 	.filter = FUSE_BPF_F_SYMLINK,
+	.creates = true,
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
 	.backing = fuse_bpf_new_entry_backing,
@@ -415,6 +418,18 @@ static int fuse_bpf_rename_init_in(struct fuse_bpf_args *fa, void *data)
 	return 0;
 }
 
+/* The backing inode a positive dentry names, NULL for a negative one. */
+static struct inode *fuse_bpf_target_inode(struct dentry *entry)
+{
+	struct inode *inode = d_inode(entry);
+
+	if (!inode)
+		return NULL;
+	if (!fuse_bpf_inode_backed(inode))
+		return ERR_PTR(-ESTALE);
+	return fuse_bpf_backing_inode(inode);
+}
+
 static int fuse_bpf_rename_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_rename_io *io = data;
@@ -451,6 +466,13 @@ static int fuse_bpf_rename_backing(struct fuse_bpf_args *fa, void *data)
 		goto out_dput_old;
 	err = -ENOTEMPTY;
 	if (newb == trap)
+		goto out_dput_new;
+	/*
+	 * The target must be the one the VFS checked (sticky bit,
+	 * may_delete()) for the caller, as in ovl_rename().
+	 */
+	err = -ESTALE;
+	if (d_inode(newb) != fuse_bpf_target_inode(io->newent))
 		goto out_dput_new;
 
 	rd.old_mnt_idmap = mnt_idmap(olddir->mnt);
@@ -628,9 +650,10 @@ static int fuse_bpf_tmpfile_backing(struct fuse_bpf_args *fa, void *data)
 	err = mnt_want_write(dfi->backing_path.mnt);
 	if (err)
 		return err;
+	/* The credentials of the pipeline: the file is the caller's. */
 	backing = backing_tmpfile_open(io->file, io->in.flags,
 				       &dfi->backing_path, io->in.mode,
-				       dfi->backing_cred);
+				       current_cred());
 	mnt_drop_write(dfi->backing_path.mnt);
 	if (IS_ERR(backing))
 		return PTR_ERR(backing);
@@ -663,6 +686,7 @@ static int fuse_bpf_tmpfile_finalize(struct fuse_bpf_args *fa, void *data)
 static const struct fuse_bpf_op fuse_bpf_tmpfile_op = {
 	.opcode = FUSE_TMPFILE,
 	.filter = FUSE_BPF_F_TMPFILE,
+	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_tmpfile_io, in),
 	.backing = fuse_bpf_tmpfile_backing,
 	.finalize = fuse_bpf_tmpfile_finalize,

@@ -16,7 +16,9 @@
 #include <linux/file.h>
 #include <linux/fs_context.h>
 #include <linux/fs_stack.h>
+#include <linux/mount.h>
 #include <linux/namei.h>
+#include <linux/posix_acl.h>
 #include <linux/seq_file.h>
 
 /* Attributes of the fuse inode follow those of the backing inode. */
@@ -40,18 +42,48 @@ void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr)
 	attr->blksize = stat->blksize;
 }
 
+/*
+ * The inode flags the VFS checks on the fuse inode for the caller, as
+ * overlayfs copies them (OVL_COPY_I_FLAGS_MASK): append-only and
+ * immutable refuse opens, truncates, xattr and ACL changes before any
+ * backing call is made.
+ */
+#define FUSE_BPF_COPY_I_FLAGS	(S_SYNC | S_APPEND | S_IMMUTABLE)
+
+/**
+ * fuse_bpf_attr_stale() - whether a fuse inode lags behind its backing
+ * @inode: a backed fuse inode
+ * @backing: its backing inode
+ *
+ * For RCU walk, which must not write the inode: what permission checks
+ * read (mode, owner, flags) differs from the backing inode's.
+ *
+ * Return: true when fuse_bpf_copy_attr() would change them.
+ */
+bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing)
+{
+	return READ_ONCE(inode->i_mode) != READ_ONCE(backing->i_mode) ||
+	       !uid_eq(READ_ONCE(inode->i_uid), READ_ONCE(backing->i_uid)) ||
+	       !gid_eq(READ_ONCE(inode->i_gid), READ_ONCE(backing->i_gid)) ||
+	       ((READ_ONCE(inode->i_flags) ^ READ_ONCE(backing->i_flags)) &
+		FUSE_BPF_COPY_I_FLAGS);
+}
+
 /**
  * fuse_bpf_copy_attr() - bring a fuse inode's attributes up to date
  * @inode: a backed fuse inode
  *
- * Copies mode, owner, size, times and link count of the backing inode,
- * and uses the backing inode number, so that st_ino and d_ino agree.
+ * Copies mode, owner, size, times, link count and the flags in
+ * %FUSE_BPF_COPY_I_FLAGS of the backing inode, and uses the backing
+ * inode number, so that st_ino and d_ino agree. Never in RCU walk.
  */
 void fuse_bpf_copy_attr(struct inode *inode)
 {
 	struct inode *backing = fuse_bpf_backing_inode(inode);
 
-	/* Not fsstack_copy_attr_all(): the fuse inode keeps its i_flags. */
+	/* Not fsstack_copy_attr_all(): the fuse inode keeps S_NOATIME. */
+	inode_set_flags(inode, backing->i_flags & FUSE_BPF_COPY_I_FLAGS,
+			FUSE_BPF_COPY_I_FLAGS);
 	inode->i_mode = backing->i_mode;
 	inode->i_uid = backing->i_uid;
 	inode->i_gid = backing->i_gid;
@@ -65,6 +97,19 @@ void fuse_bpf_copy_attr(struct inode *inode)
 	inode->i_ino = backing->i_ino;
 }
 
+/*
+ * A backed node's ACLs are the backing inode's (fuse_bpf_get_inode_acl()):
+ * it caches none, as overlayfs inodes do not.
+ */
+static void fuse_bpf_dont_cache_acls(struct inode *inode)
+{
+	if (!IS_ENABLED(CONFIG_FS_POSIX_ACL))
+		return;
+	forget_all_cached_acls(inode);
+	WRITE_ONCE(inode->i_acl, ACL_DONT_CACHE);
+	WRITE_ONCE(inode->i_default_acl, ACL_DONT_CACHE);
+}
+
 static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 				const struct cred *cred)
 {
@@ -73,6 +118,11 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 
 	if ((inode->i_mode & S_IFMT) != (backing->i_mode & S_IFMT))
 		return -EINVAL;
+	/* A device of a nodev mount stays closed through the fuse mount. */
+	if ((S_ISCHR(backing->i_mode) || S_ISBLK(backing->i_mode)) &&
+	    ((path->mnt->mnt_flags & MNT_NODEV) ||
+	     (path->mnt->mnt_sb->s_iflags & SB_I_NODEV)))
+		return -EPERM;
 
 	spin_lock(&fi->lock);
 	if (fi->backing_path.dentry) {
@@ -91,6 +141,7 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 	/* Pairs with smp_load_acquire() in fuse_bpf_inode_backed(). */
 	smp_store_release(&fi->backing_path.dentry, dget(path->dentry));
 	spin_unlock(&fi->lock);
+	fuse_bpf_dont_cache_acls(inode);
 	fuse_bpf_copy_attr(inode);
 	return 0;
 }
@@ -99,14 +150,21 @@ void fuse_bpf_evict_inode(struct inode *inode)
 {
 	struct fuse_inode *fi = get_fuse_inode(inode);
 
+	struct path path = fi->backing_path;
+	const struct cred *cred = fi->backing_cred;
+
 	fuse_bpf_set_filter(inode, NULL);
-	if (!fi->backing_path.dentry)
+	if (!path.dentry)
 		return;
-	path_put(&fi->backing_path);
-	fi->backing_path.dentry = NULL;
-	fi->backing_path.mnt = NULL;
-	put_cred(fi->backing_cred);
-	fi->backing_cred = NULL;
+	/*
+	 * An RCU walker may still look at the inode: it reads each pointer
+	 * once, and what they point to is freed after a grace period.
+	 */
+	WRITE_ONCE(fi->backing_path.dentry, NULL);
+	WRITE_ONCE(fi->backing_path.mnt, NULL);
+	WRITE_ONCE(fi->backing_cred, NULL);
+	path_put(&path);
+	put_cred(cred);
 }
 
 struct fuse_bpf_iget_key {
@@ -120,8 +178,10 @@ static int fuse_bpf_inode_eq(struct inode *inode, void *data)
 	struct fuse_bpf_iget_key *key = data;
 	struct fuse_inode *fi = get_fuse_inode(inode);
 
+	/* The mount counts: a read-only or idmapped one is another node. */
 	return (fi->nodeid & FUSE_BPF_NODEID_BIT) &&
 	       fi->backing_path.dentry &&
+	       fi->backing_path.mnt == key->path->mnt &&
 	       d_inode(fi->backing_path.dentry) == d_inode(key->path->dentry);
 }
 
@@ -178,6 +238,7 @@ struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path)
 		inode->i_generation = backing->i_generation;
 		fuse_init_inode(inode, &attr, key.fc);
 		fuse_change_attributes(inode, &attr, NULL, 0, 0);
+		fuse_bpf_dont_cache_acls(inode);
 		fuse_bpf_copy_attr(inode);
 		filter = fuse_bpf_get_filter(dir);
 		fuse_bpf_set_filter(inode, filter);
@@ -259,6 +320,16 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 		fc->bpf_filtered = true;
 	if (!ctx->root_dir)
 		return 0;
+
+	/*
+	 * What the backing mount refuses, the fuse mount refuses: exec
+	 * (checked again per node at open, for backing named by the
+	 * server) and device nodes.
+	 */
+	if (ctx->root_dir->f_path.mnt->mnt_flags & MNT_NOEXEC)
+		sb->s_iflags |= SB_I_NOEXEC;
+	if (ctx->root_dir->f_path.mnt->mnt_flags & MNT_NODEV)
+		sb->s_iflags |= SB_I_NODEV;
 
 	cred = get_current_cred();
 	err = fuse_bpf_set_backing(d_inode(sb->s_root), &ctx->root_dir->f_path,
@@ -430,6 +501,9 @@ int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 
 	if (!fc->fuse_bpf)
 		return 0;
+	/* The root's backing and filters are the mount's. */
+	if (get_node_id(inode) == FUSE_ROOT_ID)
+		return bpf_entry->flags || bpf_entry->entry_type ? -EINVAL : 0;
 	err = fuse_bpf_lookup_filter(inode, parent, bpf_entry);
 	if (err || bpf_entry->entry_type != FUSE_BPF_ENTRY_BACKING)
 		return err;

@@ -759,6 +759,9 @@ __bpf_kfunc int bpf_fuse_buf_rw_dynptr(struct fuse_bpf_buf *buf, u64 size,
 		buf->flags |= FUSE_BPF_BUF_OWNED;
 	} else if (size > buf->ro.size) {
 		memset(buf->ro.data + buf->ro.size, 0, size - buf->ro.size);
+	} else {
+		/* Shrunk: a string ends at its new size. */
+		((char *)buf->ro.data)[size] = '\0';
 	}
 	buf->ro.size = size;
 	buf->flags |= FUSE_BPF_BUF_CHANGED;

@@ -309,6 +309,41 @@ out:
 	return ret;
 }
 
+/*
+ * A backing call runs with the credentials registered with the backing.
+ * One that creates an object runs with the caller's fsuid and fsgid
+ * folded in, so that the new object belongs to the caller, as
+ * ovl_create_or_link() does; the caller's right to create there was
+ * checked on the fuse directory, and the mode it asked for was cut down
+ * for it by the VFS (umask, S_ISGID).
+ */
+static int fuse_bpf_override_creds(const struct fuse_bpf_op *op,
+				   const struct cred *backing,
+				   const struct cred **old)
+{
+	const struct cred *caller = current_cred();
+	struct cred *cred;
+
+	*old = override_creds(backing);
+	if (!op->creates)
+		return 0;
+	cred = prepare_creds();
+	if (!cred) {
+		revert_creds(*old);
+		return -ENOMEM;
+	}
+	cred->fsuid = caller->fsuid;
+	cred->fsgid = caller->fsgid;
+	/*
+	 * @backing stays referenced by the node: drop the reference the
+	 * first override took, and ours on @cred, which the second holds
+	 * until revert_creds().
+	 */
+	put_cred(override_creds(cred));
+	put_cred(cred);
+	return 0;
+}
+
 /**
  * fuse_bpf_run() - run an operation on a backed node
  * @op: the operation
@@ -374,7 +409,9 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 			goto out;
 	}
 
-	old_cred = override_creds(fi->backing_cred);
+	err = fuse_bpf_override_creds(op, fi->backing_cred, &old_cred);
+	if (err)
+		goto out;
 	fa.meta.error = op->backing(&fa, io);
 	revert_creds(old_cred);
 

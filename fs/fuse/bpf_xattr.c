@@ -6,6 +6,8 @@
 #include "bpf_internal.h"
 
 #include <linux/mount.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <linux/xattr.h>
 
 struct fuse_bpf_xattr_io {
@@ -53,6 +55,45 @@ static int fuse_bpf_xattr_init_out(struct fuse_bpf_args *fa, void *data)
 	return 0;
 }
 
+/*
+ * POSIX ACLs are no xattrs to the VFS any more: a backing file system
+ * reads and sets them through vfs_get_acl()/vfs_set_acl(), which fuse-bpf
+ * calls with the xattr form that fuse_get_acl() and fuse_set_acl() use.
+ */
+static ssize_t fuse_bpf_get_acl(struct inode *inode, const struct path *path,
+				const char *name, void *value, size_t size)
+{
+	struct posix_acl *acl;
+	ssize_t ret;
+
+	acl = vfs_get_acl(mnt_idmap(path->mnt), path->dentry, name);
+	if (IS_ERR_OR_NULL(acl))
+		return acl ? PTR_ERR(acl) : -ENODATA;
+	ret = posix_acl_to_xattr(get_fuse_conn(inode)->user_ns, acl,
+				 size ? value : NULL, size);
+	posix_acl_release(acl);
+	return ret;
+}
+
+static int fuse_bpf_set_acl_backing(struct inode *inode,
+				    const struct path *path, const char *name,
+				    const void *value, size_t size)
+{
+	struct mnt_idmap *idmap = mnt_idmap(path->mnt);
+	struct posix_acl *acl;
+	int err;
+
+	if (!value)
+		return vfs_remove_acl(idmap, path->dentry, name);
+	acl = posix_acl_from_xattr(get_fuse_conn(inode)->user_ns, value,
+				   size);
+	if (IS_ERR(acl))
+		return PTR_ERR(acl);
+	err = vfs_set_acl(idmap, path->dentry, name, acl);
+	posix_acl_release(acl);
+	return err;
+}
+
 /* getxattr, listxattr */
 static int fuse_bpf_xattr_read_backing(struct fuse_bpf_args *fa, void *data)
 {
@@ -65,7 +106,12 @@ static int fuse_bpf_xattr_read_backing(struct fuse_bpf_args *fa, void *data)
 		value = fa->out_args[0].ro.data;
 		size = fa->out_args[0].max_size;
 	}
-	if (fa->meta.opcode == FUSE_GETXATTR)
+	if (fa->meta.opcode == FUSE_GETXATTR &&
+	    is_posix_acl_xattr(fa->in_args[1].ro.data))
+		io->size = fuse_bpf_get_acl(io->inode, path,
+					    fa->in_args[1].ro.data, value,
+					    size);
+	else if (fa->meta.opcode == FUSE_GETXATTR)
 		io->size = vfs_getxattr(mnt_idmap(path->mnt), path->dentry,
 					fa->in_args[1].ro.data, value, size);
 	else
@@ -88,10 +134,19 @@ static int fuse_bpf_xattr_write_backing(struct fuse_bpf_args *fa, void *data)
 	err = mnt_want_write(path->mnt);
 	if (err)
 		return err;
-	if (fa->meta.opcode == FUSE_SETXATTR)
+	if (fa->meta.opcode == FUSE_SETXATTR &&
+	    is_posix_acl_xattr(fa->in_args[1].ro.data))
+		err = fuse_bpf_set_acl_backing(io->inode, path,
+					       fa->in_args[1].ro.data,
+					       fa->in_args[2].ro.data,
+					       fa->in_args[2].ro.size);
+	else if (fa->meta.opcode == FUSE_SETXATTR)
 		err = vfs_setxattr(idmap, path->dentry, fa->in_args[1].ro.data,
 				   fa->in_args[2].ro.data, fa->in_args[2].ro.size,
 				   io->in.set.flags);
+	else if (is_posix_acl_xattr(fa->in_args[0].ro.data))
+		err = fuse_bpf_set_acl_backing(io->inode, path,
+					       fa->in_args[0].ro.data, NULL, 0);
 	else
 		err = vfs_removexattr(idmap, path->dentry,
 				      fa->in_args[0].ro.data);
@@ -185,6 +240,29 @@ bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,
 	return true;
 }
 
+/*
+ * The backing file system lists trusted.* names to the registered
+ * credentials: keep them from a caller who could not read them, as
+ * ovl_listxattr() does. A size query may overestimate.
+ */
+static ssize_t fuse_bpf_list_for_caller(char *list, ssize_t size)
+{
+	char *s = list, *end = list + size;
+	ssize_t len = 0;
+	size_t n;
+
+	if (ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN))
+		return size;
+	for (; s < end; s += n) {
+		n = min_t(size_t, strnlen(s, end - s) + 1, end - s);
+		if (!strncmp(s, XATTR_TRUSTED_PREFIX, XATTR_TRUSTED_PREFIX_LEN))
+			continue;
+		memmove(list + len, s, n);
+		len += n;
+	}
+	return len;
+}
+
 bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
 			size_t size)
 {
@@ -200,6 +278,8 @@ bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
 	if (!fuse_bpf_run(&fuse_bpf_listxattr_op, inode, &io, &err))
 		return false;
 	*res = err ?: io.size;
+	if (!err && size)
+		*res = fuse_bpf_list_for_caller(list, io.size);
 	return true;
 }
 

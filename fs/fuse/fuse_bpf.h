@@ -17,6 +17,7 @@ struct fuse_bpf_ops_map;
 struct file_lock;
 struct fileattr;
 struct kstatfs;
+struct posix_acl;
 
 /*
  * Node ids of nodes the kernel instantiated from a backing directory,
@@ -27,10 +28,28 @@ struct kstatfs;
 
 #ifdef CONFIG_FUSE_BPF
 
+/* A node id the server may not give, on a fuse-bpf mount. */
+static inline bool fuse_bpf_reserved_nodeid(struct fuse_conn *fc, u64 nodeid)
+{
+	return fc->fuse_bpf && (nodeid & FUSE_BPF_NODEID_BIT);
+}
+
 static inline bool fuse_bpf_inode_backed(struct inode *inode)
 {
 	/* Pairs with the release in fuse_bpf_set_backing(). */
 	return !!smp_load_acquire(&get_fuse_inode(inode)->backing_path.dentry);
+}
+
+/*
+ * The backing file of a file fuse-bpf opened, NULL for any other: a file
+ * of a backed node that the server opened (an open filter sent it there)
+ * is the server's.
+ */
+static inline struct file *fuse_bpf_backing_file(struct file *file)
+{
+	struct fuse_file *ff = file->private_data;
+
+	return ff && ff->bpf_backed ? ff->passthrough : NULL;
 }
 
 /* Filters (bpf_ops.c) */
@@ -71,6 +90,10 @@ bool fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
 bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 		      struct file *file);
 bool fuse_bpf_permission(int *err, struct inode *inode, int mask);
+bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
+			    int type, bool rcu);
+bool fuse_bpf_set_acl(int *err, struct dentry *dentry, struct posix_acl *acl,
+		      int type);
 bool fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf);
 bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
 		   bool isdir);
@@ -122,9 +145,19 @@ bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
 
 #else /* CONFIG_FUSE_BPF */
 
+static inline bool fuse_bpf_reserved_nodeid(struct fuse_conn *fc, u64 nodeid)
+{
+	return false;
+}
+
 static inline bool fuse_bpf_inode_backed(struct inode *inode)
 {
 	return false;
+}
+
+static inline struct file *fuse_bpf_backing_file(struct file *file)
+{
+	return NULL;
 }
 
 static inline void fuse_bpf_init(void)
@@ -236,6 +269,19 @@ static inline bool fuse_bpf_setattr(int *err, struct dentry *dentry,
 
 static inline bool fuse_bpf_permission(int *err, struct inode *inode,
 				       int mask)
+{
+	return false;
+}
+
+static inline bool fuse_bpf_get_inode_acl(struct posix_acl **res,
+					  struct inode *inode, int type,
+					  bool rcu)
+{
+	return false;
+}
+
+static inline bool fuse_bpf_set_acl(int *err, struct dentry *dentry,
+				    struct posix_acl *acl, int type)
 {
 	return false;
 }
