@@ -589,19 +589,19 @@ bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
 }
 
 /**
- * fuse_bpf_set_acl() - the checks of setting an ACL on a backed node
+ * fuse_bpf_set_acl() - before an ACL is set on a backed node
  * @err: the result, when not 0
  * @dentry: the node
  * @acl: the ACL, NULL to remove it
  * @type: %ACL_TYPE_ACCESS or %ACL_TYPE_DEFAULT
  *
- * The ACL is set as an xattr, with the registered credentials, which
- * pass the backing file system's own checks. So, as ovl_set_acl() does,
- * check here that the caller owns the node, and clear S_ISGID for a
- * caller outside the owning group, which the backing file system does
- * not do for a capable setter (posix_acl_update_mode()).
+ * set_posix_acl() checked that the caller owns the node. The ACL is then
+ * set with the registered credentials, for which the backing file system
+ * keeps S_ISGID (posix_acl_update_mode()): clear it first for a caller
+ * outside the owning group, as ovl_set_acl() does.
  *
- * Return: true when it failed (*@err), false when fuse goes on to set it.
+ * Return: true when that failed (*@err), false when fuse goes on to set
+ * the ACL.
  */
 bool fuse_bpf_set_acl(int *err, struct dentry *dentry, struct posix_acl *acl,
 		      int type)
@@ -613,14 +613,6 @@ bool fuse_bpf_set_acl(int *err, struct dentry *dentry, struct posix_acl *acl,
 		return false;
 	fuse_bpf_copy_attr(inode);
 	*err = 0;
-	if (type == ACL_TYPE_DEFAULT && !S_ISDIR(inode->i_mode)) {
-		*err = acl ? -EACCES : 0;
-		return true;
-	}
-	if (!inode_owner_or_capable(&nop_mnt_idmap, inode)) {
-		*err = -EPERM;
-		return true;
-	}
 	if (acl && type == ACL_TYPE_ACCESS && (inode->i_mode & S_ISGID) &&
 	    !in_group_or_capable(&nop_mnt_idmap, inode,
 				 i_gid_into_vfsgid(&nop_mnt_idmap, inode)))
