@@ -585,6 +585,9 @@ bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
 		*res = get_cached_acl_rcu(backing, type);
 	else
 		*res = get_inode_acl(backing, type);
+	/* Not cached by the caller, __get_acl(), either. */
+	if (!rcu)
+		fuse_bpf_dont_cache_acls(inode);
 	return true;
 }
 

@@ -229,6 +229,7 @@ void fuse_bpf_entry_valid(struct dentry *entry);
 struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path);
 void fuse_bpf_copy_attr(struct inode *inode);
 bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing);
+void fuse_bpf_dont_cache_acls(struct inode *inode);
 void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr);
 
 

@@ -99,9 +99,11 @@ void fuse_bpf_copy_attr(struct inode *inode)
 
 /*
  * A backed node's ACLs are the backing inode's (fuse_bpf_get_inode_acl()):
- * it caches none, as overlayfs inodes do not.
+ * it caches none, as overlayfs inodes do not. Called again whenever they
+ * are read, since fuse code that does not know about fuse-bpf (a LOOKUP
+ * reply) may have reset them with forget_all_cached_acls().
  */
-static void fuse_bpf_dont_cache_acls(struct inode *inode)
+void fuse_bpf_dont_cache_acls(struct inode *inode)
 {
 	if (!IS_ENABLED(CONFIG_FS_POSIX_ACL))
 		return;
