@@ -386,6 +386,19 @@ static int fuse_bpf_setattr_init_out(struct fuse_bpf_args *fa, void *data)
 	if (((attr->ia_valid & ATTR_UID) && !uid_valid(attr->ia_uid)) ||
 	    ((attr->ia_valid & ATTR_GID) && !gid_valid(attr->ia_gid)))
 		return -EINVAL;
+	/*
+	 * A mode the prefilter set in a request that kills suid/sgid (a
+	 * chown, a write) replaces the mode the kill would compute: kill in
+	 * it, rather than drop it (notify_change() takes one or the other).
+	 */
+	if ((attr->ia_valid & ATTR_MODE) && asked.mode != io->in.mode &&
+	    (attr->ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID))) {
+		if (attr->ia_valid & ATTR_KILL_SUID)
+			attr->ia_mode &= ~S_ISUID;
+		if (attr->ia_valid & ATTR_KILL_SGID)
+			attr->ia_mode &= ~S_ISGID;
+		attr->ia_valid &= ~(ATTR_KILL_SUID | ATTR_KILL_SGID);
+	}
 	return setattr_prepare(&nop_mnt_idmap, io->dentry, attr);
 }
 

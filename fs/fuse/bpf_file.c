@@ -121,7 +121,7 @@ bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
 	if (!fuse_bpf_inode_backed(inode))
 		return false;
 	/* The backing mount's noexec holds through the fuse mount. */
-	if ((file->f_mode & FMODE_EXEC) &&
+	if ((file->f_flags & __FMODE_EXEC) &&
 	    path_noexec(&get_fuse_inode(inode)->backing_path)) {
 		*err = -EACCES;
 		return true;

@@ -112,6 +112,26 @@ void fuse_bpf_dont_cache_acls(struct inode *inode)
 	WRITE_ONCE(inode->i_default_acl, ACL_DONT_CACHE);
 }
 
+/* Whether the backing mount of a device node refuses to open devices. */
+static bool fuse_bpf_nodev(const struct path *path)
+{
+	umode_t mode = d_inode(path->dentry)->i_mode;
+
+	return (S_ISCHR(mode) || S_ISBLK(mode)) &&
+	       ((path->mnt->mnt_flags & MNT_NODEV) ||
+		(path->mnt->mnt_sb->s_iflags & SB_I_NODEV));
+}
+
+static int fuse_bpf_nodev_open(struct inode *inode, struct file *file)
+{
+	return -EACCES;
+}
+
+/* A device of a nodev mount stays closed through the fuse mount. */
+static const struct file_operations fuse_bpf_nodev_fops = {
+	.open = fuse_bpf_nodev_open,
+};
+
 static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 				const struct cred *cred)
 {
@@ -120,10 +140,7 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 
 	if ((inode->i_mode & S_IFMT) != (backing->i_mode & S_IFMT))
 		return -EINVAL;
-	/* A device of a nodev mount stays closed through the fuse mount. */
-	if ((S_ISCHR(backing->i_mode) || S_ISBLK(backing->i_mode)) &&
-	    ((path->mnt->mnt_flags & MNT_NODEV) ||
-	     (path->mnt->mnt_sb->s_iflags & SB_I_NODEV)))
+	if (fuse_bpf_nodev(path))
 		return -EPERM;
 
 	spin_lock(&fi->lock);
@@ -239,6 +256,8 @@ struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path)
 		inode->i_flags |= S_NOATIME | S_NOCMTIME;
 		inode->i_generation = backing->i_generation;
 		fuse_init_inode(inode, &attr, key.fc);
+		if (fuse_bpf_nodev(path))
+			inode->i_fop = &fuse_bpf_nodev_fops;
 		fuse_change_attributes(inode, &attr, NULL, 0, 0);
 		fuse_bpf_dont_cache_acls(inode);
 		fuse_bpf_copy_attr(inode);
