@@ -7,7 +7,12 @@
  *		on the backing tree, and the daemon must get nothing but INIT.
  * lookup_ext.*	the LOOKUP reply extension (struct fuse_bpf_entry_out)
  *		backing single nodes by registered files and directories.
- * bad_lookup.*	malformed LOOKUP replies fail the lookup cleanly.
+ * bad_lookup.*	malformed LOOKUP replies fail the lookup cleanly, and
+ *		the daemon gets its lookup back with a FORGET.
+ * reserved_nodeid.* replies naming a new node (MKDIR, CREATE, ...) may
+ *		not use the kernel's node ids either.
+ * mnt_flags.*	the backing mount's noexec, nodev and read-only hold
+ *		through the mount, for root_dir= and for named backing.
  * differential.* fs_diff runs one random sequence on the mount and on a
  *		plain tmpfs twin; the backing tree must end up as the twin.
  * The plain tests check the mount options and their errors.
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -34,6 +40,7 @@
 #include <sys/mount.h>
 #include <sys/param.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1440,6 +1447,7 @@ struct lx {
 	struct reply_spec spec[8];
 	int nr_forgets;
 	struct forgotten forgets[64];
+	int open_backing_id;	/* OPEN of "plain" is FOPEN_PASSTHROUGH */
 };
 
 static void lx_set(struct lx *lx, const char *name, const struct reply_spec *s)
@@ -1523,6 +1531,21 @@ static int lx_lookup(struct ftd *d, struct lx *lx,
 	return FTD_HANDLED;
 }
 
+static int lx_open(struct ftd *d, struct lx *lx,
+		   const struct fuse_in_header *in)
+{
+	struct fuse_open_out out = { .fh = in->nodeid };
+
+	pthread_mutex_lock(&lx->lock);
+	out.backing_id = lx->open_backing_id;
+	pthread_mutex_unlock(&lx->lock);
+	if (in->nodeid != PLAIN_NODE || !out.backing_id)
+		return FTD_DEFAULT;
+	out.open_flags = FOPEN_PASSTHROUGH;
+	ftd_reply(d, in->unique, 0, &out, sizeof(out));
+	return FTD_HANDLED;
+}
+
 static int lx_hook(struct ftd *d, const struct fuse_in_header *in,
 		   const void *arg, size_t len, void *priv)
 {
@@ -1544,6 +1567,8 @@ static int lx_hook(struct ftd *d, const struct fuse_in_header *in,
 		return FTD_HANDLED;
 	case FUSE_LOOKUP:
 		return lx_lookup(d, lx, in, arg);
+	case FUSE_OPEN:
+		return lx_open(d, lx, in);
 	default:
 		return FTD_DEFAULT;
 	}
@@ -1553,7 +1578,8 @@ static int lx_hook(struct ftd *d, const struct fuse_in_header *in,
  * The backing tree: bdir/{f1,sub/file,sub2/}, bfile, blink -> bfile.
  * The daemon's tree is lx_tree.
  */
-static int lx_start(struct env *e, struct lx *lx)
+static int lx_start_cfg(struct env *e, struct lx *lx, bool allow_dev,
+			__u64 init_flags)
 {
 	struct stat st;
 
@@ -1576,6 +1602,8 @@ static int lx_start(struct env *e, struct lx *lx)
 	lx->cfg.mount_opts = "fuse_bpf";
 	lx->cfg.hook = lx_hook;
 	lx->cfg.hook_priv = lx;
+	lx->cfg.allow_dev = allow_dev;
+	lx->cfg.init_flags = init_flags;
 	e->d = ftd_start(&lx->cfg);
 	if (!e->d)
 		return -1;
@@ -1584,6 +1612,11 @@ static int lx_start(struct env *e, struct lx *lx)
 		return -1;
 	e->dev = st.st_dev;
 	return 0;
+}
+
+static int lx_start(struct env *e, struct lx *lx)
+{
+	return lx_start_cfg(e, lx, false, 0);
 }
 
 /* The log is INIT and exactly one LOOKUP, of @name in the root. */
@@ -2150,6 +2183,703 @@ TEST_F(bad_lookup, fails_cleanly)
 		CHECK_FILE(MNT("file"), BFILE_DATA);
 	check_stat(_metadata, MNT(variant->name),
 		   BACK(is_dir ? "bdir" : "bfile"), self->e.dev);
+}
+
+/*
+ * A refused LOOKUP reply still counted a lookup in the daemon: the kernel
+ * must give it back with a FORGET (or BATCH_FORGET) of the node id the
+ * reply named, once per refused reply. Refusals of the reply itself come
+ * at once; those of the extension's target (an unknown id, a wrong type)
+ * come when the inode fuse_iget() made is evicted.
+ */
+static __u64 lx_forget_sum(struct lx *lx, __u64 nodeid)
+{
+	__u64 sum = 0;
+	int i;
+
+	pthread_mutex_lock(&lx->lock);
+	for (i = 0; i < lx->nr_forgets && i < ARRAY_SIZE(lx->forgets); i++)
+		if (lx->forgets[i].nodeid == nodeid)
+			sum += lx->forgets[i].nlookup;
+	pthread_mutex_unlock(&lx->lock);
+	return sum;
+}
+
+TEST_F(bad_lookup, refused_reply_forgotten)
+{
+	bool is_dir = !strcmp(variant->name, "dir");
+	struct reply_spec s = { .extra = variant->extra };
+	struct stat st;
+	__u64 id = 0, nodeid;
+	int closed, i;
+
+	/* the /dev/fuse layer refuses these: the daemon's write failed */
+	if (variant->extra < 0 || variant->extra > EXT_SIZE)
+		SKIP(return, "the reply never reached fuse-bpf");
+	switch (variant->id) {
+	case ID_FILE:
+		id = self->file_id;
+		break;
+	case ID_DIR:
+		id = self->dir_id;
+		break;
+	case ID_UNKNOWN:
+		id = 1000;
+		break;
+	case ID_CLOSED:
+		closed = backing_register(self->e.d, BACK("bfile"), O_RDONLY);
+		ASSERT_LT(0, closed);
+		ASSERT_EQ(0, backing_unregister(self->e.d, closed));
+		id = closed;
+		break;
+	case ID_NONE:
+		break;
+	}
+	s.ext.entry_type = variant->type;
+	s.ext.flags = variant->flags;
+	s.ext.backing_id = id;
+	s.ext.reserved = variant->reserved;
+	s.ext.ops_id = variant->ops_id;
+	nodeid = is_dir ? DIR_NODE : FILE_NODE;
+	if (variant->kernel_nodeid)
+		nodeid |= KERNEL_NODEID_BIT;
+	s.nodeid = nodeid;
+	lx_set(&self->lx, variant->name, &s);
+
+	ASSERT_FAILS(variant->err, stat(MNT(variant->name), &st));
+	ASSERT_FAILS(variant->err, stat(MNT(variant->name), &st));
+	ASSERT_EQ(2, ftd_count(self->e.d, FUSE_LOOKUP));
+
+	for (i = 0; i < 50 && lx_forget_sum(&self->lx, nodeid) < 2; i++) {
+		if (i % 10 == 5)
+			ASSERT_EQ(0, evict_caches());
+		usleep(100000);
+	}
+	usleep(100000);
+	ASSERT_EQ(2, lx_forget_sum(&self->lx, nodeid))
+		TH_LOG("node %#llx: 2 lookups counted, %llu given back",
+		       (unsigned long long)nodeid,
+		       (unsigned long long)lx_forget_sum(&self->lx, nodeid));
+}
+
+/*
+ * A LOOKUP reply naming the root's node id with an extension must not
+ * touch the root: the lookup fails, and the root of a fuse_bpf mount
+ * without root_dir= stays the daemon's.
+ */
+TEST_F(lookup_ext, root_nodeid_keeps_root)
+{
+	struct reply_spec s = {
+		.extra = EXT_SIZE,
+		.ext = {
+			.entry_type = FUSE_BPF_ENTRY_BACKING,
+			.backing_id = self->dir_id,
+		},
+		.nodeid = FUSE_ROOT_ID,
+	};
+	struct stat st;
+	int ret, err;
+
+	lx_set(&self->lx, "dir", &s);
+	errno = 0;
+	ret = stat(MNT("dir"), &st);
+	err = errno;
+	ASSERT_EQ(-1, ret) TH_LOG("a reply naming the root was accepted");
+	ASSERT_TRUE(err == EINVAL || err == EIO || err == ESTALE)
+		TH_LOG("stat: %s", strerror(err));
+
+	/* the root is not backed by bdir: its names are still the daemon's */
+	CHECK_FILE(MNT("plain"), SERVER_DATA);
+	ASSERT_TRUE(dir_has(self->e.mnt, "plain"));
+	ASSERT_FALSE(dir_has(self->e.mnt, "f1"));
+	ASSERT_FAILS(ENOENT, stat(MNT("f1"), &st));
+	ASSERT_FUSE_RECEIVED(self->e.d, FUSE_READDIR);
+}
+
+/*
+ * A file the daemon opened stays the daemon's when a later LOOKUP reply
+ * backs its node: poll and read are the daemon's file's (and do not
+ * dereference a passthrough file it does not have), close sends RELEASE.
+ * Reaching a server-opened file of a backed node this way needs no BPF
+ * (an open prefilter returning FUSE_BPF_USER is the other way). The
+ * daemon opens the file plainly, or with FOPEN_PASSTHROUGH on bfile.
+ */
+FIXTURE(server_open) {
+	struct env e;
+	struct lx lx;
+	int dir_id;
+	int file_id;
+};
+
+FIXTURE_VARIANT(server_open) {
+	bool passthrough;
+};
+
+FIXTURE_VARIANT_ADD(server_open, plain) {
+	.passthrough = false,
+};
+
+FIXTURE_VARIANT_ADD(server_open, passthrough) {
+	.passthrough = true,
+};
+
+FIXTURE_SETUP(server_open)
+{
+	struct env *e = &self->e;
+	int err = 0;
+
+	if (lx_start_cfg(e, &self->lx, false,
+			 variant->passthrough ? FUSE_PASSTHROUGH : 0))
+		err = errno;
+	if (!err && variant->passthrough && !(e->d->flags & FUSE_PASSTHROUGH)) {
+		env_cleanup(e);
+		SKIP(return, "no FUSE_PASSTHROUGH");
+	}
+	if (!err) {
+		self->file_id = backing_register(e->d, BACK("bfile"), O_RDWR);
+		if (self->file_id <= 0)
+			err = errno;
+	}
+	if (err)
+		env_cleanup(e);
+	ASSERT_EQ(0, err) TH_LOG("setup: %s", strerror(err));
+	if (variant->passthrough)
+		self->lx.open_backing_id = self->file_id;
+	ftd_log_clear(e->d);
+}
+
+FIXTURE_TEARDOWN(server_open)
+{
+	if (_metadata->exit_code == KSFT_PASS)
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+}
+
+TEST_F(server_open, backed_later)
+{
+	const char *data = variant->passthrough ? BFILE_DATA : SERVER_DATA;
+	struct reply_spec s = { .uncached = true };
+	struct pollfd pfd = {};
+	char buf[128] = {};
+	struct stat st;
+	int fd, n;
+
+	lx_set(&self->lx, "plain", &s);
+	fd = open(MNT("plain"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_FUSE_RECEIVED(self->e.d, FUSE_OPEN);
+
+	/* the next walk revalidates "plain": now backed by bfile */
+	s.extra = EXT_SIZE;
+	s.ext.entry_type = FUSE_BPF_ENTRY_BACKING;
+	s.ext.backing_id = self->file_id;
+	lx_set(&self->lx, "plain", &s);
+	n = ftd_count(self->e.d, FUSE_LOOKUP);
+	ASSERT_EQ(0, stat(MNT("plain"), &st));
+	ASSERT_LT(n, ftd_count(self->e.d, FUSE_LOOKUP));
+
+	ASSERT_EQ(strlen(data), pread(fd, buf, sizeof(buf), 0))
+		TH_LOG("read: %s", strerror(errno));
+	ASSERT_STREQ(data, buf);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("poll: %s", strerror(errno));
+	ASSERT_TRUE(pfd.revents & POLLIN);
+
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_RELEASE);
+	ASSERT_EQ(0, close(fd));
+	ASSERT_TRUE(ftd_wait_count(self->e.d, FUSE_RELEASE, 1, 3000))
+		TH_LOG("no RELEASE for the daemon's file");
+	/* opened again, the node is backed: fuse-bpf's, not the daemon's */
+	n = ftd_count(self->e.d, FUSE_OPEN);
+	CHECK_FILE(MNT("plain"), BFILE_DATA);
+	ASSERT_EQ(n, ftd_count(self->e.d, FUSE_OPEN));
+}
+
+/* ---- reserved node ids in replies that name a node ---- */
+
+#define RESV_NODEID	(KERNEL_NODEID_BIT | 100)
+#define RESV_INO	100
+
+struct rn {
+	struct ftd_config cfg;
+};
+
+static void rn_entry(struct fuse_entry_out *e, mode_t mode, __u64 size)
+{
+	memset(e, 0, sizeof(*e));
+	e->nodeid = RESV_NODEID;
+	e->generation = 1;
+	e->entry_valid = 3600;
+	e->attr_valid = 3600;
+	e->attr.ino = RESV_INO;
+	e->attr.mode = mode;
+	e->attr.nlink = S_ISDIR(mode) ? 2 : 1;
+	e->attr.size = size;
+	e->attr.blksize = 4096;
+}
+
+static int rn_readdirplus(struct ftd *d, const struct fuse_in_header *in,
+			  const struct fuse_read_in *rd)
+{
+	static const char * const names[] = { ".", "..", "ghost" };
+	char buf[1024] = {};
+	size_t len = 0;
+	__u64 i;
+
+	for (i = rd->offset; i < ARRAY_SIZE(names); i++) {
+		struct fuse_direntplus *dp = (void *)(buf + len);
+		size_t namelen = strlen(names[i]);
+
+		if (len + FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS +
+					    namelen) > rd->size)
+			break;
+		if (i < 2) {
+			ftd_fill_entry(d, FUSE_ROOT_ID, &dp->entry_out);
+		} else {
+			rn_entry(&dp->entry_out, S_IFREG | 0644, 0);
+		}
+		dp->dirent.ino = dp->entry_out.attr.ino;
+		dp->dirent.off = i + 1;
+		dp->dirent.namelen = namelen;
+		dp->dirent.type = i < 2 ? DT_DIR : DT_REG;
+		memcpy(dp->dirent.name, names[i], namelen);
+		len += FUSE_DIRENTPLUS_SIZE(dp);
+	}
+	ftd_reply(d, in->unique, 0, buf, len);
+	return FTD_HANDLED;
+}
+
+/* Every new node in the root gets RESV_NODEID. */
+static int rn_hook(struct ftd *d, const struct fuse_in_header *in,
+		   const void *arg, size_t len, void *priv)
+{
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} r = {};
+	const char *target;
+	mode_t mode;
+
+	if (in->nodeid != FUSE_ROOT_ID)
+		return FTD_DEFAULT;
+	switch (in->opcode) {
+	case FUSE_MKDIR:
+		mode = ((const struct fuse_mkdir_in *)arg)->mode;
+		rn_entry(&r.e, S_IFDIR | (mode & 07777), 0);
+		break;
+	case FUSE_MKNOD:
+		rn_entry(&r.e, ((const struct fuse_mknod_in *)arg)->mode, 0);
+		break;
+	case FUSE_SYMLINK:
+		target = (const char *)arg + strlen(arg) + 1;
+		rn_entry(&r.e, S_IFLNK | 0777, strlen(target));
+		break;
+	case FUSE_LINK:
+		ftd_fill_entry(d, ((const struct fuse_link_in *)arg)->oldnodeid,
+			       &r.e);
+		r.e.nodeid = RESV_NODEID;
+		r.e.attr.ino = RESV_INO;
+		r.e.attr.nlink = 2;
+		break;
+	case FUSE_CREATE:
+		mode = ((const struct fuse_create_in *)arg)->mode;
+		rn_entry(&r.e, S_IFREG | (mode & 07777), 0);
+		r.o.fh = 100;
+		ftd_reply(d, in->unique, 0, &r, sizeof(r));
+		return FTD_HANDLED;
+	case FUSE_READDIRPLUS:
+		return rn_readdirplus(d, in, arg);
+	default:
+		return FTD_DEFAULT;
+	}
+	ftd_reply(d, in->unique, 0, &r.e, sizeof(r.e));
+	return FTD_HANDLED;
+}
+
+/* The daemon received @opcode for @nodeid. */
+static bool log_has_node(struct ftd *d, __u32 opcode, __u64 nodeid)
+{
+	struct ftd_log_entry *log = calloc(FTD_LOG_MAX, sizeof(*log));
+	bool found = false;
+	int i, n;
+
+	if (!log)
+		return false;
+	n = ftd_log_get(d, log, FTD_LOG_MAX);
+	for (i = 0; i < n && i < FTD_LOG_MAX; i++)
+		if (log[i].opcode == opcode && log[i].nodeid == nodeid)
+			found = true;
+	free(log);
+	return found;
+}
+
+enum rn_op { RN_MKDIR, RN_MKNOD, RN_SYMLINK, RN_LINK, RN_CREATE,
+	     RN_READDIRPLUS };
+
+FIXTURE(reserved_nodeid) {
+	struct env e;
+	struct rn rn;
+};
+
+FIXTURE_VARIANT(reserved_nodeid) {
+	enum rn_op op;
+	__u32 opcode;
+};
+
+FIXTURE_VARIANT_ADD(reserved_nodeid, mkdir) {
+	.op = RN_MKDIR, .opcode = FUSE_MKDIR,
+};
+
+FIXTURE_VARIANT_ADD(reserved_nodeid, mknod) {
+	.op = RN_MKNOD, .opcode = FUSE_MKNOD,
+};
+
+FIXTURE_VARIANT_ADD(reserved_nodeid, symlink) {
+	.op = RN_SYMLINK, .opcode = FUSE_SYMLINK,
+};
+
+FIXTURE_VARIANT_ADD(reserved_nodeid, link) {
+	.op = RN_LINK, .opcode = FUSE_LINK,
+};
+
+FIXTURE_VARIANT_ADD(reserved_nodeid, create) {
+	.op = RN_CREATE, .opcode = FUSE_CREATE,
+};
+
+FIXTURE_VARIANT_ADD(reserved_nodeid, readdirplus) {
+	.op = RN_READDIRPLUS, .opcode = FUSE_READDIRPLUS,
+};
+
+FIXTURE_SETUP(reserved_nodeid)
+{
+	struct env *e = &self->e;
+	int err = 0;
+
+	umask(022);
+	memset(&self->rn, 0, sizeof(self->rn));
+	self->rn.cfg.entries = lx_tree;
+	self->rn.cfg.mount_opts = "fuse_bpf";
+	self->rn.cfg.hook = rn_hook;
+	self->rn.cfg.hook_priv = &self->rn;
+	if (variant->op == RN_READDIRPLUS)
+		self->rn.cfg.init_flags = FUSE_DO_READDIRPLUS;
+	if (env_backing(e))
+		err = errno;
+	if (!err) {
+		e->d = ftd_start(&self->rn.cfg);
+		if (!e->d)
+			err = errno;
+	}
+	if (err)
+		env_cleanup(e);
+	ASSERT_EQ(0, err) TH_LOG("fuse_bpf daemon mount: %s", strerror(err));
+	snprintf(e->mnt, sizeof(e->mnt), "%s", e->d->mnt);
+	ftd_log_clear(e->d);
+}
+
+FIXTURE_TEARDOWN(reserved_nodeid)
+{
+	if (_metadata->exit_code == KSFT_PASS)
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+}
+
+/*
+ * In a directory the daemon serves, a reply that names a new node with
+ * FUSE_BPF_NODEID_BIT set fails with EIO and leaves no node behind, as a
+ * LOOKUP reply does.
+ */
+TEST_F(reserved_nodeid, refused)
+{
+	char buf[FTD_LOG_BUF];
+	struct stat st;
+	int fd, i;
+
+	switch (variant->op) {
+	case RN_MKDIR:
+		ASSERT_FAILS(EIO, mkdir(MNT("new"), 0755));
+		break;
+	case RN_MKNOD:
+		ASSERT_FAILS(EIO, mknod(MNT("new"), S_IFIFO | 0644, 0));
+		break;
+	case RN_SYMLINK:
+		ASSERT_FAILS(EIO, symlink("target", MNT("new")));
+		break;
+	case RN_LINK:
+		ASSERT_EQ(0, stat(MNT("plain"), &st));
+		ASSERT_FAILS(EIO, link(MNT("plain"), MNT("new")));
+		break;
+	case RN_CREATE:
+		errno = 0;
+		fd = open(MNT("new"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+		ASSERT_EQ(-1, fd) TH_LOG("CREATE of a reserved node id worked");
+		ASSERT_EQ(EIO, errno) TH_LOG("open: %s", strerror(errno));
+		break;
+	case RN_READDIRPLUS:
+		/* a listing is not failed for an entry: the entry is dropped */
+		ASSERT_TRUE(dir_has(self->e.mnt, "ghost"));
+		for (i = 0; i < 30 && !log_has_node(self->e.d, FUSE_FORGET,
+						       RESV_NODEID); i++)
+			usleep(100000);
+		ASSERT_TRUE(log_has_node(self->e.d, FUSE_FORGET, RESV_NODEID))
+			TH_LOG("the refused entry was not forgotten: %s",
+			       ftd_log_str(self->e.d, buf, sizeof(buf)));
+		ASSERT_FAILS(ENOENT, lstat(MNT("ghost"), &st));
+		/* the name was looked up: no dentry came from the listing */
+		ASSERT_FUSE_RECEIVED(self->e.d, FUSE_LOOKUP);
+		return;
+	}
+	ASSERT_FUSE_RECEIVED(self->e.d, variant->opcode);
+	/* no node: the next walk asks the daemon, which has none */
+	i = ftd_count(self->e.d, FUSE_LOOKUP);
+	ASSERT_FAILS(ENOENT, lstat(MNT("new"), &st));
+	ASSERT_LT(i, ftd_count(self->e.d, FUSE_LOOKUP));
+}
+
+/* ---- the backing mount's flags and identity ---- */
+
+/* A copy of /bin/true at @dst, mode 0755. */
+static int copy_true(const char *dst)
+{
+	static const char * const srcs[] = { "/bin/true", "/usr/bin/true" };
+	size_t size = 4 << 20;
+	char *buf = malloc(size);
+	ssize_t n = -1;
+	int i;
+
+	if (!buf)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(srcs) && n < 0; i++)
+		n = read_all(srcs[i], buf, size);
+	if (n <= 0 || make_file(dst, buf, n) || chmod(dst, 0755)) {
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	return 0;
+}
+
+/* Exec @path: 0 when it ran (true exits 0), else the exec's errno. */
+static int run_exec(const char *path)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		execl(path, path, (char *)NULL);
+		_exit(errno ? errno : 255);
+	}
+	status = wait_child(pid, 10000);
+	if (status < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Open @path with @flags: 0 when it opened, else the errno. */
+static int try_open(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+/* A bind mount of @src on @dst (made), with @flags (MS_RDONLY, ...). */
+static int bind_mount(const char *src, const char *dst, unsigned long flags)
+{
+	if (mkdir(dst, 0755) || mount(src, dst, NULL, MS_BIND, NULL))
+		return -1;
+	return mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
+}
+
+/*
+ * The backing tmpfs (lx_start's tree, plus true, xdir/true, ddir/null, a
+ * character device 1:3 like /dev/null) is also bind mounted noexec (nx),
+ * nodev (nd) and read-only (ro). The daemon mount allows devices, so that
+ * only the backing's nodev can refuse them.
+ */
+FIXTURE(mnt_flags) {
+	struct env e;
+	struct lx lx;
+	char nx[128];
+	char nd[128];
+	char ro[128];
+	char nm[128];	/* a no_daemon mount point */
+};
+
+FIXTURE_SETUP(mnt_flags)
+{
+	struct env *e = &self->e;
+	int err = 0;
+
+	umask(022);
+	if (lx_start_cfg(e, &self->lx, true, 0))
+		err = errno;
+	snprintf(self->nx, sizeof(self->nx), "%s/nx", e->base);
+	snprintf(self->nd, sizeof(self->nd), "%s/nd", e->base);
+	snprintf(self->ro, sizeof(self->ro), "%s/ro", e->base);
+	snprintf(self->nm, sizeof(self->nm), "%s/nm", e->base);
+	if (!err &&
+	    (copy_true(BACK("true")) || mkdir(BACK("xdir"), 0755) ||
+	     copy_true(BACK("xdir/true")) || mkdir(BACK("ddir"), 0755) ||
+	     mknod(BACK("ddir/null"), S_IFCHR | 0666, makedev(1, 3)) ||
+	     bind_mount(e->back, self->nx, MS_NOEXEC) ||
+	     bind_mount(e->back, self->nd, MS_NODEV) ||
+	     bind_mount(e->back, self->ro, MS_RDONLY) ||
+	     mkdir(self->nm, 0755)))
+		err = errno;
+	if (err)
+		env_cleanup(e);
+	ASSERT_EQ(0, err) TH_LOG("setup: %s", strerror(err));
+	ftd_log_clear(e->d);
+
+	/* what the bare backing mounts do */
+	ASSERT_EQ(0, run_exec(BACK("true")));
+	ASSERT_EQ(EACCES, run_exec(path_in(self->nx, "true")));
+	ASSERT_EQ(0, try_open(BACK("ddir/null"), O_RDWR));
+	ASSERT_EQ(EACCES, try_open(path_in(self->nd, "ddir/null"), O_RDWR));
+	ASSERT_EQ(EROFS, try_open(path_in(self->ro, "bdir/f1"), O_WRONLY));
+}
+
+FIXTURE_TEARDOWN(mnt_flags)
+{
+	if (is_mounted(self->nm))
+		umount2(self->nm, MNT_DETACH);
+	if (_metadata->exit_code == KSFT_PASS)
+		env_check_shutdown(_metadata, &self->e);
+	env_cleanup(&self->e);
+}
+
+/* root_dir= on a noexec mount: nothing is executed through the mount. */
+TEST_F(mnt_flags, root_dir_noexec)
+{
+	char *mtrue = path_in(self->nm, "true");
+	int ret;
+
+	ASSERT_EQ(0, mount_root_dir(self->nx, self->nm, "no_daemon"))
+		TH_LOG("no_daemon mount: %s", strerror(errno));
+	ret = run_exec(mtrue);
+	ASSERT_EQ(EACCES, ret) TH_LOG("exec %s: %s", mtrue,
+				      ret ? strerror(ret) : "it ran");
+	ret = run_exec(path_in(self->nm, "xdir/true"));
+	ASSERT_EQ(EACCES, ret) TH_LOG("exec xdir/true: %s",
+				      ret ? strerror(ret) : "it ran");
+	/* and the same tree through an exec mount runs */
+	ASSERT_EQ(0, umount2(self->nm, 0));
+	ASSERT_EQ(0, mount_root_dir(self->e.back, self->nm, "no_daemon"));
+	ASSERT_EQ(0, run_exec(mtrue));
+	ASSERT_EQ(0, umount2(self->nm, 0));
+}
+
+/* root_dir= on a nodev mount: its devices do not open through the mount. */
+TEST_F(mnt_flags, root_dir_nodev)
+{
+	char *mnull = path_in(self->nm, "ddir/null");
+	struct stat st;
+	int ret;
+
+	ASSERT_EQ(0, mount_root_dir(self->nd, self->nm, "no_daemon"))
+		TH_LOG("no_daemon mount: %s", strerror(errno));
+	ASSERT_EQ(0, stat(mnull, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ret = try_open(mnull, O_RDWR);
+	ASSERT_EQ(EACCES, ret) TH_LOG("open %s: %s", mnull,
+				      ret ? strerror(ret) : "it opened");
+	ASSERT_EQ(0, umount2(self->nm, 0));
+	/* through a mount of a dev mount, it opens */
+	ASSERT_EQ(0, mount_root_dir(self->e.back, self->nm, "no_daemon"));
+	ASSERT_EQ(0, try_open(mnull, O_RDWR));
+	ASSERT_EQ(0, umount2(self->nm, 0));
+}
+
+/* Backing the daemon names on a noexec mount is not executed. */
+TEST_F(mnt_flags, named_noexec)
+{
+	int fid, did, ret;
+
+	fid = backing_register(self->e.d, path_in(self->nx, "true"), O_RDONLY);
+	ASSERT_LT(0, fid) TH_LOG("registering nx/true: %s", strerror(errno));
+	did = backing_register(self->e.d, path_in(self->nx, "xdir"),
+			       O_RDONLY | O_DIRECTORY);
+	ASSERT_LT(0, did) TH_LOG("registering nx/xdir: %s", strerror(errno));
+	lx_reply(&self->lx, "file", FUSE_BPF_ENTRY_BACKING, fid);
+	lx_reply(&self->lx, "dir", FUSE_BPF_ENTRY_BACKING, did);
+
+	ret = run_exec(MNT("file"));
+	ASSERT_EQ(EACCES, ret) TH_LOG("exec of a named nx/true: %s",
+				      ret ? strerror(ret) : "it ran");
+	/* what the kernel finds below a named directory, too */
+	ret = run_exec(MNT("dir/true"));
+	ASSERT_EQ(EACCES, ret) TH_LOG("exec of nx/xdir/true: %s",
+				      ret ? strerror(ret) : "it ran");
+	/* the data is still readable */
+	ASSERT_EQ(0, try_open(MNT("file"), O_RDONLY));
+}
+
+/*
+ * A device on a nodev mount cannot be reached through a daemon's mount:
+ * it cannot be registered, and below a directory the daemon names from a
+ * nodev mount it does not open.
+ */
+TEST_F(mnt_flags, named_nodev)
+{
+	char *mnull = MNT("dir/null");
+	int did, ret;
+
+	ASSERT_GT(0, backing_register(self->e.d,
+				      path_in(self->nd, "ddir/null"),
+				      O_PATH | O_NOFOLLOW));
+	did = backing_register(self->e.d, path_in(self->nd, "ddir"),
+			       O_RDONLY | O_DIRECTORY);
+	ASSERT_LT(0, did) TH_LOG("registering nd/ddir: %s", strerror(errno));
+	lx_reply(&self->lx, "dir", FUSE_BPF_ENTRY_BACKING, did);
+
+	ret = try_open(mnull, O_RDWR);
+	ASSERT_NE(0, ret) TH_LOG("%s opened through a dev mount", mnull);
+	ASSERT_TRUE(ret == EACCES || ret == EPERM)
+		TH_LOG("open %s: %s", mnull, strerror(ret));
+}
+
+/*
+ * The same backing file under a read-write and a read-only mount is two
+ * nodes: writing through the read-only one fails as on the bind mount,
+ * whichever was looked up first.
+ */
+TEST_F(mnt_flags, keyed_by_mount)
+{
+	struct stat sa, sb;
+	int rw, ro, ret;
+
+	rw = backing_register(self->e.d, BACK("bdir"), O_RDONLY | O_DIRECTORY);
+	ASSERT_LT(0, rw);
+	ro = backing_register(self->e.d, path_in(self->ro, "bdir"),
+			      O_RDONLY | O_DIRECTORY);
+	ASSERT_LT(0, ro);
+	lx_reply(&self->lx, "dir", FUSE_BPF_ENTRY_BACKING, rw);
+	lx_reply(&self->lx, "dir2", FUSE_BPF_ENTRY_BACKING, ro);
+
+	ASSERT_EQ(0, stat(MNT("dir/f1"), &sa));
+	ASSERT_EQ(0, stat(MNT("dir2/f1"), &sb));
+	ASSERT_EQ(sa.st_ino, sb.st_ino);
+	ret = try_open(MNT("dir2/f1"), O_WRONLY);
+	ASSERT_EQ(EROFS, ret) TH_LOG("open dir2/f1 for writing: %s",
+				     ret ? strerror(ret) : "it opened");
+	ASSERT_FAILS(EROFS, truncate(MNT("dir2/f1"), 0));
+	CHECK_FILE(BACK("bdir/f1"), F1_DATA);
+	ASSERT_EQ(0, try_open(MNT("dir/f1"), O_WRONLY));
+
+	/* the read-only one first */
+	ASSERT_EQ(0, stat(MNT("dir2/sub/file"), &sb));
+	ASSERT_EQ(0, try_open(MNT("dir/sub/file"), O_WRONLY));
+	ASSERT_EQ(EROFS, try_open(MNT("dir2/sub/file"), O_WRONLY));
 }
 
 /* ---- mount options ---- */

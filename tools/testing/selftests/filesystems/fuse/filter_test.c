@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -958,6 +959,253 @@ TEST_F(filter, ops_ioctl)
 				   &id));
 }
 
+/* ---- what a filter changes is still checked against the caller ---- */
+
+#define CALLER		1000	/* uid and gid of an unprivileged caller */
+#define GRP_NOT_MINE	2000	/* a group the caller is not in */
+
+static int caller_result(pid_t pid)
+{
+	int status;
+
+	if (pid < 0)
+		return -1;
+	status = wait_child(pid, 30000);
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 255)
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Make @call in a child running as CALLER:CALLER, groups { CALLER }: the
+ * errno it fails with, 0 when it succeeds, -1 when the child failed.
+ */
+#define AS_CALLER(call) caller_result(({				\
+	pid_t __pid = fork();						\
+									\
+	if (!__pid) {							\
+		gid_t __g = CALLER;					\
+									\
+		if (setgroups(1, &__g) ||				\
+		    setresgid(CALLER, CALLER, CALLER) ||		\
+		    setresuid(CALLER, CALLER, CALLER))			\
+			_exit(255);					\
+		_exit((long)(call) < 0 ? errno : 0);			\
+	}								\
+	__pid;								\
+}))
+
+/* The mount is shared with the caller. */
+#define ALLOW_OTHER()	strcat(self->e.extra, ",allow_other")
+
+/*
+ * A setattr prefilter that gives a chown's file to group 0: the caller
+ * could not ask for that itself (the bare backing says EPERM), so neither
+ * can the filter for it. Root can, which shows the filter runs.
+ */
+TEST_F(filter, setattr_recheck_gid)
+{
+	struct stat st;
+
+	put_str(_metadata, BACK("f"), VISIBLE_DATA);
+	ASSERT_EQ(0, chown(BACK("f"), CALLER, CALLER));
+	put_str(_metadata, BACK("bare"), VISIBLE_DATA);
+	ASSERT_EQ(0, chown(BACK("bare"), CALLER, CALLER));
+	ALLOW_OTHER();
+	FILTER_MOUNT(self->skel->maps.sgid_root, NULL, NULL);
+
+	/* bare: the caller may keep its group, not give the file to 0 */
+	ASSERT_EQ(0, AS_CALLER(chown(BACK("bare"), -1, CALLER)));
+	ASSERT_EQ(EPERM, AS_CALLER(chown(BACK("bare"), -1, 0)));
+
+	/* through the mount, the filter asks for group 0 */
+	EXPECT_EQ(EPERM, AS_CALLER(chown(MNT("f"), -1, CALLER)));
+	ASSERT_EQ(0, stat(BACK("f"), &st));
+	EXPECT_EQ(CALLER, st.st_uid);
+	ASSERT_EQ(CALLER, st.st_gid)
+		TH_LOG("the caller's chown gave its file to group %u",
+		       st.st_gid);
+	ASSERT_EQ(0, stat(MNT("f"), &st));
+	ASSERT_EQ(CALLER, st.st_gid);
+
+	ASSERT_EQ(0, chown(MNT("f"), -1, CALLER));
+	ASSERT_EQ(0, stat(BACK("f"), &st));
+	ASSERT_EQ(0, st.st_gid);
+}
+
+/*
+ * A setattr prefilter that sets S_ISGID in a chmod: for an owner outside
+ * the file's group, S_ISGID goes as it goes on the bare backing. Root
+ * keeps it, which shows the filter runs.
+ */
+TEST_F(filter, setattr_recheck_sgid)
+{
+	struct stat st, bare;
+
+	put_str(_metadata, BACK("g"), VISIBLE_DATA);
+	ASSERT_EQ(0, chown(BACK("g"), CALLER, GRP_NOT_MINE));
+	put_str(_metadata, BACK("bare"), VISIBLE_DATA);
+	ASSERT_EQ(0, chown(BACK("bare"), CALLER, GRP_NOT_MINE));
+	ALLOW_OTHER();
+	FILTER_MOUNT(self->skel->maps.sgid_root, NULL, NULL);
+
+	/* bare: what the filter makes of the chmod */
+	ASSERT_EQ(0, AS_CALLER(chmod(BACK("bare"), 02755)));
+	ASSERT_EQ(0, stat(BACK("bare"), &bare));
+	ASSERT_EQ(S_IFREG | 0755, bare.st_mode);
+
+	ASSERT_EQ(0, AS_CALLER(chmod(MNT("g"), 0755)));
+	ASSERT_EQ(0, stat(BACK("g"), &st));
+	ASSERT_EQ(bare.st_mode, st.st_mode)
+		TH_LOG("mode %o through the mount, %o bare", st.st_mode,
+		       bare.st_mode);
+	ASSERT_EQ(GRP_NOT_MINE, st.st_gid);
+	ASSERT_EQ(0, stat(MNT("g"), &st));
+	ASSERT_EQ(bare.st_mode, st.st_mode);
+
+	ASSERT_EQ(0, chmod(MNT("g"), 0700));
+	ASSERT_EQ(0, stat(BACK("g"), &st));
+	ASSERT_EQ(S_IFREG | 02700, st.st_mode);
+}
+
+/* The type of a write lock on the backing "visible" that @checker sees. */
+static short backing_lock(int checker)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(checker, F_OFD_GETLK, &fl))
+		return -1;
+	return fl.l_type;
+}
+
+/*
+ * A POSIX lock taken through the mount is on the backing file: it must go
+ * with the close, whatever the flush filter returned. The close must fail
+ * with @close_err (0: succeed).
+ */
+static void flush_drops_locks(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(filter) *self, int close_err)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, checker, ret, err;
+	short type;
+
+	/*
+	 * Opened before the close: a leaked lock's file is freed then, and
+	 * an OFD owner allocated after it could be at its address.
+	 */
+	checker = open(BACK("visible"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, checker);
+	fd = open(MNT("visible"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fcntl(fd, F_SETLK, &fl));
+	ASSERT_EQ(F_WRLCK, backing_lock(checker))
+		TH_LOG("the lock is not on the backing file");
+
+	errno = 0;
+	ret = close(fd);
+	err = ret ? errno : 0;
+	type = backing_lock(checker);
+	/*
+	 * A leaked lock is still ours (current->files): unlock it here, so
+	 * that /proc/locks never shows a lock whose file is gone.
+	 */
+	if (type != F_UNLCK) {
+		fl.l_type = F_UNLCK;
+		fcntl(checker, F_SETLK, &fl);
+	}
+	EXPECT_EQ(close_err, err) TH_LOG("close: %s, expected %s",
+					 strerror(err), strerror(close_err));
+	ASSERT_EQ(F_UNLCK, type) TH_LOG("the lock outlived the close");
+	ASSERT_EQ(0, close(checker));
+}
+
+/* The flush filter fails: the close says so, and the lock goes. */
+TEST_F(filter, flush_error_unlocks)
+{
+	FILTER_MOUNT(self->skel->maps.flush_fail, NULL, NULL);
+	flush_drops_locks(_metadata, self, EIO);
+}
+
+/*
+ * The flush filter sends the flush to the server (which answers 0), or
+ * without a daemon to nobody (ENOTCONN): the lock goes.
+ */
+TEST_F(filter, flush_user_unlocks)
+{
+	FILTER_MOUNT(self->skel->maps.flush_user, NULL, NULL);
+	flush_drops_locks(_metadata, self, variant->daemon ? 0 : ENOTCONN);
+}
+
+/*
+ * A lookup filter deciding by the caller holds for a dentry another
+ * caller left in the cache: revalidation runs it again.
+ */
+TEST_F(filter, revalidate_by_caller)
+{
+	struct stat st, back;
+
+	ALLOW_OTHER();
+	FILTER_MOUNT(self->skel->maps.hide_nonroot, NULL, NULL);
+	ASSERT_EQ(0, AS_CALLER(stat(MNT("visible"), &st)));
+	/* not cached: the lookup filter decides */
+	ASSERT_EQ(ENOENT, AS_CALLER(stat(MNT("secret1"), &st)));
+	/* root finds it, and the dentry stays in the cache */
+	ASSERT_EQ(0, stat(MNT("secret1"), &st));
+	ASSERT_EQ(0, stat(BACK("secret1"), &back));
+	ASSERT_EQ(back.st_ino, st.st_ino);
+	ASSERT_EQ(ENOENT, AS_CALLER(stat(MNT("secret1"), &st)));
+	ASSERT_EQ(ENOENT, AS_CALLER(open(MNT("secret1"), O_RDONLY)));
+	ASSERT_EQ(0, stat(MNT("secret1"), &st));
+	CHECK_FILE(MNT("secret1"), "hidden\n");
+}
+
+/* A policy that replaces another holds for the dentries in the cache. */
+TEST_F(filter, revalidate_after_update)
+{
+	struct stat st;
+	int fd;
+
+	FILTER_MOUNT(self->skel->maps.count, NULL, NULL);
+	ASSERT_EQ(0, stat(MNT("secret1"), &st));
+	fd = open(MNT("secret1"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bpf_link__update_map(self->pre, self->skel->maps.hide))
+		TH_LOG("BPF_LINK_UPDATE: %s", strerror(errno));
+	ASSERT_FAILS(ENOENT, stat(MNT("secret1"), &st));
+	ASSERT_FAILS(ENOENT, open(MNT("secret1"), O_RDONLY));
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+	/* a file open before stays open */
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * A symlink prefilter shrinking the target after opening it for writing:
+ * the link holds the shrunk target, not the old bytes past its end.
+ */
+TEST_F(filter, symlink_shrunk_target)
+{
+	char buf[64];
+	ssize_t n;
+
+	FILTER_MOUNT(self->skel->maps.shrink_symlink, NULL, NULL);
+	ASSERT_EQ(0, symlink("abcdefgh", MNT("link")));
+	n = readlink(MNT("link"), buf, sizeof(buf));
+	ASSERT_EQ(FILTERS_SHRUNK_LEN, n)
+		TH_LOG("readlink through the mount: \"%.*s\"", (int)MAX(n, 0),
+		       buf);
+	ASSERT_EQ(0, memcmp(buf, "abc", FILTERS_SHRUNK_LEN));
+	n = readlink(BACK("link"), buf, sizeof(buf));
+	ASSERT_EQ(FILTERS_SHRUNK_LEN, n)
+		TH_LOG("readlink of the backing: \"%.*s\"", (int)MAX(n, 0),
+		       buf);
+	ASSERT_EQ(0, memcmp(buf, "abc", FILTERS_SHRUNK_LEN));
+	/* a target no longer than that is not touched */
+	ASSERT_EQ(0, symlink("ab", MNT("link2")));
+	ASSERT_EQ(2, readlink(BACK("link2"), buf, sizeof(buf)));
+}
+
 /* ---- filters set, removed and inherited by LOOKUP replies ---- */
 
 /*
@@ -1203,6 +1451,60 @@ TEST_F(filter_ops, detach_set)
 	ASSERT_EQ(0, stat(BACK("new"), &st));
 	ASSERT_TRUE(S_ISDIR(st.st_mode));
 	ASSERT_FAILS(ENOENT, stat(MNT("inherit/secret1"), &st));
+}
+
+/*
+ * copy_file_range from a directory whose filters refuse reads to one
+ * without filters: the source's filters cannot be gone around; the copy
+ * is refused (a copy by read and write, or splice, as cp falls back to,
+ * runs them).
+ */
+TEST_F(filter_ops, copy_range_cross_policy)
+{
+	struct fuse_bpf_ops_map map = { .postfilters_fd = -1 };
+	struct bpf_link *noread;
+	char buf[64];
+	int src, dst, ret;
+	struct stat st;
+
+	put_str(_metadata, BACK("src"), VISIBLE_DATA);
+	put_file(_metadata, BACK("dst"), "", 0);
+	put_str(_metadata, BACK("src2"), VISIBLE_DATA);
+	put_file(_metadata, BACK("dst2"), "", 0);
+	noread = bpf_map__attach_struct_ops(self->skel->maps.noread);
+	ASSERT_NE(NULL, noread);
+	map.prefilters_fd = bpf_link__fd(noread);
+	ret = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
+	ASSERT_LT(0, ret) TH_LOG("BPF_OPS_OPEN: %s", strerror(errno));
+	/* "set" gets the noread filters */
+	self->r.ops_id = ret;
+
+	src = open(MNT("set/src"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, src);
+	ASSERT_FAILS(EACCES, read(src, buf, sizeof(buf)));
+	dst = open(MNT("none/dst"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, dst);
+	ASSERT_FAILS(EXDEV, copy_file_range(src, NULL, dst, NULL, sizeof(buf),
+					    0));
+	ASSERT_FAILS(EACCES, sendfile(dst, src, NULL, sizeof(buf)));
+	ASSERT_EQ(0, fstat(dst, &st));
+	ASSERT_EQ(0, st.st_size);
+	ASSERT_EQ(0, close(src));
+	ASSERT_EQ(0, close(dst));
+	ASSERT_EQ(0, stat(BACK("dst"), &st));
+	ASSERT_EQ(0, st.st_size) TH_LOG("the copy got the refused data");
+
+	/* within one policy, the copy is the backing's */
+	src = open(MNT("none/src2"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, src);
+	dst = open(MNT("none/dst2"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, dst);
+	ASSERT_EQ(strlen(VISIBLE_DATA),
+		  copy_file_range(src, NULL, dst, NULL, sizeof(buf), 0));
+	ASSERT_EQ(0, close(src));
+	ASSERT_EQ(0, close(dst));
+	CHECK_FILE(BACK("dst2"), VISIBLE_DATA);
+	bpf_link__destroy(noread);
 }
 
 TEST(filter_mount_errors)

@@ -529,7 +529,8 @@ struct ftd *ftd_start(const struct ftd_config *cfg)
 		 "fd=%d,rootmode=40000,user_id=0,group_id=0%s%s", d->fd,
 		 cfg->mount_opts ? "," : "",
 		 cfg->mount_opts ? cfg->mount_opts : "");
-	if (mount("fuse_test", d->mnt, "fuse", MS_NOSUID | MS_NODEV, opts))
+	if (mount("fuse_test", d->mnt, "fuse",
+		  MS_NOSUID | (cfg->allow_dev ? 0 : MS_NODEV), opts))
 		goto fail;
 	err = pthread_create(&d->thread, NULL, ftd_thread, d);
 	if (err) {

@@ -54,6 +54,7 @@ struct ftd_config {
 	uid_t uid;		/* owner reported for every node */
 	gid_t gid;
 	const char *mount_opts;	/* appended to fd=,rootmode=,... or NULL */
+	bool allow_dev;		/* mount without MS_NODEV */
 	ftd_hook_t hook;
 	void *hook_priv;
 };

@@ -16,12 +16,16 @@
 #define ENOTEMPTY 39
 #define EFBIG	27
 #define ENOLCK	37
+#define EACCES	13
 #define O_ACCMODE 3
 #define S_IFMT	0170000
 #define S_IFREG	0100000
 #define F_WRLCK	1
 #define FS_IOC_FSSETXATTR 0x401c5820
 #define FUSE_LK_FLOCK	(1 << 0)
+#define FATTR_MODE	(1 << 0)
+#define FATTR_GID	(1 << 2)
+#define S_ISGID	02000
 
 extern int bpf_fuse_buf_dynptr(struct fuse_bpf_rdonly_buf *buf,
 			       struct bpf_dynptr *ptr) __ksym;
@@ -624,6 +628,107 @@ int BPF_PROG(count_getattr, const struct fuse_bpf_meta *meta,
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters count = {
 	.getattr = (void *)count_getattr,
+};
+
+/*
+ * Filters that try to give a caller more than it may have: what they
+ * change must be checked against the caller, or not be done at all.
+ */
+
+/* sgid_root: a chown's group becomes root's, a chmod sets S_ISGID */
+SEC("struct_ops/sgid_root_setattr")
+int BPF_PROG(sgid_root_setattr, const struct fuse_bpf_meta *meta,
+	     struct fuse_setattr_in *in)
+{
+	if (in->valid & FATTR_GID)
+		in->gid = 0;
+	if (in->valid & FATTR_MODE)
+		in->mode |= S_ISGID;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters sgid_root = {
+	.setattr = (void *)sgid_root_setattr,
+};
+
+/* flush_fail: every flush fails, before the backing file is flushed */
+SEC("struct_ops/flush_fail_flush")
+int BPF_PROG(flush_fail_flush, const struct fuse_bpf_meta *meta,
+	     struct fuse_flush_in *in)
+{
+	return -EIO;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters flush_fail = {
+	.flush = (void *)flush_fail_flush,
+};
+
+/* flush_user: every flush goes to the server */
+SEC("struct_ops/flush_user_flush")
+int BPF_PROG(flush_user_flush, const struct fuse_bpf_meta *meta,
+	     struct fuse_flush_in *in)
+{
+	return FUSE_BPF_USER;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters flush_user = {
+	.flush = (void *)flush_user_flush,
+};
+
+/* hide_nonroot: names starting with "secret" exist for uid 0 only */
+SEC("struct_ops/hide_nonroot_lookup")
+int BPF_PROG(hide_nonroot_lookup, const struct fuse_bpf_meta *meta,
+	     struct fuse_bpf_buf *name)
+{
+	lookup_calls++;
+	if (meta->uid && name_starts(&name->ro, "secret", 6))
+		return -ENOENT;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters hide_nonroot = {
+	.lookup = (void *)hide_nonroot_lookup,
+};
+
+/*
+ * shrink_symlink: a link target is opened for writing at its size, as a
+ * filter editing it in place does, then cut to its first
+ * FILTERS_SHRUNK_LEN bytes.
+ */
+SEC("struct_ops/shrink_symlink_symlink")
+int BPF_PROG(shrink_symlink_symlink, const struct fuse_bpf_meta *meta,
+	     struct fuse_bpf_buf *name, struct fuse_bpf_buf *target)
+{
+	struct bpf_dynptr d, shrunk;
+
+	if (target->ro.size <= FILTERS_SHRUNK_LEN)
+		return FUSE_BPF_CONTINUE;
+	if (bpf_fuse_buf_rw_dynptr(target, target->ro.size, &d) ||
+	    bpf_fuse_buf_rw_dynptr(target, FILTERS_SHRUNK_LEN, &shrunk))
+		return -EIO;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters shrink_symlink = {
+	.symlink = (void *)shrink_symlink_symlink,
+};
+
+/* noread: files open, but every read is refused */
+SEC("struct_ops/noread_read")
+int BPF_PROG(noread_read, const struct fuse_bpf_meta *meta,
+	     struct fuse_read_in *in)
+{
+	return -EACCES;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters noread = {
+	.read = (void *)noread_read,
 };
 
 char _license[] SEC("license") = "GPL";

@@ -12,5 +12,6 @@
 #define FILTERS_READ_CAP	8	/* rw: bytes a read gets at most */
 #define FILTERS_SHORT_OFF	32	/* rw: a read here is told one less */
 #define FILTERS_WRITE_LIMIT	16	/* rw: no writes at or past this */
+#define FILTERS_SHRUNK_LEN	3	/* shrink_symlink: bytes of a target kept */
 
 #endif
