@@ -1280,4 +1280,88 @@ TEST_F_TIMEOUT(caller, rcu_walk_race, 90)
 	munmap(a.r, sizeof(*a.r));
 }
 
+/*
+ * rename must replace the target the VFS checked for the caller. In a
+ * sticky directory the caller may replace its own file, never another
+ * user's; the backing swaps the two under the name "target" all the time
+ * (RENAME_EXCHANGE directly in the backing), so the name can change
+ * between the VFS's check and the backing rename. The other user's file
+ * must survive every rename the caller makes. A race: the window is
+ * narrow, and a run may not hit it (the ESTALE count says whether it did);
+ * filter_test's rename_stale_target hits it every time.
+ */
+#define SWAP_SECONDS	10
+
+TEST_F_TIMEOUT(caller, rename_checked_target, 60)
+{
+	time_t end = time(NULL) + SWAP_SECONDS;
+	struct stat st;
+	int status, swaps = 0, fd;
+	int *counts;	/* renames: done, EPERM, ESTALE */
+	pid_t pid;
+
+	counts = mmap(NULL, 3 * sizeof(int), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, counts);
+	memset(counts, 0, 3 * sizeof(int));
+
+	ASSERT_EQ(0, mkdir(BACK("m/t"), 01777));
+	ASSERT_EQ(0, chmod(BACK("m/t"), 01777));
+	fd = open(BACK("m/t/target"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fchown(fd, CALLER, CALLER));
+	close(fd);
+	fd = open(BACK("m/t/other"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fchown(fd, OTHER_USER, OTHER_USER));
+	close(fd);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int bad = 0, n;
+
+		if (setgroups(1, caller_groups) || setresgid(CALLER, CALLER, CALLER) ||
+		    setresuid(CALLER, CALLER, CALLER))
+			_exit(100);
+		for (n = 0; time(NULL) < end; n++) {
+			fd = open(MNT("m/t/src"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+			if (fd < 0)
+				_exit(101);
+			close(fd);
+			if (!rename(MNT("m/t/src"), MNT("m/t/target")))
+				counts[0]++;
+			else if (errno == EPERM)
+				counts[1]++;
+			else if (errno == ESTALE)
+				counts[2]++;
+			else if (errno != ENOENT)
+				bad++;
+			unlink(MNT("m/t/src"));
+		}
+		_exit(bad ? 102 : 0);
+	}
+	/* the backing swaps the caller's and the other user's file */
+	while (time(NULL) < end) {
+		if (!syscall(SYS_renameat2, AT_FDCWD, BACK("m/t/target"), AT_FDCWD,
+			     BACK("m/t/other"), RENAME_EXCHANGE))
+			swaps++;
+	}
+	status = wait_child(pid, 30000);
+	ASSERT_NE(-1, status) TH_LOG("the rename loop hung");
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("renames failed unexpectedly");
+	TH_LOG("%d swaps in the backing; renames: %d done, %d EPERM, %d ESTALE",
+	       swaps, counts[0], counts[1], counts[2]);
+	munmap(counts, 3 * sizeof(int));
+	EXPECT_LT(0, swaps);
+	/* the other user's file is still there, under one of the names */
+	if (!stat(BACK("m/t/target"), &st) && st.st_uid == OTHER_USER)
+		return;
+	ASSERT_EQ(0, stat(BACK("m/t/other"), &st))
+		TH_LOG("uid %d's file is gone: the caller replaced it", OTHER_USER);
+	EXPECT_EQ(OTHER_USER, st.st_uid)
+		TH_LOG("uid %d's file is gone: the caller replaced it", OTHER_USER);
+}
+
 TEST_HARNESS_MAIN
