@@ -488,6 +488,13 @@ static int fuse_bpf_lookup_filter(struct inode *inode, u64 parent,
 		/* Inherit the parent's, if the connection has filters at all. */
 		if (!READ_ONCE(fc->bpf_filtered) || fuse_bpf_has_filter(inode))
 			return 0;
+		/*
+		 * A directory the kernel found is not hashed by node id: its
+		 * filters cannot be found, and a node must not escape them.
+		 * The reply has to say which filters the node gets.
+		 */
+		if (parent & FUSE_BPF_NODEID_BIT)
+			return -EIO;
 		down_read(&fc->killsb);
 		dir = fuse_ilookup(fc, parent, NULL);
 		up_read(&fc->killsb);
