@@ -1068,6 +1068,130 @@ TEST_F(filter, setattr_recheck_sgid)
 	ASSERT_EQ(S_IFREG | 02700, st.st_mode);
 }
 
+/* ---- rename replaces only the target the VFS checked ---- */
+
+#define OTHER_USER	1001	/* another unprivileged user */
+#define STALE_MINE	"the caller's own file\n"
+#define STALE_OTHERS	"another user's file\n"
+#define STALE_SRC	"what the caller moves\n"
+
+/* The daemon's side of user_rename: it swaps "target" under the rename. */
+struct stale_swap {
+	char dir[PATH_MAX];	/* the sticky directory, in the backing */
+	int requests;		/* RENAME2 | FUSE_PREFILTER received */
+	int swap_error;		/* errno of the exchange, 0 when done */
+	bool swapped;
+};
+
+static int stale_swap_hook(struct ftd *d, const struct fuse_in_header *in,
+			   const void *arg, size_t len, void *priv)
+{
+	static const char names[] = "src\0target";	/* both NULs sent */
+	const struct fuse_rename2_in *r = arg;
+	char target[PATH_MAX + 16], other[PATH_MAX + 16];
+	struct stale_swap *s = priv;
+
+	if (in->opcode != (FUSE_RENAME2 | FUSE_PREFILTER))
+		return FTD_DEFAULT;
+	s->requests++;
+	if (len != sizeof(*r) + sizeof(names) ||
+	    memcmp(r + 1, names, sizeof(names)))
+		return -EINVAL;
+	/*
+	 * The VFS has checked "target" (the caller's own file) for the
+	 * caller; the other user's file takes its name now. Only once: a
+	 * second rename must see the name as it is.
+	 */
+	if (!s->swapped) {
+		snprintf(target, sizeof(target), "%s/target", s->dir);
+		snprintf(other, sizeof(other), "%s/other", s->dir);
+		s->swap_error = renameat2(AT_FDCWD, target, AT_FDCWD, other,
+					  RENAME_EXCHANGE) ? errno : 0;
+		s->swapped = true;
+	}
+	/* the in-arguments, unchanged */
+	return ftd_reply(d, in->unique, 0, arg, len) ?: FTD_HANDLED;
+}
+
+/*
+ * In a sticky directory, the caller renames its "src" over its own
+ * "target". Between the VFS's checks (sticky bit, may_delete()) and the
+ * backing rename, the daemon's userspace prefilter exchanges "target"
+ * with another user's file in the backing directory: the rename must not
+ * replace a file the caller could not have removed. fuse-bpf fails it
+ * with -ESTALE; the VFS then retries the rename once (retry_estale(),
+ * LOOKUP_REVAL), the dentry of "target" no longer names its backing
+ * dentry, and the new lookup finds the other user's file, which the
+ * sticky bit keeps: the caller gets EPERM, as on the bare backing.
+ */
+TEST_F(filter, rename_stale_target)
+{
+	struct stale_swap s = {};
+	struct ftd_config cfg = {
+		.hook = stale_swap_hook,
+		.hook_priv = &s,
+	};
+	struct stat mine, others, src, st;
+	int ret;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	ASSERT_EQ(0, mkdir(BACK("t"), 0755));
+	ASSERT_EQ(0, chmod(BACK("t"), 01777));
+	put_str(_metadata, BACK("t/target"), STALE_MINE);
+	ASSERT_EQ(0, chown(BACK("t/target"), CALLER, CALLER));
+	put_str(_metadata, BACK("t/other"), STALE_OTHERS);
+	ASSERT_EQ(0, chown(BACK("t/other"), OTHER_USER, OTHER_USER));
+	/*
+	 * Made by root and given to the caller, not created through the
+	 * mount: this test is about the target, whoever creates files.
+	 */
+	put_str(_metadata, BACK("t/src"), STALE_SRC);
+	ASSERT_EQ(0, chown(BACK("t/src"), CALLER, CALLER));
+	ASSERT_EQ(0, stat(BACK("t/target"), &mine));
+	ASSERT_EQ(0, stat(BACK("t/other"), &others));
+	ASSERT_EQ(0, stat(BACK("t/src"), &src));
+	snprintf(s.dir, sizeof(s.dir), "%s", BACK("t"));
+	ALLOW_OTHER();
+	FILTER_MOUNT(self->skel->maps.user_rename, NULL, &cfg);
+
+	/* the caller may replace its own file: the VFS lets it through */
+	ret = AS_CALLER(rename(MNT("t/src"), MNT("t/target")));
+
+	/* the prefilter ran once, and the daemon made the exchange */
+	ASSERT_EQ(1, s.requests);
+	ASSERT_EQ(1, self->skel->bss->rename_calls);
+	ASSERT_TRUE(s.swapped);
+	ASSERT_EQ(0, s.swap_error) TH_LOG("RENAME_EXCHANGE: %s",
+					  strerror(s.swap_error));
+
+	/* the other user's file is intact, now named "target" */
+	ASSERT_EQ(0, stat(BACK("t/target"), &st));
+	ASSERT_EQ(others.st_ino, st.st_ino)
+		TH_LOG("the rename (result: %s) replaced the other user's file with %s",
+		       ret < 0 ? "child failed" : strerror(ret),
+		       st.st_ino == src.st_ino ? "the caller's \"src\"" :
+						 "another file");
+	ASSERT_EQ(OTHER_USER, st.st_uid);
+	CHECK_FILE(BACK("t/target"), STALE_OTHERS);
+	/* the caller's files are where the exchange left them */
+	ASSERT_EQ(0, stat(BACK("t/other"), &st));
+	ASSERT_EQ(mine.st_ino, st.st_ino);
+	CHECK_FILE(BACK("t/other"), STALE_MINE);
+	ASSERT_EQ(0, stat(BACK("t/src"), &st));
+	ASSERT_EQ(src.st_ino, st.st_ino);
+	CHECK_FILE(BACK("t/src"), STALE_SRC);
+
+	/* the caller is told what the bare backing tells it now */
+	ASSERT_EQ(EPERM, AS_CALLER(rename(BACK("t/src"), BACK("t/target"))));
+	ASSERT_EQ(EPERM, ret) TH_LOG("rename: %s, expected %s",
+				     ret < 0 ? "child failed" : strerror(ret),
+				     strerror(EPERM));
+	/* and it reached no filter again */
+	ASSERT_EQ(1, s.requests);
+	ASSERT_EQ(1, self->skel->bss->rename_calls);
+}
+
 /* The type of a write lock on the backing "visible" that @checker sees. */
 static short backing_lock(int checker)
 {

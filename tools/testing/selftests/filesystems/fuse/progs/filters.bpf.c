@@ -731,4 +731,25 @@ struct fuse_bpf_prefilters noread = {
 	.read = (void *)noread_read,
 };
 
+/*
+ * user_rename: every rename goes to the server's prefilter first, after
+ * the VFS checked the target for the caller and before the backing
+ * rename.
+ */
+__u32 rename_calls;
+
+SEC("struct_ops/user_rename_rename")
+int BPF_PROG(user_rename_rename, const struct fuse_bpf_meta *meta,
+	     struct fuse_rename2_in *in, struct fuse_bpf_buf *oldname,
+	     struct fuse_bpf_buf *newname)
+{
+	rename_calls++;
+	return FUSE_BPF_USER_PREFILTER;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters user_rename = {
+	.rename = (void *)user_rename_rename,
+};
+
 char _license[] SEC("license") = "GPL";
