@@ -31,7 +31,7 @@ struct fuse_bpf_lookup_io {
 	struct dentry *backing;
 	struct dentry *res;
 	bool revalidate;	/* only tell whether @entry is still valid */
-	bool valid;
+	int valid;		/* then: 1, 0 or the filter's error */
 };
 
 static int fuse_bpf_lookup_init_in(struct fuse_bpf_args *fa, void *data)
@@ -84,10 +84,17 @@ static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
 	struct dentry *entry;
 
 	if (io->revalidate) {
-		/* The filters, as they are now, find the same object. */
-		io->valid = !fa->meta.error && io->backing &&
-			    d_inode(io->backing) ==
-			    fuse_bpf_backing_inode(d_inode(io->entry));
+		/*
+		 * Invalid only when the backing now holds another object (or
+		 * none); a refusal that may depend on the caller fails this
+		 * walk, and leaves the dentry (and what is mounted on it) to
+		 * others.
+		 */
+		if (fa->meta.error)
+			io->valid = fa->meta.error;
+		else
+			io->valid = d_inode(io->backing) ==
+				    fuse_bpf_backing_inode(d_inode(io->entry));
 		dput(io->backing);
 		return 0;
 	}
@@ -151,31 +158,38 @@ bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
 /*
  * A lookup filter may decide by who asks (uid, pid), and may have been
  * replaced since the dentry was made: run it again, out of RCU walk.
- * Return: 1 valid, 0 invalid (a new lookup runs the filters, and sends
- * the name to the server when they say so).
+ * Return: 1 valid, 0 invalid, or the filter's error for this walk. A
+ * filter that sends the lookup to the server leaves the dentry as the
+ * backing has it: the server sees fresh lookups only.
  */
-static int fuse_bpf_revalidate_filter(struct inode *dir, struct dentry *entry)
+static int fuse_bpf_revalidate_filter(struct dentry *entry)
 {
 	struct fuse_bpf_lookup_io io = {
-		.dir = dir,
 		.entry = entry,
 		.revalidate = true,
+		.valid = 1,
 	};
 	struct name_snapshot name;
+	struct dentry *parent;
 	int err;
 
-	/* The parent is not locked: the name may change under a rename. */
+	/* Neither the parent nor the name are stable under a rename. */
+	parent = dget_parent(entry);
+	io.dir = d_inode(parent);
 	take_dentry_name_snapshot(&name, entry);
 	io.name = &name.name;
-	if (!fuse_bpf_run(&fuse_bpf_lookup_op, dir, &io, &err))
-		io.valid = false;
+	/* A prefilter's error ends the pipeline before finalize. */
+	if (fuse_bpf_inode_backed(io.dir) &&
+	    fuse_bpf_run(&fuse_bpf_lookup_op, io.dir, &io, &err) && err)
+		io.valid = err;
 	release_dentry_name_snapshot(&name);
+	dput(parent);
 	return io.valid;
 }
 
 /**
  * fuse_bpf_revalidate() - revalidate a dentry of a backed directory
- * @res: the result: 1 valid, 0 invalid
+ * @res: the result: 1 valid, 0 invalid, or a negative errno for this walk
  * @dir: the parent, may be NULL in RCU walk
  * @entry: the dentry
  * @flags: lookup flags
@@ -201,21 +215,29 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 		*res = 0;
 		return true;
 	}
-	if (!fuse_bpf_inode_backed(inode) ||
-	    !(get_fuse_inode(inode)->nodeid & FUSE_BPF_NODEID_BIT))
+	if (!fuse_bpf_inode_backed(inode))
 		return false;
 
 	/*
 	 * In RCU walk the inode may be evicted under us: read each backing
-	 * pointer once.
+	 * pointer once. What the VFS checks on the node next (sticky bit,
+	 * hard link protection, ownership) must not be stale.
 	 */
-	*res = 0;
 	backing = READ_ONCE(get_fuse_inode(inode)->backing_path.dentry);
-	if (!backing) {
-		if (flags & LOOKUP_RCU)
+	if (flags & LOOKUP_RCU) {
+		if (!backing || !d_inode_rcu(backing) ||
+		    fuse_bpf_attr_stale(inode, d_inode_rcu(backing))) {
 			*res = -ECHILD;
-		return true;
+			return true;
+		}
+	} else {
+		fuse_bpf_copy_attr(inode);
 	}
+	/* Nodes the server named keep the server's entry timeouts. */
+	if (!(get_fuse_inode(inode)->nodeid & FUSE_BPF_NODEID_BIT))
+		return false;
+
+	*res = 0;
 	if (d_unhashed(backing))
 		return true;
 	parent = dir ? READ_ONCE(get_fuse_inode(dir)->backing_path.dentry) :
@@ -243,7 +265,7 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 	}
 	if (parent && fuse_bpf_has_callback(dir, FUSE_BPF_F_LOOKUP)) {
 		*res = flags & LOOKUP_RCU ? -ECHILD :
-		       fuse_bpf_revalidate_filter(dir, entry);
+		       fuse_bpf_revalidate_filter(entry);
 		return true;
 	}
 	*res = 1;
@@ -458,6 +480,14 @@ bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 
 	/* The caller's permission, against the attributes of the node. */
 	fuse_bpf_copy_attr(inode);
+	/*
+	 * An fd-based truncate or chown decided which of suid/sgid to kill
+	 * on attributes no lookup refreshed: decide again, never less.
+	 */
+	if (!S_ISDIR(inode->i_mode) &&
+	    (attr->ia_valid & (ATTR_SIZE | ATTR_UID | ATTR_GID)))
+		attr->ia_valid |= setattr_should_drop_suidgid(&nop_mnt_idmap,
+							      inode);
 	*err = setattr_prepare(&nop_mnt_idmap, dentry, attr);
 	if (*err)
 		return true;
@@ -598,9 +628,6 @@ bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
 		*res = get_cached_acl_rcu(backing, type);
 	else
 		*res = get_inode_acl(backing, type);
-	/* Not cached by the caller, __get_acl(), either. */
-	if (!rcu)
-		fuse_bpf_dont_cache_acls(inode);
 	return true;
 }
 

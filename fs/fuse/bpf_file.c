@@ -29,6 +29,8 @@ static int fuse_bpf_remove_privs(struct file *file)
 	int err;
 
 	inode_lock(inode);
+	/* Decided on the mode as it is, as ovl_copyattr() before it. */
+	fuse_bpf_copy_attr(inode);
 	err = file_remove_privs(file);
 	inode_unlock(inode);
 	return err;
@@ -276,23 +278,17 @@ static const struct fuse_bpf_op fuse_bpf_read_op = {
 	.filter = FUSE_BPF_F_READ,
 	FUSE_BPF_IN(struct fuse_bpf_rw_io, in.read),
 	FUSE_BPF_OUT(struct fuse_bpf_rw_io, out.read),
+	.own_creds = true,
 	.backing = fuse_bpf_rw_backing,
 	.finalize = fuse_bpf_rw_finalize,
 };
-
-static int fuse_bpf_write_init_out(struct fuse_bpf_args *fa, void *data)
-{
-	struct fuse_bpf_rw_io *io = data;
-
-	return fuse_bpf_remove_privs(io->iocb->ki_filp);
-}
 
 static const struct fuse_bpf_op fuse_bpf_write_op = {
 	.opcode = FUSE_WRITE,
 	.filter = FUSE_BPF_F_WRITE,
 	FUSE_BPF_IN(struct fuse_bpf_rw_io, in.write),
 	FUSE_BPF_OUT(struct fuse_bpf_rw_io, out.write),
-	.init_out = fuse_bpf_write_init_out,
+	.own_creds = true,
 	.backing = fuse_bpf_rw_backing,
 	.finalize = fuse_bpf_rw_finalize,
 };
@@ -373,6 +369,12 @@ bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
 	};
 	int err;
 
+	/*
+	 * The write kills suid/sgid as the caller (file_remove_privs() in
+	 * backing_file_write_iter()), on the mode as it is.
+	 */
+	if (write && fuse_bpf_backing_file(file))
+		fuse_bpf_copy_attr(file_inode(file));
 	if (!iov_iter_count(iter) || !fuse_bpf_rw_filtered(file, write))
 		return false;
 	if (!fuse_bpf_run(write ? &fuse_bpf_write_op : &fuse_bpf_read_op,
@@ -416,7 +418,13 @@ bool fuse_bpf_flush(int *err, struct file *file, fl_owner_t id)
 
 	if (!backing)
 		return false;
-	served = fuse_bpf_run(&fuse_bpf_flush_op, file_inode(file), &io, err);
+	if (fuse_is_bad(file_inode(file))) {
+		*err = -EIO;
+		served = true;
+	} else {
+		served = fuse_bpf_run(&fuse_bpf_flush_op, file_inode(file),
+				      &io, err);
+	}
 	/*
 	 * The caller's POSIX locks are the backing file's: they go with the
 	 * close, whatever the filter said, as filp_flush() drops those of

@@ -88,6 +88,9 @@ struct fuse_bpf_args {
  * @filter: the operation's filters, an &enum fuse_bpf_filter_op
  * @creates: the backing call creates an object, which is to belong to the
  *	caller: it runs with the caller's fsuid and fsgid
+ * @own_creds: the backing call switches to the backing's credentials
+ *	itself (the passthrough read and write helpers do, after what they
+ *	do as the caller)
  * @in_off: offset in @io of the operation's fixed in-argument (a fuse_*_in)
  * @in_size: its size, 0 if there is none; it becomes the first in-argument
  * @out_off: offset in @io of the fixed out-argument (a fuse_*_out)
@@ -114,6 +117,7 @@ struct fuse_bpf_op {
 	u32 opcode;
 	u8 filter;
 	bool creates;
+	bool own_creds;
 	u16 in_off;
 	u16 in_size;
 	u16 out_off;
@@ -229,8 +233,6 @@ void fuse_bpf_entry_valid(struct dentry *entry);
 struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path);
 void fuse_bpf_copy_attr(struct inode *inode);
 bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing);
-void fuse_bpf_dont_cache_acls(struct inode *inode);
 void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr);
-
 
 #endif /* _FS_FUSE_BPF_INTERNAL_H */

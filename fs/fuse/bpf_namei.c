@@ -15,12 +15,15 @@
 #include <linux/mount.h>
 #include <linux/namei.h>
 
+union fuse_bpf_entry_in {
+	struct fuse_mknod_in mknod;
+	struct fuse_mkdir_in mkdir;
+	struct fuse_link_in link;
+};
+
 struct fuse_bpf_entry_io {
-	union {
-		struct fuse_mknod_in mknod;
-		struct fuse_mkdir_in mkdir;
-		struct fuse_link_in link;
-	} in;
+	union fuse_bpf_entry_in in;
+	union fuse_bpf_entry_in asked;	/* in, before the prefilter */
 	struct fuse_entry_out out;
 	struct inode *dir;
 	struct dentry *entry;
@@ -36,12 +39,39 @@ static int fuse_bpf_entry_init_in(struct fuse_bpf_args *fa, void *data)
 	struct fuse_bpf_entry_io *io = data;
 	const struct qstr *name = &io->entry->d_name;
 
+	io->asked = io->in;
 	io->name_arg = fa->in_numargs;
 	fuse_bpf_name_arg(fa, name);
 	if (fa->meta.opcode == FUSE_SYMLINK)
 		fuse_bpf_buf_arg(fa, (void *)io->target, strlen(io->target),
 				 PATH_MAX - 1, FUSE_BPF_BUF_STRING);
 	return 0;
+}
+
+/*
+ * A prefilter may take rights away, never give them: the backing call
+ * runs with capabilities the caller may lack (CAP_MKNOD, CAP_FSETID). A
+ * new object keeps the type the caller asked for and at most its mode
+ * bits.
+ */
+static int fuse_bpf_mode_narrowed(u32 asked, u32 mode)
+{
+	if ((mode & S_IFMT) != (asked & S_IFMT) || (mode & ~asked & S_IALLUGO))
+		return -EPERM;
+	return 0;
+}
+
+/* After the prefilter, as the caller: what it changed must be narrower. */
+static int fuse_bpf_entry_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_entry_io *io = data;
+
+	if (fa->meta.opcode == FUSE_MKDIR)
+		return fuse_bpf_mode_narrowed(io->asked.mkdir.mode,
+					      io->in.mkdir.mode);
+	if (io->in.mknod.rdev != io->asked.mknod.rdev)
+		return -EPERM;
+	return fuse_bpf_mode_narrowed(io->asked.mknod.mode, io->in.mknod.mode);
 }
 
 /* Look up the name of an entry operation in the locked backing parent. */
@@ -156,6 +186,7 @@ static const struct fuse_bpf_op fuse_bpf_mknod_op = {
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mknod),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
+	.init_out = fuse_bpf_entry_init_out,
 	.backing = fuse_bpf_new_entry_backing,
 	.finalize = fuse_bpf_new_entry_finalize,
 };
@@ -167,6 +198,7 @@ static const struct fuse_bpf_op fuse_bpf_mkdir_op = {
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mkdir),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
+	.init_out = fuse_bpf_entry_init_out,
 	.backing = fuse_bpf_new_entry_backing,
 	.finalize = fuse_bpf_new_entry_finalize,
 };
@@ -403,6 +435,7 @@ bool fuse_bpf_remove(int *err, struct inode *dir, struct dentry *entry,
 
 struct fuse_bpf_rename_io {
 	struct fuse_rename2_in in;
+	u32 asked_flags;		/* in.flags, before the prefilter */
 	struct inode *olddir;
 	struct dentry *oldent;
 	struct inode *newdir;
@@ -428,6 +461,23 @@ static struct inode *fuse_bpf_target_inode(struct dentry *entry)
 	if (!fuse_bpf_inode_backed(inode))
 		return ERR_PTR(-ESTALE);
 	return fuse_bpf_backing_inode(inode);
+}
+
+/*
+ * After the prefilter, as the caller: no flag the VFS did not check for
+ * the caller (RENAME_WHITEOUT needs CAP_MKNOD), but it may refuse to
+ * replace.
+ */
+static int fuse_bpf_rename_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_rename_io *io = data;
+	u32 flags = io->in.flags;
+
+	if (flags & ~(io->asked_flags | RENAME_NOREPLACE))
+		return -EPERM;
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	return 0;
 }
 
 static int fuse_bpf_rename_backing(struct fuse_bpf_args *fa, void *data)
@@ -510,8 +560,11 @@ static int fuse_bpf_rename_finalize(struct fuse_bpf_args *fa, void *data)
 static const struct fuse_bpf_op fuse_bpf_rename_op = {
 	.opcode = FUSE_RENAME2,
 	.filter = FUSE_BPF_F_RENAME,
+	/* a RENAME_WHITEOUT whiteout is the caller's */
+	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_rename_io, in),
 	.init_in = fuse_bpf_rename_init_in,
+	.init_out = fuse_bpf_rename_init_out,
 	.backing = fuse_bpf_rename_backing,
 	.finalize = fuse_bpf_rename_finalize,
 };
@@ -522,6 +575,7 @@ bool fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
 {
 	struct fuse_bpf_rename_io io = {
 		.in = { .newdir = get_node_id(newdir), .flags = flags },
+		.asked_flags = flags,
 		.olddir = olddir,
 		.oldent = oldent,
 		.newdir = newdir,
@@ -635,6 +689,7 @@ bool fuse_bpf_get_link(const char **res, struct inode *inode,
 
 struct fuse_bpf_tmpfile_io {
 	struct fuse_create_in in;
+	u32 asked_mode;			/* in.mode, before the prefilter */
 	struct inode *dir;
 	struct file *file;
 	struct file *backing;
@@ -659,6 +714,13 @@ static int fuse_bpf_tmpfile_backing(struct fuse_bpf_args *fa, void *data)
 		return PTR_ERR(backing);
 	io->backing = backing;
 	return 0;
+}
+
+static int fuse_bpf_tmpfile_init_out(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_tmpfile_io *io = data;
+
+	return fuse_bpf_mode_narrowed(io->asked_mode, io->in.mode);
 }
 
 static int fuse_bpf_tmpfile_finalize(struct fuse_bpf_args *fa, void *data)
@@ -688,6 +750,7 @@ static const struct fuse_bpf_op fuse_bpf_tmpfile_op = {
 	.filter = FUSE_BPF_F_TMPFILE,
 	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_tmpfile_io, in),
+	.init_out = fuse_bpf_tmpfile_init_out,
 	.backing = fuse_bpf_tmpfile_backing,
 	.finalize = fuse_bpf_tmpfile_finalize,
 };
@@ -701,6 +764,7 @@ bool fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
 			.mode = mode,
 			.umask = current_umask(),
 		},
+		.asked_mode = mode,
 		.dir = dir,
 		.file = file,
 	};

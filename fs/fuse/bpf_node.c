@@ -99,11 +99,10 @@ void fuse_bpf_copy_attr(struct inode *inode)
 
 /*
  * A backed node's ACLs are the backing inode's (fuse_bpf_get_inode_acl()):
- * it caches none, as overlayfs inodes do not. Called again whenever they
- * are read, since fuse code that does not know about fuse-bpf (a LOOKUP
- * reply) may have reset them with forget_all_cached_acls().
+ * it caches none, as overlayfs inodes do not (forget_cached_acl() keeps
+ * %ACL_DONT_CACHE).
  */
-void fuse_bpf_dont_cache_acls(struct inode *inode)
+static void fuse_bpf_dont_cache_acls(struct inode *inode)
 {
 	if (!IS_ENABLED(CONFIG_FS_POSIX_ACL))
 		return;
@@ -143,6 +142,8 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 	if (fuse_bpf_nodev(path))
 		return -EPERM;
 
+	/* Before the node is seen backed: no ACL the server gave applies. */
+	fuse_bpf_dont_cache_acls(inode);
 	spin_lock(&fi->lock);
 	if (fi->backing_path.dentry) {
 		bool same = d_inode(fi->backing_path.dentry) == backing;
@@ -160,7 +161,6 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 	/* Pairs with smp_load_acquire() in fuse_bpf_inode_backed(). */
 	smp_store_release(&fi->backing_path.dentry, dget(path->dentry));
 	spin_unlock(&fi->lock);
-	fuse_bpf_dont_cache_acls(inode);
 	fuse_bpf_copy_attr(inode);
 	return 0;
 }
@@ -223,7 +223,8 @@ static int fuse_bpf_inode_set(struct inode *inode, void *data)
  * @dir: the backed fuse directory it was found in
  * @path: the backing object
  *
- * The inode is keyed by the backing inode, so hard links share it, and
+ * The inode is keyed by the backing mount and inode, so hard links share
+ * it (a read-only or idmapped mount of the same inode is another node), and
  * gets a node id from the fuse-bpf range: the server never saw it, so it
  * is never sent a FORGET. A new inode inherits the credentials and the
  * filters of @dir.
@@ -347,9 +348,9 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	 * (checked again per node at open, for backing named by the
 	 * server) and device nodes.
 	 */
-	if (ctx->root_dir->f_path.mnt->mnt_flags & MNT_NOEXEC)
+	if (path_noexec(&ctx->root_dir->f_path))
 		sb->s_iflags |= SB_I_NOEXEC;
-	if (ctx->root_dir->f_path.mnt->mnt_flags & MNT_NODEV)
+	if (!may_open_dev(&ctx->root_dir->f_path))
 		sb->s_iflags |= SB_I_NODEV;
 
 	cred = get_current_cred();

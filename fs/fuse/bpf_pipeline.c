@@ -409,11 +409,15 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 			goto out;
 	}
 
-	err = fuse_bpf_override_creds(op, fi->backing_cred, &old_cred);
-	if (err)
-		goto out;
-	fa.meta.error = op->backing(&fa, io);
-	revert_creds(old_cred);
+	if (op->own_creds) {
+		fa.meta.error = op->backing(&fa, io);
+	} else {
+		err = fuse_bpf_override_creds(op, fi->backing_cred, &old_cred);
+		if (err)
+			goto out;
+		fa.meta.error = op->backing(&fa, io);
+		revert_creds(old_cred);
+	}
 
 	if (fa.post && op->init_post)
 		op->init_post(&fa, io);

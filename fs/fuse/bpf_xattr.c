@@ -243,7 +243,7 @@ bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,
 /*
  * The backing file system lists trusted.* names to the registered
  * credentials: keep them from a caller who could not read them, as
- * ovl_listxattr() does. A size query may overestimate.
+ * ovl_listxattr() does.
  */
 static ssize_t fuse_bpf_list_for_caller(char *list, ssize_t size)
 {
@@ -251,8 +251,6 @@ static ssize_t fuse_bpf_list_for_caller(char *list, ssize_t size)
 	ssize_t len = 0;
 	size_t n;
 
-	if (ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN))
-		return size;
 	for (; s < end; s += n) {
 		n = min_t(size_t, strnlen(s, end - s) + 1, end - s);
 		if (!strncmp(s, XATTR_TRUSTED_PREFIX, XATTR_TRUSTED_PREFIX_LEN))
@@ -271,15 +269,38 @@ bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
 		.inode = inode,
 		.value = list,
 	};
+	char *all = NULL;
 	int err;
 
 	if (!fuse_bpf_inode_backed(inode))
 		return false;
-	if (!fuse_bpf_run(&fuse_bpf_listxattr_op, inode, &io, &err))
+	/*
+	 * For a caller who may not see trusted.* names, list them all into
+	 * a buffer of our own: the caller's may be big enough for what it
+	 * gets only. A size query may overestimate.
+	 */
+	if (size && !ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN)) {
+		all = kvmalloc(XATTR_LIST_MAX, GFP_KERNEL);
+		if (!all) {
+			*res = -ENOMEM;
+			return true;
+		}
+		io.value = all;
+		io.in.get.size = XATTR_LIST_MAX;
+	}
+	if (!fuse_bpf_run(&fuse_bpf_listxattr_op, inode, &io, &err)) {
+		kvfree(all);
 		return false;
+	}
 	*res = err ?: io.size;
-	if (!err && size)
-		*res = fuse_bpf_list_for_caller(list, io.size);
+	if (!err && all) {
+		*res = fuse_bpf_list_for_caller(all, io.size);
+		if (*res > size)
+			*res = -ERANGE;
+		else
+			memcpy(list, all, *res);
+	}
+	kvfree(all);
 	return true;
 }
 
