@@ -465,8 +465,8 @@ static struct inode *fuse_bpf_target_inode(struct dentry *entry)
 
 /*
  * After the prefilter, as the caller: no flag the VFS did not check for
- * the caller (RENAME_WHITEOUT needs CAP_MKNOD), but it may refuse to
- * replace.
+ * the caller (an exchange or a whiteout the caller did not ask for), but
+ * it may refuse to replace.
  */
 static int fuse_bpf_rename_init_out(struct fuse_bpf_args *fa, void *data)
 {

@@ -26,6 +26,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -1282,6 +1283,178 @@ TEST_F(filter, revalidate_by_caller)
 	ASSERT_EQ(ENOENT, AS_CALLER(open(MNT("secret1"), O_RDONLY)));
 	ASSERT_EQ(0, stat(MNT("secret1"), &st));
 	CHECK_FILE(MNT("secret1"), "hidden\n");
+}
+
+/*
+ * A lookup filter's refusal for one caller fails that caller's walk: it
+ * does not invalidate the dentry, which would detach whatever is mounted
+ * on it for everybody (d_invalidate()). Root mounts a tmpfs on "secret1",
+ * which uid 1000 may not see.
+ */
+TEST_F(filter, revalidate_keeps_mounts)
+{
+	struct stat st, fuse_st, tmp_st;
+	int ret;
+
+	/* a directory, to mount on */
+	ASSERT_EQ(0, unlink(BACK("secret1")));
+	ASSERT_EQ(0, mkdir(BACK("secret1"), 0755));
+	ALLOW_OTHER();
+	FILTER_MOUNT(self->skel->maps.hide_nonroot, NULL, NULL);
+	ASSERT_EQ(0, stat(MNT("secret1"), &fuse_st));
+	ASSERT_EQ(self->e.dev, fuse_st.st_dev);
+	ASSERT_EQ(0, mount("fuse_bpf_over", MNT("secret1"), "tmpfs", 0,
+			   "size=1m,mode=0755"))
+		TH_LOG("mount on secret1: %s", strerror(errno));
+	put_str(_metadata, MNT("secret1/marker"), "on top\n");
+	/* root sees the tmpfs, through the cached dentry */
+	ASSERT_EQ(0, stat(MNT("secret1"), &tmp_st));
+	ASSERT_NE(self->e.dev, tmp_st.st_dev);
+
+	ret = AS_CALLER(stat(MNT("secret1"), &st));
+	EXPECT_EQ(ENOENT, ret) TH_LOG("uid 1000's stat: %s",
+				      ret < 0 ? "child failed" : strerror(ret));
+	ASSERT_EQ(ENOENT, AS_CALLER(stat(MNT("secret1/marker"), &st)));
+
+	/* the tmpfs is still mounted there, for root */
+	ASSERT_EQ(0, stat(MNT("secret1"), &st));
+	EXPECT_EQ(tmp_st.st_dev, st.st_dev)
+		TH_LOG("uid 1000's stat detached the mount on secret1");
+	EXPECT_EQ(0, stat(MNT("secret1/marker"), &st));
+	ASSERT_EQ(0, umount2(MNT("secret1"), 0))
+		TH_LOG("umount secret1: %s", strerror(errno));
+	/* and the dentry is root's, as before */
+	ASSERT_EQ(0, stat(MNT("secret1"), &st));
+	ASSERT_EQ(fuse_st.st_ino, st.st_ino);
+	ASSERT_EQ(self->e.dev, st.st_dev);
+}
+
+/* ---- a prefilter may narrow what a caller asks for, never widen it ---- */
+
+/* Is there anything at @path (lstat)? */
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st);
+}
+
+/*
+ * The "widen" prefilters (progs/filters.bpf.c) try to give the caller's
+ * new objects more than it asked for: the backing call runs with the
+ * registered credentials' capabilities (CAP_MKNOD, CAP_FSETID), so what
+ * they add must be refused, not done for the caller. In a set-group-ID
+ * directory of a group the caller is not in, bare, the caller can make
+ * no device and its new files no S_ISGID.
+ */
+TEST_F(filter, prefilter_cannot_widen)
+{
+	struct stat st, src1, src2, exch2;
+	__u32 calls;
+	int ret;
+
+	ASSERT_EQ(0, mkdir(BACK("g"), 0755));
+	ASSERT_EQ(0, chown(BACK("g"), 0, GRP_NOT_MINE));
+	ASSERT_EQ(0, chmod(BACK("g"), 02777));
+	/* given to the caller by root: this test is not about new owners */
+	put_str(_metadata, BACK("g/src1"), VISIBLE_DATA);
+	put_str(_metadata, BACK("g/src2"), VISIBLE_DATA);
+	put_str(_metadata, BACK("g/exch2"), TARGET_DATA);
+	put_str(_metadata, BACK("g/src3"), VISIBLE_DATA);
+	ASSERT_EQ(0, chown(BACK("g/src1"), CALLER, CALLER));
+	ASSERT_EQ(0, chown(BACK("g/src2"), CALLER, CALLER));
+	ASSERT_EQ(0, chown(BACK("g/exch2"), CALLER, CALLER));
+	ASSERT_EQ(0, chown(BACK("g/src3"), CALLER, CALLER));
+	ASSERT_EQ(0, lstat(BACK("g/src1"), &src1));
+	ASSERT_EQ(0, lstat(BACK("g/src2"), &src2));
+	ASSERT_EQ(0, lstat(BACK("g/exch2"), &exch2));
+
+	/*
+	 * bare: the caller may not make a device, nor keep S_ISGID (with
+	 * S_IXGRP: without, it marks mandatory locking) in a group not its own
+	 */
+	ASSERT_EQ(EPERM, AS_CALLER(mknod(BACK("g/bare_dev"), S_IFCHR | 0644,
+					 makedev(1, 3))));
+	ASSERT_EQ(0, AS_CALLER(mknod(BACK("g/bare_fifo"), S_IFIFO | 06755, 0)));
+	ASSERT_EQ(0, lstat(BACK("g/bare_fifo"), &st));
+	ASSERT_EQ(S_IFIFO | 04755, st.st_mode);
+
+	ALLOW_OTHER();
+	FILTER_MOUNT(self->skel->maps.widen, NULL, NULL);
+
+	/* (a) a FIFO turned into a character device */
+	calls = self->skel->bss->widen_calls;
+	ret = AS_CALLER(mknod(MNT("g/dev"), S_IFIFO | 0644, 0));
+	ASSERT_LT(calls, self->skel->bss->widen_calls);
+	if (!lstat(BACK("g/dev"), &st))
+		TH_LOG("made g/dev: mode %o, rdev %u:%u, owner %u:%u",
+		       st.st_mode, major(st.st_rdev), minor(st.st_rdev),
+		       st.st_uid, st.st_gid);
+	EXPECT_EQ(EPERM, ret) TH_LOG("mknod: %s",
+				     ret < 0 ? "child failed" : strerror(ret));
+	EXPECT_FALSE(exists(BACK("g/dev")));
+	EXPECT_FALSE(exists(MNT("g/dev")));
+
+	/* (b) S_ISUID | S_ISGID added to mknod, create and mkdir */
+	ret = AS_CALLER(mknod(MNT("g/suid_fifo"), S_IFIFO | 0755, 0));
+	if (!lstat(BACK("g/suid_fifo"), &st))
+		TH_LOG("made g/suid_fifo: mode %o, owner %u:%u", st.st_mode,
+		       st.st_uid, st.st_gid);
+	EXPECT_EQ(EPERM, ret) TH_LOG("mknod: %s",
+				     ret < 0 ? "child failed" : strerror(ret));
+	EXPECT_FALSE(exists(BACK("g/suid_fifo")));
+
+	ret = AS_CALLER(open(MNT("g/suid_file"),
+			     O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0755));
+	if (!lstat(BACK("g/suid_file"), &st))
+		TH_LOG("made g/suid_file: mode %o, owner %u:%u", st.st_mode,
+		       st.st_uid, st.st_gid);
+	EXPECT_EQ(EPERM, ret) TH_LOG("open(O_CREAT): %s",
+				     ret < 0 ? "child failed" : strerror(ret));
+	EXPECT_FALSE(exists(BACK("g/suid_file")));
+
+	/* the backing's vfs_mkdir() drops them: refused all the same */
+	ret = AS_CALLER(mkdir(MNT("g/suid_dir"), 0755));
+	if (!lstat(BACK("g/suid_dir"), &st))
+		TH_LOG("made g/suid_dir: mode %o, owner %u:%u", st.st_mode,
+		       st.st_uid, st.st_gid);
+	EXPECT_EQ(EPERM, ret) TH_LOG("mkdir: %s",
+				     ret < 0 ? "child failed" : strerror(ret));
+	EXPECT_FALSE(exists(BACK("g/suid_dir")));
+
+	/* (c) RENAME_WHITEOUT and RENAME_EXCHANGE added to a plain rename */
+	ret = AS_CALLER(rename(MNT("g/src1"), MNT("g/white1")));
+	if (!lstat(BACK("g/src1"), &st) && S_ISCHR(st.st_mode))
+		TH_LOG("a whiteout in place of g/src1, owner %u:%u",
+		       st.st_uid, st.st_gid);
+	EXPECT_EQ(EPERM, ret) TH_LOG("rename to white1: %s",
+				     ret < 0 ? "child failed" : strerror(ret));
+	EXPECT_FALSE(exists(BACK("g/white1")));
+	EXPECT_EQ(0, lstat(BACK("g/src1"), &st));
+	EXPECT_EQ(src1.st_ino, st.st_ino);
+
+	ret = AS_CALLER(rename(MNT("g/src2"), MNT("g/exch2")));
+	EXPECT_EQ(EPERM, ret) TH_LOG("rename to exch2: %s",
+				     ret < 0 ? "child failed" : strerror(ret));
+	EXPECT_EQ(0, lstat(BACK("g/src2"), &st));
+	EXPECT_EQ(src2.st_ino, st.st_ino) TH_LOG("src2 and exch2 exchanged");
+	EXPECT_EQ(0, lstat(BACK("g/exch2"), &st));
+	EXPECT_EQ(exch2.st_ino, st.st_ino);
+
+	/* what they leave alone or narrow is done */
+	ASSERT_EQ(0, AS_CALLER(rename(MNT("g/src3"), MNT("g/plain3"))));
+	CHECK_FILE(BACK("g/plain3"), VISIBLE_DATA);
+	EXPECT_FALSE(exists(BACK("g/src3")));
+	ASSERT_EQ(0, AS_CALLER(mknod(MNT("g/fifo"), S_IFIFO | 0644, 0)));
+	ASSERT_EQ(0, lstat(BACK("g/fifo"), &st));
+	EXPECT_EQ(S_IFIFO | 0644, st.st_mode);
+	ASSERT_EQ(0, AS_CALLER(mknod(MNT("g/narrow_fifo"), S_IFIFO | 0644, 0)));
+	ASSERT_EQ(0, lstat(BACK("g/narrow_fifo"), &st));
+	EXPECT_EQ(S_IFIFO | 0600, st.st_mode);
+	ASSERT_EQ(0, AS_CALLER(mkdir(MNT("g/narrow_dir"), 0755)));
+	ASSERT_EQ(0, lstat(BACK("g/narrow_dir"), &st));
+	/* S_ISGID from the directory */
+	EXPECT_EQ(S_IFDIR | 02700, st.st_mode);
 }
 
 /* A policy that replaces another holds for the dentries in the cache. */

@@ -1197,6 +1197,178 @@ TEST_F(caller, listxattr_trusted)
 	EXPECT_EQ(6, getxattr(BACK("m/t/x"), "trusted.secret", m, sizeof(m)));
 }
 
+/*
+ * ---- 10. S_ISUID and S_ISGID set in the backing behind an open file ----
+ *
+ * The caller opens its own 0755 files for writing, on both trees; root
+ * then sets S_ISUID and S_ISGID on both backing files, directly. A write,
+ * a truncate and a chown through the already open files must kill them
+ * as on the bare backing: the fuse inode's mode, which no lookup
+ * refreshed, is stale.
+ */
+enum { STALE_WRITE, STALE_TRUNCATE, STALE_CHOWN, STALE_OPS };
+static const char *const stale_file[STALE_OPS] = { "t/w", "t/tr", "t/ch" };
+
+struct stale_job {
+	struct twin *tw;
+	char dirs[2][PATH_MAX];
+	int ready;	/* the child writes a byte once its files are open */
+	int go;		/* and waits for one before using them */
+};
+
+static int stale_child(struct stale_job *j)
+{
+	int fd[2][STALE_OPS], i, k;
+	char c = 0;
+
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < STALE_OPS; k++)
+			fd[i][k] = REC_FD(&j->tw->o[i],
+					  open(at(j->dirs[i], stale_file[k]),
+					       O_WRONLY | O_CLOEXEC));
+	if (write(j->ready, &c, 1) != 1 || read(j->go, &c, 1) != 1)
+		return 1;
+	for (i = 0; i < 2; i++) {
+		struct outcome *o = &j->tw->o[i];
+
+		if (fd[i][STALE_WRITE] >= 0)
+			REC(o, write(fd[i][STALE_WRITE], "x", 1));
+		if (fd[i][STALE_TRUNCATE] >= 0)
+			REC(o, ftruncate(fd[i][STALE_TRUNCATE], 0));
+		if (fd[i][STALE_CHOWN] >= 0)
+			REC(o, fchown(fd[i][STALE_CHOWN], -1, CALLER));
+		for (k = 0; k < STALE_OPS; k++)
+			if (fd[i][k] >= 0)
+				close(fd[i][k]);
+	}
+	return 0;
+}
+
+TEST_F(caller, write_after_backing_chmod)
+{
+	struct stale_job j = { .tw = self->tw };
+	struct env *e = &self->e;
+	int ready[2], go[2], status, i, k;
+	char c = 0;
+	pid_t pid;
+
+	twin_dir(_metadata, e, "t", 0755, 0, 0);
+	for (k = 0; k < STALE_OPS; k++)
+		twin_file(_metadata, e, stale_file[k], 0755, CALLER, CALLER,
+			  CONTENT, strlen(CONTENT));
+	memset(j.tw, 0, sizeof(*j.tw));
+	snprintf(j.dirs[0], PATH_MAX, "%s/m", e->mnt);
+	snprintf(j.dirs[1], PATH_MAX, "%s/b", e->back);
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ready[0]);
+		close(go[1]);
+		j.ready = ready[1];
+		j.go = go[0];
+		if (setgroups(1, caller_groups) ||
+		    setresgid(CALLER, CALLER, CALLER) ||
+		    setresuid(CALLER, CALLER, CALLER))
+			_exit(100);
+		_exit(stale_child(&j));
+	}
+	close(ready[1]);
+	close(go[0]);
+	EXPECT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the caller did not get ready");
+	/* behind the mount's back, on both trees */
+	for (k = 0; k < STALE_OPS; k++)
+		for (i = 0; i < 2; i++)
+			EXPECT_EQ(0, chmod(twin_path(e, i, stale_file[k]), 06755));
+	EXPECT_EQ(1, write(go[1], &c, 1));
+	close(ready[0]);
+	close(go[1]);
+	status = wait_child(pid, 60000);
+	ASSERT_NE(-1, status) TH_LOG("the caller hung");
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	twin_compare(_metadata, self->tw, "uid 1000");
+	for (k = 0; k < STALE_OPS; k++)
+		expect_bare(_metadata, self->tw, k, 0, 0);
+	expect_bare(_metadata, self->tw, STALE_OPS + STALE_WRITE, 1, 0);
+	expect_bare(_metadata, self->tw, STALE_OPS + STALE_TRUNCATE, 0, 0);
+	expect_bare(_metadata, self->tw, STALE_OPS + STALE_CHOWN, 0, 0);
+	/* the caller has no CAP_FSETID: both bits go, each time */
+	for (k = 0; k < STALE_OPS; k++)
+		twin_check_node(_metadata, e, stale_file[k], CALLER, CALLER,
+				S_IFREG | 0755);
+}
+
+/*
+ * ---- 11. a RENAME_WHITEOUT whiteout belongs to the caller ----
+ *
+ * Since Linux 5.8 a whiteout needs no CAP_MKNOD (vfs_mknod() makes an
+ * exception of WHITEOUT_DEV), so an unprivileged caller may rename with
+ * RENAME_WHITEOUT on bare tmpfs: the whiteout left in place of the
+ * source is the caller's, as any new object.
+ */
+static void whiteout_ops(const char *dir, struct outcome *o, void *arg)
+{
+	REC(o, renameat2(AT_FDCWD, at(dir, "t/src"), AT_FDCWD,
+			 at(dir, "t/dst"), RENAME_WHITEOUT));
+}
+
+TEST_F(caller, rename_whiteout_owner)
+{
+	struct twin *tw = self->tw;
+	struct stat st;
+
+	twin_dir(_metadata, &self->e, "t", 01777, 0, 0);
+	/* given to the caller by root: this test is about the whiteout */
+	twin_file(_metadata, &self->e, "t/src", 0644, CALLER, CALLER,
+		  CONTENT, strlen(CONTENT));
+	TWIN_CALLER(tw, whiteout_ops, NULL);
+	twin_compare(_metadata, tw, "uid 1000");
+	expect_bare(_metadata, tw, 0, 0, 0);
+	twin_check_content(_metadata, &self->e, "t/dst", CONTENT);
+	twin_check_node(_metadata, &self->e, "t/dst", CALLER, CALLER,
+			S_IFREG | 0644);
+	/* a whiteout: a character device 0:0, mode 0 */
+	twin_check_node(_metadata, &self->e, "t/src", CALLER, CALLER, S_IFCHR);
+	ASSERT_EQ(0, lstat(twin_path(&self->e, 0, "t/src"), &st));
+	EXPECT_EQ(0, st.st_rdev);
+}
+
+/*
+ * ---- 12. listxattr into a buffer just big enough for what the caller sees ----
+ *
+ * The backing lists trusted.* names too (to the registered credentials);
+ * the caller, who may not see them, gets "user.x" only: a buffer of its
+ * size is enough.
+ */
+#define SMALL_LIST	"user.x"
+
+static void small_list_ops(const char *dir, struct outcome *o, void *arg)
+{
+	o->len = REC(o, listxattr(at(dir, "t/x"), o->buf, sizeof(SMALL_LIST)));
+}
+
+TEST_F(caller, listxattr_small_buffer)
+{
+	static const char trusted[] = "trusted.a_name_much_longer_than_the_"
+				      "one_the_caller_may_see";
+	struct twin *tw = self->tw;
+
+	twin_dir(_metadata, &self->e, "t", 0755, 0, 0);
+	twin_file(_metadata, &self->e, "t/x", 0666, 0, 0, "", 0);
+	twin_xattr(_metadata, &self->e, "t/x", "user.x", "u", 1);
+	twin_xattr(_metadata, &self->e, "t/x", trusted, "t", 1);
+
+	TWIN_CALLER(tw, small_list_ops, NULL);
+	twin_compare(_metadata, tw, "uid 1000");
+	expect_bare(_metadata, tw, 0, sizeof(SMALL_LIST), 0);
+	ASSERT_EQ(sizeof(SMALL_LIST), tw->o[0].len);
+	EXPECT_EQ(0, memcmp(tw->o[0].buf, SMALL_LIST, sizeof(SMALL_LIST)));
+	EXPECT_EQ(0, memcmp(tw->o[1].buf, SMALL_LIST, sizeof(SMALL_LIST)));
+}
+
 /* ---- 9. path walk against a directory coming and going ---- */
 
 #define RACE_OPS	2000

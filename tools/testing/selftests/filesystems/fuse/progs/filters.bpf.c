@@ -752,4 +752,70 @@ struct fuse_bpf_prefilters user_rename = {
 	.rename = (void *)user_rename_rename,
 };
 
+/*
+ * widen: prefilters that try to give a new object more than the caller
+ * asked for, which the backing call (with the registered credentials'
+ * capabilities) would otherwise grant:
+ *  - mknod of a name starting with "dev": a character device
+ *    (FILTERS_WIDEN_RDEV) instead of what was asked;
+ *  - mknod (so create) and mkdir of "suid*": S_ISUID | S_ISGID added;
+ *  - mknod and mkdir of "narrow*": the group and other bits taken away,
+ *    which a prefilter may do;
+ *  - rename to "white*" gets RENAME_WHITEOUT, to "exch*" RENAME_EXCHANGE.
+ */
+#define S_IFCHR		0020000
+#define S_ISUID		04000
+#define RENAME_EXCHANGE	(1 << 1)
+#define RENAME_WHITEOUT	(1 << 2)
+
+__u32 widen_calls;
+
+SEC("struct_ops/widen_mknod")
+int BPF_PROG(widen_mknod, const struct fuse_bpf_meta *meta,
+	     struct fuse_mknod_in *in, struct fuse_bpf_buf *name)
+{
+	widen_calls++;
+	if (name_starts(&name->ro, "dev", 3)) {
+		in->mode = (in->mode & ~S_IFMT) | S_IFCHR;
+		in->rdev = FILTERS_WIDEN_RDEV;
+	} else if (name_starts(&name->ro, "suid", 4)) {
+		in->mode |= S_ISUID | S_ISGID;
+	} else if (name_starts(&name->ro, "narrow", 6)) {
+		in->mode &= ~077;
+	}
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC("struct_ops/widen_mkdir")
+int BPF_PROG(widen_mkdir, const struct fuse_bpf_meta *meta,
+	     struct fuse_mkdir_in *in, struct fuse_bpf_buf *name)
+{
+	widen_calls++;
+	if (name_starts(&name->ro, "suid", 4))
+		in->mode |= S_ISUID | S_ISGID;
+	else if (name_starts(&name->ro, "narrow", 6))
+		in->mode &= ~077;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC("struct_ops/widen_rename")
+int BPF_PROG(widen_rename, const struct fuse_bpf_meta *meta,
+	     struct fuse_rename2_in *in, struct fuse_bpf_buf *oldname,
+	     struct fuse_bpf_buf *newname)
+{
+	widen_calls++;
+	if (name_starts(&newname->ro, "white", 5))
+		in->flags |= RENAME_WHITEOUT;
+	else if (name_starts(&newname->ro, "exch", 4))
+		in->flags |= RENAME_EXCHANGE;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters widen = {
+	.mknod = (void *)widen_mknod,
+	.mkdir = (void *)widen_mkdir,
+	.rename = (void *)widen_rename,
+};
+
 char _license[] SEC("license") = "GPL";

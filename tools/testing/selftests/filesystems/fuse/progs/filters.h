@@ -13,5 +13,6 @@
 #define FILTERS_SHORT_OFF	32	/* rw: a read here is told one less */
 #define FILTERS_WRITE_LIMIT	16	/* rw: no writes at or past this */
 #define FILTERS_SHRUNK_LEN	3	/* shrink_symlink: bytes of a target kept */
+#define FILTERS_WIDEN_RDEV	0x103	/* widen: new_encode_dev(makedev(1, 3)) */
 
 #endif
