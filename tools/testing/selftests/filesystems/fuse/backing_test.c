@@ -2434,11 +2434,10 @@ static int rn_readdirplus(struct ftd *d, const struct fuse_in_header *in,
 		if (len + FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS +
 					    namelen) > rd->size)
 			break;
-		if (i < 2) {
+		if (i < 2)
 			ftd_fill_entry(d, FUSE_ROOT_ID, &dp->entry_out);
-		} else {
+		else
 			rn_entry(&dp->entry_out, S_IFREG | 0644, 0);
-		}
 		dp->dirent.ino = dp->entry_out.attr.ino;
 		dp->dirent.off = i + 1;
 		dp->dirent.namelen = namelen;
@@ -2621,9 +2620,11 @@ TEST_F(reserved_nodeid, refused)
 	case RN_READDIRPLUS:
 		/* a listing is not failed for an entry: the entry is dropped */
 		ASSERT_TRUE(dir_has(self->e.mnt, "ghost"));
-		for (i = 0; i < 30 && !log_has_node(self->e.d, FUSE_FORGET,
-						       RESV_NODEID); i++)
+		for (i = 0; i < 30; i++) {
+			if (log_has_node(self->e.d, FUSE_FORGET, RESV_NODEID))
+				break;
 			usleep(100000);
+		}
 		ASSERT_TRUE(log_has_node(self->e.d, FUSE_FORGET, RESV_NODEID))
 			TH_LOG("the refused entry was not forgotten: %s",
 			       ftd_log_str(self->e.d, buf, sizeof(buf)));

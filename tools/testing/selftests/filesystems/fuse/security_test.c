@@ -1352,8 +1352,8 @@ static void small_list_ops(const char *dir, struct outcome *o, void *arg)
 
 TEST_F(caller, listxattr_small_buffer)
 {
-	static const char trusted[] = "trusted.a_name_much_longer_than_the_"
-				      "one_the_caller_may_see";
+	static const char trusted[] =
+		"trusted.a_name_much_longer_than_the_one_the_caller_may_see";
 	struct twin *tw = self->tw;
 
 	twin_dir(_metadata, &self->e, "t", 0755, 0, 0);
