@@ -787,74 +787,56 @@ static void probe_check(struct __test_metadata *_metadata, struct lock_probe *p,
 		dump_locks(_metadata);
 }
 
-static void ofd_ops(const char *dir, struct outcome *o, void *arg)
+/* Lock t/l with @arg (F_OFD_SETLK or F_SETLK), then close it. */
+static void lock_close_ops(const char *dir, struct outcome *o, void *arg)
 {
-	struct flock rd = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	struct flock lk = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	int cmd = (long)arg;
 	long fd;
 
+	if (cmd == F_SETLK)
+		lk.l_type = F_WRLCK;
 	fd = REC_FD(o, open(at(dir, "t/l"), O_RDWR | O_CLOEXEC));
 	if (fd < 0)
 		return;
-	REC(o, fcntl(fd, F_OFD_SETLK, &rd));
+	REC(o, fcntl(fd, cmd, &lk));
 	REC(o, close(fd));
+}
+
+/* The lock is gone with the close, as uid 1000 and as root. */
+static void lock_close_case(struct __test_metadata *_metadata, struct env *e,
+			    struct twin *tw, long cmd)
+{
+	int nr_locks = count_lines("/proc/locks", "");
+	struct lock_probe probe;
+
+	ASSERT_LE(0, nr_locks);
+	twin_dir(_metadata, e, "t", 0755, 0, 0);
+	twin_file(_metadata, e, "t/l", 0666, 0, 0, CONTENT, strlen(CONTENT));
+
+	probe_open(_metadata, e, "t/l", &probe);
+	twin_run_as(_metadata, e, CALLER, CALLER, 1, caller_groups, tw,
+		    lock_close_ops, (void *)cmd);
+	twin_compare(_metadata, tw, "uid 1000");
+	expect_bare(_metadata, tw, 1, 0, 0);
+	probe_check(_metadata, &probe, nr_locks);
+
+	probe_open(_metadata, e, "t/l", &probe);
+	twin_run_as(_metadata, e, 0, 0, 0, NULL, tw, lock_close_ops,
+		    (void *)cmd);
+	twin_compare(_metadata, tw, "root");
+	expect_bare(_metadata, tw, 1, 0, 0);
+	probe_check(_metadata, &probe, nr_locks);
 }
 
 TEST_F(caller, ofd_lock_close)
 {
-	struct twin *tw = self->tw;
-	int nr_locks = count_lines("/proc/locks", "");
-	struct lock_probe probe;
-
-	ASSERT_LE(0, nr_locks);
-	twin_dir(_metadata, &self->e, "t", 0755, 0, 0);
-	twin_file(_metadata, &self->e, "t/l", 0666, 0, 0, CONTENT, strlen(CONTENT));
-
-	probe_open(_metadata, &self->e, "t/l", &probe);
-	TWIN_CALLER(tw, ofd_ops, NULL);
-	twin_compare(_metadata, tw, "uid 1000");
-	expect_bare(_metadata, tw, 1, 0, 0);
-	probe_check(_metadata, &probe, nr_locks);
-
-	probe_open(_metadata, &self->e, "t/l", &probe);
-	TWIN_ROOT(tw, ofd_ops, NULL);
-	twin_compare(_metadata, tw, "root");
-	expect_bare(_metadata, tw, 1, 0, 0);
-	probe_check(_metadata, &probe, nr_locks);
-}
-
-static void posix_lock_ops(const char *dir, struct outcome *o, void *arg)
-{
-	struct flock wr = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	long fd;
-
-	fd = REC_FD(o, open(at(dir, "t/l"), O_RDWR | O_CLOEXEC));
-	if (fd < 0)
-		return;
-	REC(o, fcntl(fd, F_SETLK, &wr));
-	REC(o, close(fd));
+	lock_close_case(_metadata, &self->e, self->tw, F_OFD_SETLK);
 }
 
 TEST_F(caller, posix_lock_close)
 {
-	struct twin *tw = self->tw;
-	int nr_locks = count_lines("/proc/locks", "");
-	struct lock_probe probe;
-
-	ASSERT_LE(0, nr_locks);
-	twin_dir(_metadata, &self->e, "t", 0755, 0, 0);
-	twin_file(_metadata, &self->e, "t/l", 0666, 0, 0, CONTENT, strlen(CONTENT));
-
-	probe_open(_metadata, &self->e, "t/l", &probe);
-	TWIN_CALLER(tw, posix_lock_ops, NULL);
-	twin_compare(_metadata, tw, "uid 1000");
-	expect_bare(_metadata, tw, 1, 0, 0);
-	probe_check(_metadata, &probe, nr_locks);
-
-	probe_open(_metadata, &self->e, "t/l", &probe);
-	TWIN_ROOT(tw, posix_lock_ops, NULL);
-	twin_compare(_metadata, tw, "root");
-	expect_bare(_metadata, tw, 1, 0, 0);
-	probe_check(_metadata, &probe, nr_locks);
+	lock_close_case(_metadata, &self->e, self->tw, F_SETLK);
 }
 
 /* ---- 5. chmod and chown as the owner ---- */
