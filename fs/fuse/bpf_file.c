@@ -385,6 +385,33 @@ bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
 	return true;
 }
 
+/**
+ * fuse_bpf_mmap() - what mmap of a backed file must refuse first
+ * @err: the result, when refused
+ * @file: the fuse file
+ * @vma: the mapping
+ *
+ * The VFS checked noexec on the fuse mount; the backing file's mount
+ * counts too, as do_mmap() checks it: no executable mapping, and none
+ * that mprotect() could make executable later. The mapping itself is
+ * the passthrough one.
+ *
+ * Return: true when the mapping is refused.
+ */
+bool fuse_bpf_mmap(int *err, struct file *file, struct vm_area_struct *vma)
+{
+	struct file *backing = fuse_bpf_backing_file(file);
+
+	if (!backing || !path_noexec(&backing->f_path))
+		return false;
+	if (vma->vm_flags & VM_EXEC) {
+		*err = -EPERM;
+		return true;
+	}
+	vm_flags_clear(vma, VM_MAYEXEC);
+	return false;
+}
+
 /* flush */
 
 struct fuse_bpf_flush_io {

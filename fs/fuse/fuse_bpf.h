@@ -138,6 +138,7 @@ bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
 		      bool write);
 bool fuse_bpf_rw_filtered(struct file *file, bool write);
+bool fuse_bpf_mmap(int *err, struct file *file, struct vm_area_struct *vma);
 bool fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
 		    unsigned int flags);
 bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
@@ -431,6 +432,12 @@ static inline bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
 }
 
 static inline bool fuse_bpf_rw_filtered(struct file *file, bool write)
+{
+	return false;
+}
+
+static inline bool fuse_bpf_mmap(int *err, struct file *file,
+				 struct vm_area_struct *vma)
 {
 	return false;
 }

@@ -2802,6 +2802,29 @@ TEST_F(mnt_flags, root_dir_nodev)
 }
 
 /* Backing the daemon names on a noexec mount is not executed. */
+/*
+ * mmap @path PROT_READ | PROT_EXEC (or, with @later, PROT_READ and then
+ * mprotect() to add PROT_EXEC): 0, or the errno.
+ */
+static int map_exec(const char *path, bool later)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	void *p;
+
+	if (fd < 0)
+		return errno;
+	p = mmap(NULL, 4096, PROT_READ | (later ? 0 : PROT_EXEC), MAP_PRIVATE,
+		 fd, 0);
+	if (p == MAP_FAILED)
+		err = errno;
+	else if (later && mprotect(p, 4096, PROT_READ | PROT_EXEC))
+		err = errno;
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	close(fd);
+	return err;
+}
+
 TEST_F(mnt_flags, named_noexec)
 {
 	int fid, did, ret;
@@ -2823,6 +2846,11 @@ TEST_F(mnt_flags, named_noexec)
 				      ret ? strerror(ret) : "it ran");
 	/* the data is still readable */
 	ASSERT_EQ(0, try_open(MNT("file"), O_RDONLY));
+	/* and mapped, but not executable, as on the noexec mount itself */
+	ASSERT_EQ(EPERM, map_exec(path_in(self->nx, "true"), false));
+	ASSERT_EQ(EPERM, map_exec(MNT("file"), false));
+	ASSERT_EQ(EACCES, map_exec(path_in(self->nx, "true"), true));
+	ASSERT_EQ(EACCES, map_exec(MNT("file"), true));
 }
 
 /*
