@@ -902,6 +902,153 @@ TEST_F(filter, user_bad_reply)
 	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
 }
 
+/*
+ * The daemon's side of lookup_in_kernel_dir_needs_ops: LOOKUPs of "ask*"
+ * are answered with a node backed by the registered backing file of that
+ * name in "sub"; "askme" without saying which filters it gets (flags 0),
+ * "askset" with FUSE_BPF_ENTRY_SET_OPS.
+ */
+static const struct ftd_entry ask_tree[] = {
+	{ "askme", S_IFREG | 0644 },
+	{ "askset", S_IFREG | 0644 },
+	{ NULL }
+};
+
+struct ask_replies {
+	int me_id;		/* backing id of sub/askme */
+	int set_id;		/* backing id of sub/askset */
+	int ops_id;		/* the mount's filters, as an ops id */
+	int lookups;		/* LOOKUPs of "ask*" received */
+	__u64 parent;		/* the directory of the last one */
+};
+
+static int ask_hook(struct ftd *d, const struct fuse_in_header *in,
+		    const void *arg, size_t len, void *priv)
+{
+	struct ask_replies *a = priv;
+	struct {
+		struct fuse_entry_out entry;
+		struct fuse_bpf_entry_out ext;
+	} reply = {};
+	const char *name = arg;
+	__u64 id;
+
+	if (in->opcode != FUSE_LOOKUP || strncmp(name, "ask", 3))
+		return FTD_DEFAULT;
+	a->lookups++;
+	a->parent = in->nodeid;
+	id = ftd_lookup(d, FUSE_ROOT_ID, name);
+	if (!id)
+		return -ENOENT;
+	ftd_fill_entry(d, id, &reply.entry);
+	reply.ext.entry_type = FUSE_BPF_ENTRY_BACKING;
+	if (!strcmp(name, "askset")) {
+		reply.ext.backing_id = a->set_id;
+		reply.ext.flags = FUSE_BPF_ENTRY_SET_OPS;
+		reply.ext.ops_id = a->ops_id;
+	} else {
+		reply.ext.backing_id = a->me_id;
+	}
+	ftd_reply(d, in->unique, 0, &reply, sizeof(reply));
+	return FTD_HANDLED;
+}
+
+#define ASK_DATA	"only for those the filters let read\n"
+
+/*
+ * A lookup filter sends "ask*" in "sub", a directory the kernel found
+ * (node id with KERNEL_NODEID_BIT), to the server. The node of a reply
+ * that does not say which filters it gets would inherit those of "sub",
+ * which cannot be found by its node id: the lookup fails with EIO rather
+ * than give a node without the read refusal. A reply naming the filters
+ * (FUSE_BPF_ENTRY_SET_OPS) is taken, and the refusal holds for its node.
+ */
+TEST_F(filter, lookup_in_kernel_dir_needs_ops)
+{
+	struct fuse_bpf_ops_map map = { .postfilters_fd = -1 };
+	struct ask_replies a = {};
+	struct ftd_config cfg = {
+		.entries = ask_tree,
+		.hook = ask_hook,
+		.hook_priv = &a,
+	};
+	struct stat st, back;
+	int fd, ret, err, lookups;
+	char buf[64];
+	__u32 calls;
+	ssize_t n;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	ASSERT_EQ(0, mkdir(BACK("sub"), 0755));
+	PUT(BACK("sub/plain"), ASK_DATA);
+	PUT(BACK("sub/askme"), ASK_DATA);
+	PUT(BACK("sub/askset"), ASK_DATA);
+	FILTER_MOUNT(self->skel->maps.ask_noread, NULL, &cfg);
+	a.me_id = backing_register(self->e.d, BACK("sub/askme"), O_RDONLY);
+	ASSERT_LT(0, a.me_id) TH_LOG("BACKING_OPEN: %s", strerror(errno));
+	a.set_id = backing_register(self->e.d, BACK("sub/askset"), O_RDONLY);
+	ASSERT_LT(0, a.set_id) TH_LOG("BACKING_OPEN: %s", strerror(errno));
+	map.prefilters_fd = bpf_link__fd(self->pre);
+	a.ops_id = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
+	ASSERT_LT(0, a.ops_id) TH_LOG("BPF_OPS_OPEN: %s", strerror(errno));
+
+	/* the policy, on a file the kernel found in "sub" */
+	fd = open(MNT("sub/plain"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open sub/plain: %s", strerror(errno));
+	ASSERT_FAILS(EACCES, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, a.lookups);
+
+	/* flags 0: the filters of "sub" cannot be inherited */
+	errno = 0;
+	ret = stat(MNT("sub/askme"), &st);
+	err = errno;
+	ASSERT_EQ(1, a.lookups) TH_LOG("the LOOKUP of askme did not reach the daemon");
+	ASSERT_EQ(1, self->skel->bss->ask_lookup_calls);
+	ASSERT_NE(0, a.parent & KERNEL_NODEID_BIT)
+		TH_LOG("LOOKUP in node %#llx, not one the kernel found",
+		       (unsigned long long)a.parent);
+	if (!ret) {
+		calls = self->skel->bss->ask_read_calls;
+		n = read_all(MNT("sub/askme"), buf, sizeof(buf));
+		TH_LOG("stat(sub/askme) succeeded; reading it: %s (%u read filter calls)",
+		       n < 0 ? strerror(errno) :
+		       n == (ssize_t)strlen(ASK_DATA) &&
+		       !memcmp(buf, ASK_DATA, n) ?
+		       "the file's data: the node escaped the read refusal" :
+		       "other data",
+		       self->skel->bss->ask_read_calls - calls);
+	}
+	EXPECT_EQ(-1, ret) TH_LOG("a reply without the node's filters was taken");
+	if (ret) {
+		EXPECT_EQ(EIO, err) TH_LOG("stat(sub/askme): %s, expected %s",
+					   strerror(err), strerror(EIO));
+		/* nothing is left in the cache: the next walk asks again */
+		ASSERT_FAILS(EIO, stat(MNT("sub/askme"), &st));
+		ASSERT_EQ(2, a.lookups);
+	}
+	CHECK_FILE(BACK("sub/askme"), ASK_DATA);
+
+	/* FUSE_BPF_ENTRY_SET_OPS: taken, and the node has the filters */
+	lookups = a.lookups;
+	ASSERT_EQ(0, stat(MNT("sub/askset"), &st))
+		TH_LOG("stat(sub/askset): %s", strerror(errno));
+	ASSERT_EQ(lookups + 1, a.lookups);
+	ASSERT_NE(0, a.parent & KERNEL_NODEID_BIT);
+	ASSERT_EQ(0, stat(BACK("sub/askset"), &back));
+	ASSERT_EQ(back.st_ino, st.st_ino);
+	ASSERT_EQ(back.st_size, st.st_size);
+	fd = open(MNT("sub/askset"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open sub/askset: %s", strerror(errno));
+	calls = self->skel->bss->ask_read_calls;
+	ASSERT_FAILS(EACCES, read(fd, buf, sizeof(buf)));
+	ASSERT_LT(calls, self->skel->bss->ask_read_calls);
+	ASSERT_EQ(0, close(fd));
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_OPEN);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_READ);
+}
+
 TEST_F(filter, ops_ioctl)
 {
 	struct fuse_bpf_ops_map map = { .prefilters_fd = -1,

@@ -732,6 +732,38 @@ struct fuse_bpf_prefilters noread = {
 };
 
 /*
+ * ask_noread: lookups of "ask*" go to the server (FUSE_BPF_USER), others
+ * to the backing; every read is refused, so a node that escapes the
+ * filters shows.
+ */
+__u32 ask_lookup_calls;
+__u32 ask_read_calls;
+
+SEC("struct_ops/ask_noread_lookup")
+int BPF_PROG(ask_noread_lookup, const struct fuse_bpf_meta *meta,
+	     struct fuse_bpf_buf *name)
+{
+	if (!name_starts(&name->ro, "ask", 3))
+		return FUSE_BPF_CONTINUE;
+	ask_lookup_calls++;
+	return FUSE_BPF_USER;
+}
+
+SEC("struct_ops/ask_noread_read")
+int BPF_PROG(ask_noread_read, const struct fuse_bpf_meta *meta,
+	     struct fuse_read_in *in)
+{
+	ask_read_calls++;
+	return -EACCES;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters ask_noread = {
+	.lookup = (void *)ask_noread_lookup,
+	.read = (void *)ask_noread_read,
+};
+
+/*
  * user_rename: every rename goes to the server's prefilter first, after
  * the VFS checked the target for the caller and before the backing
  * rename.
