@@ -2126,16 +2126,12 @@ FIXTURE_TEARDOWN(bad_lookup)
 	env_cleanup(&self->e);
 }
 
-/*
- * The lookup fails with the right errno, is not cached, leaves the rest
- * of the mount working, and a good reply for the node works afterwards;
- * the teardown then checks that nothing holds the mounts.
- */
-TEST_F(bad_lookup, fails_cleanly)
+/* The variant's extension, with a backing id of the kind it asks for. */
+static void bad_lookup_ext(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(bad_lookup) *self,
+			   const FIXTURE_VARIANT(bad_lookup) *variant,
+			   struct fuse_bpf_entry_out *ext)
 {
-	bool is_dir = !strcmp(variant->name, "dir");
-	struct reply_spec s = { .extra = variant->extra };
-	struct stat st;
 	__u64 id = 0;
 	int closed;
 
@@ -2158,11 +2154,25 @@ TEST_F(bad_lookup, fails_cleanly)
 	case ID_NONE:
 		break;
 	}
-	s.ext.entry_type = variant->type;
-	s.ext.flags = variant->flags;
-	s.ext.backing_id = id;
-	s.ext.reserved = variant->reserved;
-	s.ext.ops_id = variant->ops_id;
+	ext->entry_type = variant->type;
+	ext->flags = variant->flags;
+	ext->backing_id = id;
+	ext->reserved = variant->reserved;
+	ext->ops_id = variant->ops_id;
+}
+
+/*
+ * The lookup fails with the right errno, is not cached, leaves the rest
+ * of the mount working, and a good reply for the node works afterwards;
+ * the teardown then checks that nothing holds the mounts.
+ */
+TEST_F(bad_lookup, fails_cleanly)
+{
+	bool is_dir = !strcmp(variant->name, "dir");
+	struct reply_spec s = { .extra = variant->extra };
+	struct stat st;
+
+	bad_lookup_ext(_metadata, self, variant, &s.ext);
 	if (variant->kernel_nodeid)
 		s.nodeid = KERNEL_NODEID_BIT | (is_dir ? DIR_NODE : FILE_NODE);
 	lx_set(&self->lx, variant->name, &s);
@@ -2210,36 +2220,13 @@ TEST_F(bad_lookup, refused_reply_forgotten)
 	bool is_dir = !strcmp(variant->name, "dir");
 	struct reply_spec s = { .extra = variant->extra };
 	struct stat st;
-	__u64 id = 0, nodeid;
-	int closed, i;
+	__u64 nodeid;
+	int i;
 
 	/* the /dev/fuse layer refuses these: the daemon's write failed */
 	if (variant->extra < 0 || variant->extra > EXT_SIZE)
 		SKIP(return, "the reply never reached fuse-bpf");
-	switch (variant->id) {
-	case ID_FILE:
-		id = self->file_id;
-		break;
-	case ID_DIR:
-		id = self->dir_id;
-		break;
-	case ID_UNKNOWN:
-		id = 1000;
-		break;
-	case ID_CLOSED:
-		closed = backing_register(self->e.d, BACK("bfile"), O_RDONLY);
-		ASSERT_LT(0, closed);
-		ASSERT_EQ(0, backing_unregister(self->e.d, closed));
-		id = closed;
-		break;
-	case ID_NONE:
-		break;
-	}
-	s.ext.entry_type = variant->type;
-	s.ext.flags = variant->flags;
-	s.ext.backing_id = id;
-	s.ext.reserved = variant->reserved;
-	s.ext.ops_id = variant->ops_id;
+	bad_lookup_ext(_metadata, self, variant, &s.ext);
 	nodeid = is_dir ? DIR_NODE : FILE_NODE;
 	if (variant->kernel_nodeid)
 		nodeid |= KERNEL_NODEID_BIT;
