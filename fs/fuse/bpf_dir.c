@@ -129,7 +129,7 @@ static int fuse_bpf_lookup_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_lookup_op = {
 	.opcode = FUSE_LOOKUP,
-	.filter = FUSE_BPF_F_LOOKUP,
+	.filter = FUSE_BPF_OP_IDX(lookup),
 	FUSE_BPF_OUT(struct fuse_bpf_lookup_io, out),
 	.init_in = fuse_bpf_lookup_init_in,
 	.backing = fuse_bpf_lookup_backing,
@@ -263,7 +263,7 @@ bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
 		if (!same)
 			return true;
 	}
-	if (parent && fuse_bpf_has_callback(dir, FUSE_BPF_F_LOOKUP)) {
+	if (parent && fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup))) {
 		*res = flags & LOOKUP_RCU ? -ECHILD :
 		       fuse_bpf_revalidate_filter(entry);
 		return true;
@@ -334,7 +334,7 @@ static int fuse_bpf_getattr_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_getattr_op = {
 	.opcode = FUSE_GETATTR,
-	.filter = FUSE_BPF_F_GETATTR,
+	.filter = FUSE_BPF_OP_IDX(getattr),
 	FUSE_BPF_IN(struct fuse_bpf_getattr_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_getattr_io, out),
 	.backing = fuse_bpf_getattr_backing,
@@ -462,7 +462,7 @@ static int fuse_bpf_setattr_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_setattr_op = {
 	.opcode = FUSE_SETATTR,
-	.filter = FUSE_BPF_F_SETATTR,
+	.filter = FUSE_BPF_OP_IDX(setattr),
 	FUSE_BPF_IN(struct fuse_bpf_setattr_io, in),
 	.init_out = fuse_bpf_setattr_init_out,
 	.backing = fuse_bpf_setattr_backing,
@@ -514,7 +514,7 @@ static int fuse_bpf_access_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_access_op = {
 	.opcode = FUSE_ACCESS,
-	.filter = FUSE_BPF_F_ACCESS,
+	.filter = FUSE_BPF_OP_IDX(access),
 	FUSE_BPF_IN(struct fuse_bpf_access_io, in),
 	.backing = fuse_bpf_access_backing,
 };
@@ -537,7 +537,7 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 
 	/* A filter may sleep. */
 	if (!dentry || !mnt || !cred ||
-	    fuse_bpf_has_callback(inode, FUSE_BPF_F_ACCESS))
+	    fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(access)))
 		return -ECHILD;
 	backing = d_inode_rcu(dentry);
 	if (!backing || fuse_bpf_attr_stale(inode, backing))
@@ -584,7 +584,7 @@ bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
 	*err = generic_permission(&nop_mnt_idmap, inode, mask);
 	if (*err)
 		return true;
-	if (fuse_bpf_has_callback(inode, FUSE_BPF_F_ACCESS))
+	if (fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(access)))
 		return fuse_bpf_run(&fuse_bpf_access_op, inode, &io, err);
 
 	/*
@@ -707,7 +707,7 @@ static int fuse_bpf_statfs_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_statfs_op = {
 	.opcode = FUSE_STATFS,
-	.filter = FUSE_BPF_F_STATFS,
+	.filter = FUSE_BPF_OP_IDX(statfs),
 	FUSE_BPF_OUT(struct fuse_bpf_statfs_io, out),
 	.backing = fuse_bpf_statfs_backing,
 	.init_post = fuse_bpf_statfs_init_post,

@@ -95,7 +95,7 @@ static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_open_op = {
 	.opcode = FUSE_OPEN,
-	.filter = FUSE_BPF_F_OPEN,
+	.filter = FUSE_BPF_OP_IDX(open),
 	FUSE_BPF_IN(struct fuse_bpf_open_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_open_io, out),
 	.backing = fuse_bpf_open_backing,
@@ -104,7 +104,7 @@ static const struct fuse_bpf_op fuse_bpf_open_op = {
 
 static const struct fuse_bpf_op fuse_bpf_opendir_op = {
 	.opcode = FUSE_OPENDIR,
-	.filter = FUSE_BPF_F_OPENDIR,
+	.filter = FUSE_BPF_OP_IDX(opendir),
 	FUSE_BPF_IN(struct fuse_bpf_open_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_open_io, out),
 	.backing = fuse_bpf_open_backing,
@@ -165,14 +165,14 @@ static int fuse_bpf_release_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_release_op = {
 	.opcode = FUSE_RELEASE,
-	.filter = FUSE_BPF_F_RELEASE,
+	.filter = FUSE_BPF_OP_IDX(release),
 	FUSE_BPF_IN(struct fuse_bpf_release_io, in),
 	.backing = fuse_bpf_release_backing,
 };
 
 static const struct fuse_bpf_op fuse_bpf_releasedir_op = {
 	.opcode = FUSE_RELEASEDIR,
-	.filter = FUSE_BPF_F_RELEASEDIR,
+	.filter = FUSE_BPF_OP_IDX(releasedir),
 	FUSE_BPF_IN(struct fuse_bpf_release_io, in),
 	.backing = fuse_bpf_release_backing,
 };
@@ -188,8 +188,8 @@ bool fuse_bpf_release(struct inode *inode, struct file *file)
 
 	if (!fuse_bpf_backing_file(file))
 		return false;
-	if (fuse_bpf_has_callback(inode, isdir ? FUSE_BPF_F_RELEASEDIR :
-						 FUSE_BPF_F_RELEASE))
+	if (fuse_bpf_has_callback(inode, isdir ? FUSE_BPF_OP_IDX(releasedir) :
+						 FUSE_BPF_OP_IDX(release)))
 		fuse_bpf_run(isdir ? &fuse_bpf_releasedir_op :
 				     &fuse_bpf_release_op, inode, &io, &err);
 	/* Not run, refused by a filter, or sent to the server. */
@@ -275,7 +275,7 @@ static int fuse_bpf_rw_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_read_op = {
 	.opcode = FUSE_READ,
-	.filter = FUSE_BPF_F_READ,
+	.filter = FUSE_BPF_OP_IDX(read),
 	FUSE_BPF_IN(struct fuse_bpf_rw_io, in.read),
 	FUSE_BPF_OUT(struct fuse_bpf_rw_io, out.read),
 	.own_creds = true,
@@ -285,7 +285,7 @@ static const struct fuse_bpf_op fuse_bpf_read_op = {
 
 static const struct fuse_bpf_op fuse_bpf_write_op = {
 	.opcode = FUSE_WRITE,
-	.filter = FUSE_BPF_F_WRITE,
+	.filter = FUSE_BPF_OP_IDX(write),
 	FUSE_BPF_IN(struct fuse_bpf_rw_io, in.write),
 	FUSE_BPF_OUT(struct fuse_bpf_rw_io, out.write),
 	.own_creds = true,
@@ -350,8 +350,8 @@ out:
 bool fuse_bpf_rw_filtered(struct file *file, bool write)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_has_callback(file_inode(file), write ? FUSE_BPF_F_WRITE :
-							       FUSE_BPF_F_READ);
+	       fuse_bpf_has_callback(file_inode(file), write ? FUSE_BPF_OP_IDX(write) :
+							       FUSE_BPF_OP_IDX(read));
 }
 
 bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
@@ -432,7 +432,7 @@ static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_flush_op = {
 	.opcode = FUSE_FLUSH,
-	.filter = FUSE_BPF_F_FLUSH,
+	.filter = FUSE_BPF_OP_IDX(flush),
 	FUSE_BPF_IN(struct fuse_bpf_flush_io, in),
 	.backing = fuse_bpf_flush_backing,
 };
@@ -480,14 +480,14 @@ static int fuse_bpf_fsync_backing(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_fsync_op = {
 	.opcode = FUSE_FSYNC,
-	.filter = FUSE_BPF_F_FSYNC,
+	.filter = FUSE_BPF_OP_IDX(fsync),
 	FUSE_BPF_IN(struct fuse_bpf_fsync_io, in),
 	.backing = fuse_bpf_fsync_backing,
 };
 
 static const struct fuse_bpf_op fuse_bpf_fsyncdir_op = {
 	.opcode = FUSE_FSYNCDIR,
-	.filter = FUSE_BPF_F_FSYNCDIR,
+	.filter = FUSE_BPF_OP_IDX(fsyncdir),
 	FUSE_BPF_IN(struct fuse_bpf_fsync_io, in),
 	.backing = fuse_bpf_fsync_backing,
 };
@@ -638,7 +638,7 @@ static int fuse_bpf_readdir_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_readdir_op = {
 	.opcode = FUSE_READDIR,
-	.filter = FUSE_BPF_F_READDIR,
+	.filter = FUSE_BPF_OP_IDX(readdir),
 	FUSE_BPF_IN(struct fuse_bpf_readdir_io, in),
 	.init_out = fuse_bpf_readdir_init_out,
 	.backing = fuse_bpf_readdir_backing,
@@ -699,7 +699,7 @@ static int fuse_bpf_lseek_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_lseek_op = {
 	.opcode = FUSE_LSEEK,
-	.filter = FUSE_BPF_F_LSEEK,
+	.filter = FUSE_BPF_OP_IDX(lseek),
 	FUSE_BPF_IN(struct fuse_bpf_lseek_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_lseek_io, out),
 	.backing = fuse_bpf_lseek_backing,
@@ -758,7 +758,7 @@ static int fuse_bpf_fallocate_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_fallocate_op = {
 	.opcode = FUSE_FALLOCATE,
-	.filter = FUSE_BPF_F_FALLOCATE,
+	.filter = FUSE_BPF_OP_IDX(fallocate),
 	FUSE_BPF_IN(struct fuse_bpf_fallocate_io, in),
 	.init_out = fuse_bpf_fallocate_init_out,
 	.backing = fuse_bpf_fallocate_backing,
@@ -820,7 +820,7 @@ static int fuse_bpf_copy_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_copy_op = {
 	.opcode = FUSE_COPY_FILE_RANGE,
-	.filter = FUSE_BPF_F_COPY_FILE_RANGE,
+	.filter = FUSE_BPF_OP_IDX(copy_file_range),
 	FUSE_BPF_IN(struct fuse_bpf_copy_io, in),
 	FUSE_BPF_OUT(struct fuse_bpf_copy_io, out),
 	.init_out = fuse_bpf_copy_init_out,
@@ -904,7 +904,7 @@ static int fuse_bpf_lock_backing(struct fuse_bpf_args *fa, void *data)
 #define FUSE_BPF_LOCK_OP(name, op)					\
 static const struct fuse_bpf_op name = {				\
 	.opcode = op,							\
-	.filter = FUSE_BPF_F_LOCK,					\
+	.filter = FUSE_BPF_OP_IDX(lock),					\
 	FUSE_BPF_IN(struct fuse_bpf_lock_io, in),			\
 	.backing = fuse_bpf_lock_backing,				\
 }
@@ -945,7 +945,7 @@ bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 	if (!fuse_bpf_backing_file(file))
 		return false;
 	/* Cancelling a lock the filter let through is not its to refuse. */
-	if (cmd == F_CANCELLK || !fuse_bpf_has_callback(inode, FUSE_BPF_F_LOCK)) {
+	if (cmd == F_CANCELLK || !fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(lock))) {
 		*err = fuse_bpf_lock_backing(NULL, &io);
 		return true;
 	}
@@ -1000,7 +1000,7 @@ static int fuse_bpf_ioctl_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_ioctl_op = {
 	.opcode = FUSE_IOCTL,
-	.filter = FUSE_BPF_F_IOCTL,
+	.filter = FUSE_BPF_OP_IDX(ioctl),
 	FUSE_BPF_IN(struct fuse_bpf_ioctl_io, in),
 	.backing = fuse_bpf_ioctl_backing,
 	.finalize = fuse_bpf_ioctl_finalize,

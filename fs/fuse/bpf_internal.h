@@ -19,45 +19,13 @@
 #define FUSE_BPF_BUF_NAME	BIT(3)	/* a file name */
 
 /*
- * The operations filters can be attached to, see bpf_ops.c: in the order
- * of the members of struct fuse_bpf_prefilters and fuse_bpf_postfilters.
+ * The index of an operation's callbacks (linux/fuse_bpf_ops.h) in struct
+ * fuse_bpf_prefilters and fuse_bpf_postfilters, as sched_ext's SCX_OP_IDX().
  */
-enum fuse_bpf_filter_op {
-	FUSE_BPF_F_LOOKUP,
-	FUSE_BPF_F_GETATTR,
-	FUSE_BPF_F_SETATTR,
-	FUSE_BPF_F_ACCESS,
-	FUSE_BPF_F_STATFS,
-	FUSE_BPF_F_OPEN,
-	FUSE_BPF_F_OPENDIR,
-	FUSE_BPF_F_FLUSH,
-	FUSE_BPF_F_FSYNC,
-	FUSE_BPF_F_FSYNCDIR,
-	FUSE_BPF_F_READDIR,
-	FUSE_BPF_F_MKNOD,
-	FUSE_BPF_F_MKDIR,
-	FUSE_BPF_F_SYMLINK,
-	FUSE_BPF_F_LINK,
-	FUSE_BPF_F_UNLINK,
-	FUSE_BPF_F_RMDIR,
-	FUSE_BPF_F_RENAME,
-	FUSE_BPF_F_READLINK,
-	FUSE_BPF_F_TMPFILE,
-	FUSE_BPF_F_GETXATTR,
-	FUSE_BPF_F_LISTXATTR,
-	FUSE_BPF_F_SETXATTR,
-	FUSE_BPF_F_REMOVEXATTR,
-	FUSE_BPF_F_LSEEK,
-	FUSE_BPF_F_FALLOCATE,
-	FUSE_BPF_F_COPY_FILE_RANGE,
-	FUSE_BPF_F_READ,
-	FUSE_BPF_F_WRITE,
-	FUSE_BPF_F_RELEASE,
-	FUSE_BPF_F_RELEASEDIR,
-	FUSE_BPF_F_LOCK,
-	FUSE_BPF_F_IOCTL,
-	FUSE_BPF_F_NR
-};
+#define FUSE_BPF_OP_IDX(op)						\
+	(offsetof(struct fuse_bpf_prefilters, op) / sizeof(void *))
+#define FUSE_BPF_NR_OPS							\
+	(sizeof(struct fuse_bpf_prefilters) / sizeof(void *))
 
 /**
  * struct fuse_bpf_args - the FUSE view of an operation on a backed node
@@ -85,7 +53,7 @@ struct fuse_bpf_args {
 /**
  * struct fuse_bpf_op - one operation of the fuse-bpf pipeline
  * @opcode: the FUSE opcode the operation corresponds to
- * @filter: the operation's filters, an &enum fuse_bpf_filter_op
+ * @filter: the index of the operation's filters, FUSE_BPF_OP_IDX()
  * @creates: the backing call creates an object, which is to belong to the
  *	caller: it runs with the caller's fsuid and fsgid
  * @own_creds: the backing call switches to the backing's credentials

@@ -181,7 +181,7 @@ static int fuse_bpf_new_entry_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_mknod_op = {
 	.opcode = FUSE_MKNOD,
-	.filter = FUSE_BPF_F_MKNOD,
+	.filter = FUSE_BPF_OP_IDX(mknod),
 	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mknod),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
@@ -193,7 +193,7 @@ static const struct fuse_bpf_op fuse_bpf_mknod_op = {
 
 static const struct fuse_bpf_op fuse_bpf_mkdir_op = {
 	.opcode = FUSE_MKDIR,
-	.filter = FUSE_BPF_F_MKDIR,
+	.filter = FUSE_BPF_OP_IDX(mkdir),
 	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.mkdir),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
@@ -205,7 +205,7 @@ static const struct fuse_bpf_op fuse_bpf_mkdir_op = {
 
 static const struct fuse_bpf_op fuse_bpf_symlink_op = {
 	.opcode = FUSE_SYMLINK,
-	.filter = FUSE_BPF_F_SYMLINK,
+	.filter = FUSE_BPF_OP_IDX(symlink),
 	.creates = true,
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
@@ -215,7 +215,7 @@ static const struct fuse_bpf_op fuse_bpf_symlink_op = {
 
 static const struct fuse_bpf_op fuse_bpf_link_op = {
 	.opcode = FUSE_LINK,
-	.filter = FUSE_BPF_F_LINK,
+	.filter = FUSE_BPF_OP_IDX(link),
 	FUSE_BPF_IN(struct fuse_bpf_entry_io, in.link),
 	FUSE_BPF_OUT(struct fuse_bpf_entry_io, out),
 	.init_in = fuse_bpf_entry_init_in,
@@ -402,7 +402,7 @@ static int fuse_bpf_remove_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_unlink_op = {
 	.opcode = FUSE_UNLINK,
-	.filter = FUSE_BPF_F_UNLINK,
+	.filter = FUSE_BPF_OP_IDX(unlink),
 	.init_in = fuse_bpf_remove_init_in,
 	.backing = fuse_bpf_remove_backing,
 	.finalize = fuse_bpf_remove_finalize,
@@ -410,7 +410,7 @@ static const struct fuse_bpf_op fuse_bpf_unlink_op = {
 
 static const struct fuse_bpf_op fuse_bpf_rmdir_op = {
 	.opcode = FUSE_RMDIR,
-	.filter = FUSE_BPF_F_RMDIR,
+	.filter = FUSE_BPF_OP_IDX(rmdir),
 	.init_in = fuse_bpf_remove_init_in,
 	.backing = fuse_bpf_remove_backing,
 	.finalize = fuse_bpf_remove_finalize,
@@ -559,7 +559,7 @@ static int fuse_bpf_rename_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_rename_op = {
 	.opcode = FUSE_RENAME2,
-	.filter = FUSE_BPF_F_RENAME,
+	.filter = FUSE_BPF_OP_IDX(rename),
 	/* a RENAME_WHITEOUT whiteout is the caller's */
 	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_rename_io, in),
@@ -658,7 +658,7 @@ static int fuse_bpf_get_link_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_readlink_op = {
 	.opcode = FUSE_READLINK,
-	.filter = FUSE_BPF_F_READLINK,
+	.filter = FUSE_BPF_OP_IDX(readlink),
 	.backing = fuse_bpf_get_link_backing,
 	.init_post = fuse_bpf_get_link_init_post,
 	.finalize = fuse_bpf_get_link_finalize,
@@ -747,7 +747,7 @@ static int fuse_bpf_tmpfile_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_tmpfile_op = {
 	.opcode = FUSE_TMPFILE,
-	.filter = FUSE_BPF_F_TMPFILE,
+	.filter = FUSE_BPF_OP_IDX(tmpfile),
 	.creates = true,
 	FUSE_BPF_IN(struct fuse_bpf_tmpfile_io, in),
 	.init_out = fuse_bpf_tmpfile_init_out,

@@ -264,9 +264,8 @@ int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
 }
 
 /*
- * Calling the filters. Each operation names its callbacks by an index
- * into fuse_bpf_filter_ops[]; the thunks there call them with typed
- * arguments taken from the fuse_bpf_args of the operation.
+ * Calling the filters: a thunk per callback calls it with the arguments
+ * include/linux/fuse_bpf_ops.h names, taken from the operation's struct fuse_bpf_args.
  */
 #define M	(&fa->meta)
 #define IN(i)	(fa->in_args[i].ro.data)
@@ -275,38 +274,7 @@ int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
 #define OUT(i)	(fa->out_args[i].ro.data)
 #define OUTRW(i)	(&fa->out_args[i])
 
-/* A field of a fixed argument that a filter may change. */
-struct fuse_bpf_field {
-	u16 off;
-	u16 size;
-};
-
-/**
- * struct fuse_bpf_filter_desc - the callbacks of one operation
- * @pre_off: offset of the prefilter in struct fuse_bpf_prefilters
- * @post_off: offset of the postfilter in struct fuse_bpf_postfilters
- * @pre: calls the prefilter with the operation's typed arguments
- * @post: calls the postfilter
- * @pre_fields: the fields of the fixed in-argument the operation honours
- *	a change of, in the order of the structure, ending with an empty one;
- *	NULL for none
- * @post_fields: the same for the fixed out-argument
- *
- * The verifier refuses a program that writes any other field, and a
- * server's userspace filter that changes one gets -EIO: no change a
- * filter makes is silently ignored.
- */
-struct fuse_bpf_filter_desc {
-	u16 pre_off;
-	u16 post_off;
-	int (*pre)(const struct fuse_bpf_prefilters *p, struct fuse_bpf_args *fa);
-	int (*post)(const struct fuse_bpf_postfilters *p,
-		    struct fuse_bpf_args *fa);
-	const struct fuse_bpf_field *pre_fields;
-	const struct fuse_bpf_field *post_fields;
-};
-
-#define FUSE_BPF_FILTER(op, pre_args, post_args)			\
+#define FUSE_BPF_OP(op, pre, pre_args, post, post_args)			\
 static int fuse_bpf_pre_##op(const struct fuse_bpf_prefilters *p,	\
 			     struct fuse_bpf_args *fa)			\
 {									\
@@ -317,40 +285,50 @@ static int fuse_bpf_post_##op(const struct fuse_bpf_postfilters *p,	\
 {									\
 	return p->op post_args;						\
 }
+#include <linux/fuse_bpf_ops.h>
 
-FUSE_BPF_FILTER(lookup, (M, RW(0)), (M, RO(0), OUT(0)))
-FUSE_BPF_FILTER(getattr, (M, IN(0)), (M, IN(0), OUT(0)))
-FUSE_BPF_FILTER(setattr, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(access, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(statfs, (M), (M, OUT(0)))
-FUSE_BPF_FILTER(open, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(opendir, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(flush, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(fsync, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(fsyncdir, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(readdir, (M, IN(0)), (M, IN(0), OUTRW(0)))
-FUSE_BPF_FILTER(mknod, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
-FUSE_BPF_FILTER(mkdir, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
-FUSE_BPF_FILTER(symlink, (M, RW(0), RW(1)), (M, RO(0), RO(1)))
-FUSE_BPF_FILTER(link, (M, IN(0), RW(1)), (M, IN(0), RO(1)))
-FUSE_BPF_FILTER(unlink, (M, RW(0)), (M, RO(0)))
-FUSE_BPF_FILTER(rmdir, (M, RW(0)), (M, RO(0)))
-FUSE_BPF_FILTER(rename, (M, IN(0), RW(1), RW(2)), (M, IN(0), RO(1), RO(2)))
-FUSE_BPF_FILTER(readlink, (M), (M, OUTRW(0)))
-FUSE_BPF_FILTER(tmpfile, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(getxattr, (M, IN(0), RW(1)), (M, IN(0), RO(1), OUTRW(0)))
-FUSE_BPF_FILTER(listxattr, (M, IN(0)), (M, IN(0), OUTRW(0)))
-FUSE_BPF_FILTER(setxattr, (M, IN(0), RW(1), RW(2)), (M, IN(0), RO(1), RO(2)))
-FUSE_BPF_FILTER(removexattr, (M, RW(0)), (M, RO(0)))
-FUSE_BPF_FILTER(lseek, (M, IN(0)), (M, IN(0), OUT(0)))
-FUSE_BPF_FILTER(fallocate, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(copy_file_range, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(read, (M, IN(0)), (M, IN(0), OUT(0)))
-FUSE_BPF_FILTER(write, (M, IN(0)), (M, IN(0), OUT(0)))
-FUSE_BPF_FILTER(release, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(releasedir, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(lock, (M, IN(0)), (M, IN(0)))
-FUSE_BPF_FILTER(ioctl, (M, IN(0)), (M, IN(0)))
+#undef M
+#undef IN
+#undef RW
+#undef RO
+#undef OUT
+#undef OUTRW
+
+/* The callbacks of operation @idx are the members at index @idx. */
+struct fuse_bpf_calls {
+	int (*pre)(const struct fuse_bpf_prefilters *p, struct fuse_bpf_args *fa);
+	int (*post)(const struct fuse_bpf_postfilters *p,
+		    struct fuse_bpf_args *fa);
+};
+
+static const struct fuse_bpf_calls fuse_bpf_calls[FUSE_BPF_NR_OPS] = {
+#define FUSE_BPF_OP(op, pre_, pre_args, post_, post_args)		\
+	[FUSE_BPF_OP_IDX(op)] = {					\
+		.pre = fuse_bpf_pre_##op,				\
+		.post = fuse_bpf_post_##op,				\
+	},
+#include <linux/fuse_bpf_ops.h>
+};
+
+static_assert(sizeof(struct fuse_bpf_postfilters) ==
+	      sizeof(struct fuse_bpf_prefilters));
+
+/*
+ * What filters may write: the fields of the fixed arguments that the
+ * operations honour, by type. A prefilter may write its fixed in-argument,
+ * a postfilter its fixed out-argument; READDIR has a type of its own
+ * because READ honours other fields of struct fuse_read_in. The FUSE
+ * structures are plain data; the kernel checks what it uses of them after
+ * the filter ran. The verifier refuses a program that writes any other
+ * field, and a server's userspace filter that changes one gets -EIO: no
+ * change a filter makes is silently ignored.
+ */
+
+/* A field of a fixed argument that a filter may change. */
+struct fuse_bpf_field {
+	u16 off;
+	u16 size;
+};
 
 #define FIELD(type, member)						\
 	{ offsetof(struct type, member), sizeof_field(struct type, member) }
@@ -380,7 +358,7 @@ static const struct fuse_bpf_field fuse_bpf_fsync_fields[] = {
 };
 
 static const struct fuse_bpf_field fuse_bpf_readdir_fields[] = {
-	FIELD(fuse_read_in, offset),
+	FIELD(fuse_bpf_readdir_in, in.offset),
 	{}
 };
 
@@ -481,91 +459,57 @@ static const struct fuse_bpf_field fuse_bpf_write_out_fields[] = {
 	{}
 };
 
-/*
- * The callbacks of operation @idx are the members at index @idx of both
- * structures: the verifier names a program's member by its index.
- */
-#define FUSE_BPF_FILTER_OP(idx, op, pre_f, post_f)			\
-	[idx] = {							\
-		.pre_off = offsetof(struct fuse_bpf_prefilters, op) +	\
-			BUILD_BUG_ON_ZERO(offsetof(struct fuse_bpf_prefilters, \
-						   op) != (idx) * sizeof(void *)), \
-		.post_off = offsetof(struct fuse_bpf_postfilters, op) +	\
-			BUILD_BUG_ON_ZERO(offsetof(struct fuse_bpf_postfilters, \
-						   op) != (idx) * sizeof(void *)), \
-		.pre = fuse_bpf_pre_##op,				\
-		.post = fuse_bpf_post_##op,				\
-		.pre_fields = pre_f,					\
-		.post_fields = post_f,					\
-	}
+#undef FIELD
 
-static const struct fuse_bpf_filter_desc fuse_bpf_filter_ops[] = {
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LOOKUP, lookup, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_GETATTR, getattr, NULL,
-			   fuse_bpf_getattr_out_fields),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SETATTR, setattr,
-			   fuse_bpf_setattr_fields, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_ACCESS, access, fuse_bpf_access_fields,
-			   NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_STATFS, statfs, NULL,
-			   fuse_bpf_statfs_out_fields),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_OPEN, open, fuse_bpf_open_fields, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_OPENDIR, opendir, fuse_bpf_open_fields,
-			   NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FLUSH, flush, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FSYNC, fsync, fuse_bpf_fsync_fields,
-			   NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FSYNCDIR, fsyncdir,
-			   fuse_bpf_fsync_fields, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READDIR, readdir,
-			   fuse_bpf_readdir_fields, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_MKNOD, mknod, fuse_bpf_mknod_fields,
-			   NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_MKDIR, mkdir, fuse_bpf_mkdir_fields,
-			   NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SYMLINK, symlink, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LINK, link, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_UNLINK, unlink, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RMDIR, rmdir, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RENAME, rename, fuse_bpf_rename_fields,
-			   NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READLINK, readlink, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_TMPFILE, tmpfile,
-			   fuse_bpf_tmpfile_fields, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_GETXATTR, getxattr, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LISTXATTR, listxattr, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_SETXATTR, setxattr,
-			   fuse_bpf_setxattr_fields, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_REMOVEXATTR, removexattr, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LSEEK, lseek, fuse_bpf_lseek_fields,
-			   fuse_bpf_lseek_out_fields),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_FALLOCATE, fallocate,
-			   fuse_bpf_fallocate_fields, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_COPY_FILE_RANGE, copy_file_range,
-			   fuse_bpf_copy_file_range_fields, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_READ, read, fuse_bpf_read_fields,
-			   fuse_bpf_read_out_fields),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_WRITE, write, fuse_bpf_write_fields,
-			   fuse_bpf_write_out_fields),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RELEASE, release, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_RELEASEDIR, releasedir, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_LOCK, lock, NULL, NULL),
-	FUSE_BPF_FILTER_OP(FUSE_BPF_F_IOCTL, ioctl, NULL, NULL),
+/**
+ * struct fuse_bpf_writable - the writable fields of a type
+ * @name: the type, a struct
+ * @fields: its fields a filter may change, in the order of the structure,
+ *	ending with an empty one
+ * @btf_id: the type's id in the BTF of fuse (vmlinux or fuse.ko), found
+ *	when the struct_ops type is registered
+ */
+struct fuse_bpf_writable {
+	const char *name;
+	const struct fuse_bpf_field *fields;
+	s32 btf_id;
 };
 
-static_assert(ARRAY_SIZE(fuse_bpf_filter_ops) == FUSE_BPF_F_NR);
-static_assert(sizeof(struct fuse_bpf_prefilters) ==
-	      FUSE_BPF_F_NR * sizeof(void *));
-static_assert(sizeof(struct fuse_bpf_postfilters) ==
-	      FUSE_BPF_F_NR * sizeof(void *));
+#define WRITABLE(type, f)	{ .name = #type, .fields = f }
 
-static const struct fuse_bpf_field *fuse_bpf_fields(unsigned int filter_op,
-						    bool post)
-{
-	const struct fuse_bpf_filter_desc *fo = &fuse_bpf_filter_ops[filter_op];
+static struct fuse_bpf_writable fuse_bpf_pre_writable[] = {
+	WRITABLE(fuse_setattr_in, fuse_bpf_setattr_fields),
+	WRITABLE(fuse_access_in, fuse_bpf_access_fields),
+	WRITABLE(fuse_open_in, fuse_bpf_open_fields),
+	WRITABLE(fuse_fsync_in, fuse_bpf_fsync_fields),
+	WRITABLE(fuse_bpf_readdir_in, fuse_bpf_readdir_fields),
+	WRITABLE(fuse_mknod_in, fuse_bpf_mknod_fields),
+	WRITABLE(fuse_mkdir_in, fuse_bpf_mkdir_fields),
+	WRITABLE(fuse_rename2_in, fuse_bpf_rename_fields),
+	WRITABLE(fuse_create_in, fuse_bpf_tmpfile_fields),
+	WRITABLE(fuse_setxattr_in, fuse_bpf_setxattr_fields),
+	WRITABLE(fuse_lseek_in, fuse_bpf_lseek_fields),
+	WRITABLE(fuse_fallocate_in, fuse_bpf_fallocate_fields),
+	WRITABLE(fuse_copy_file_range_in, fuse_bpf_copy_file_range_fields),
+	WRITABLE(fuse_read_in, fuse_bpf_read_fields),
+	WRITABLE(fuse_write_in, fuse_bpf_write_fields),
+};
 
-	return post ? fo->post_fields : fo->pre_fields;
-}
+static struct fuse_bpf_writable fuse_bpf_post_writable[] = {
+	WRITABLE(fuse_attr_out, fuse_bpf_getattr_out_fields),
+	WRITABLE(fuse_statfs_out, fuse_bpf_statfs_out_fields),
+	WRITABLE(fuse_lseek_out, fuse_bpf_lseek_out_fields),
+	WRITABLE(fuse_bpf_read_out, fuse_bpf_read_out_fields),
+	WRITABLE(fuse_write_out, fuse_bpf_write_out_fields),
+};
+
+#undef WRITABLE
+
+/*
+ * The writable fields of each operation's fixed argument, for the checks
+ * of userspace filters: found from the callbacks' prototypes at init.
+ */
+static const struct fuse_bpf_field *fuse_bpf_op_fields[2][FUSE_BPF_NR_OPS];
 
 /**
  * fuse_bpf_check_fixed() - check a fixed argument a server's filter sent
@@ -581,7 +525,7 @@ static const struct fuse_bpf_field *fuse_bpf_fields(unsigned int filter_op,
 int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,
 			 const void *new, u32 size)
 {
-	const struct fuse_bpf_field *f = fuse_bpf_fields(filter_op, post);
+	const struct fuse_bpf_field *f = fuse_bpf_op_fields[post][filter_op];
 	u32 pos = 0;
 
 	for (; f && f->size; f++) {
@@ -592,9 +536,10 @@ int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,
 	return memcmp(old + pos, new + pos, size - pos) ? -EIO : 0;
 }
 
-static bool fuse_bpf_member_set(const void *ops, u16 off)
+/* Whether the callback at index @filter_op of @ops is set. */
+static bool fuse_bpf_member_set(const void *ops, unsigned int filter_op)
 {
-	return *(void * const *)(ops + off);
+	return ((void * const *)ops)[filter_op];
 }
 
 /* Who the operation is for, in the terms of the mount. */
@@ -610,7 +555,7 @@ static void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode)
 /**
  * fuse_bpf_call_filter() - call the pre- or postfilter of an operation
  * @inode: the node the operation is on
- * @filter_op: the operation's index, FUSE_BPF_F_*
+ * @filter_op: the operation's index, FUSE_BPF_OP_IDX()
  * @post: the postfilter rather than the prefilter
  * @fa: the arguments
  * @res: the filter's return value
@@ -621,7 +566,7 @@ static void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode)
 bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 			  bool post, struct fuse_bpf_args *fa, int *res)
 {
-	const struct fuse_bpf_filter_desc *fo = &fuse_bpf_filter_ops[filter_op];
+	const struct fuse_bpf_calls *fo = &fuse_bpf_calls[filter_op];
 	struct fuse_inode *fi = get_fuse_inode(inode);
 	const struct fuse_bpf_prefilters *pre;
 	const struct fuse_bpf_postfilters *postf;
@@ -634,14 +579,14 @@ bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 		goto out;
 	if (post) {
 		postf = rcu_dereference(filter->post);
-		if (postf && fuse_bpf_member_set(postf, fo->post_off)) {
+		if (postf && fuse_bpf_member_set(postf, filter_op)) {
 			fuse_bpf_fill_meta(fa, inode);
 			*res = fo->post(postf, fa);
 			called = true;
 		}
 	} else {
 		pre = rcu_dereference(filter->pre);
-		if (pre && fuse_bpf_member_set(pre, fo->pre_off)) {
+		if (pre && fuse_bpf_member_set(pre, filter_op)) {
 			fuse_bpf_fill_meta(fa, inode);
 			*res = fo->pre(pre, fa);
 			called = true;
@@ -655,7 +600,6 @@ out:
 /* Whether the node has a prefilter for @filter_op, so that it can act. */
 bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op)
 {
-	const struct fuse_bpf_filter_desc *fo = &fuse_bpf_filter_ops[filter_op];
 	const struct fuse_bpf_prefilters *pre;
 	struct fuse_bpf_filter *filter;
 	bool set = false;
@@ -664,7 +608,7 @@ bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op)
 	filter = rcu_dereference(get_fuse_inode(inode)->bpf_filter);
 	if (filter) {
 		pre = rcu_dereference(filter->pre);
-		set = pre && fuse_bpf_member_set(pre, fo->pre_off);
+		set = pre && fuse_bpf_member_set(pre, filter_op);
 	}
 	rcu_read_unlock();
 	return set;
@@ -803,9 +747,78 @@ static const struct btf_kfunc_id_set fuse_bpf_kfunc_set = {
 
 /* struct_ops */
 
-static int fuse_bpf_ops_init(struct btf *btf)
+/* The id of the struct that pointer type @id points to, or 0. */
+static u32 fuse_bpf_pointee(const struct btf *btf, u32 id)
 {
+	const struct btf_type *t = btf_type_by_id(btf, id);
+
+	if (!t || !btf_type_is_ptr(t))
+		return 0;
+	for (id = t->type, t = btf_type_by_id(btf, id);
+	     t && (btf_kind(t) == BTF_KIND_CONST ||
+		   btf_kind(t) == BTF_KIND_VOLATILE ||
+		   btf_kind(t) == BTF_KIND_TYPEDEF);
+	     id = t->type, t = btf_type_by_id(btf, id))
+		;
+	return t && btf_type_is_struct(t) ? id : 0;
+}
+
+/*
+ * Resolve the writable types' ids in @btf (vmlinux's, or fuse.ko's when
+ * fuse is a module), and find for each callback of the struct_ops type
+ * @ops_id the writable type among its parameters.
+ */
+static int fuse_bpf_ops_init(struct btf *btf, bool post)
+{
+	struct fuse_bpf_writable *w = post ? fuse_bpf_post_writable :
+					     fuse_bpf_pre_writable;
+	size_t nr = post ? ARRAY_SIZE(fuse_bpf_post_writable) :
+			   ARRAY_SIZE(fuse_bpf_pre_writable);
+	const char *ops = post ? "fuse_bpf_postfilters" : "fuse_bpf_prefilters";
+	const struct btf_member *member;
+	const struct btf_type *t, *proto;
+	const struct btf_param *param;
+	s32 id;
+	u32 i, j, k;
+
+	for (i = 0; i < nr; i++) {
+		w[i].btf_id = btf_find_by_name_kind(btf, w[i].name,
+						    BTF_KIND_STRUCT);
+		if (w[i].btf_id < 0)
+			return w[i].btf_id;
+	}
+	id = btf_find_by_name_kind(btf, ops, BTF_KIND_STRUCT);
+	if (id < 0)
+		return id;
+	t = btf_type_by_id(btf, id);
+	if (btf_type_vlen(t) != FUSE_BPF_NR_OPS)
+		return -EINVAL;
+	for_each_member(i, t, member) {
+		proto = btf_type_by_id(btf, member->type);
+		if (!proto || !btf_type_is_ptr(proto))
+			return -EINVAL;
+		proto = btf_type_by_id(btf, proto->type);
+		if (!proto || !btf_type_is_func_proto(proto))
+			return -EINVAL;
+		param = btf_params(proto);
+		for (j = 0; j < btf_type_vlen(proto); j++) {
+			id = fuse_bpf_pointee(btf, param[j].type);
+			for (k = 0; id && k < nr; k++)
+				if (w[k].btf_id == id)
+					fuse_bpf_op_fields[post][i] = w[k].fields;
+		}
+	}
 	return 0;
+}
+
+static int fuse_bpf_pre_init(struct btf *btf)
+{
+	return fuse_bpf_ops_init(btf, false);
+}
+
+static int fuse_bpf_post_init(struct btf *btf)
+{
+	return fuse_bpf_ops_init(btf, true);
 }
 
 static bool fuse_bpf_is_valid_access(int off, int size,
@@ -817,39 +830,33 @@ static bool fuse_bpf_is_valid_access(int off, int size,
 }
 
 /*
- * Writes a filter may make: a prefilter to the fields of its fixed
- * in-argument that the operation honours, a postfilter to those of its
- * fixed out-argument. The FUSE structures are plain data; the kernel
- * checks what it uses of them after the filter ran.
+ * Writes a filter may make: to the fields of fuse_bpf_pre_writable (or
+ * fuse_bpf_post_writable) of its type. A program reaches only the
+ * arguments of its own callback, and of those at most one has a type of
+ * the table: its fixed in-argument (or out-argument).
  */
 static int fuse_bpf_struct_access(struct bpf_verifier_log *log,
 				  const struct bpf_reg_state *reg, int off,
 				  int size, bool post)
 {
-	/* The log is the verifier's, which knows the program's member. */
-	struct bpf_verifier_env *env = container_of(log, struct bpf_verifier_env,
-						    log);
-	u32 member = env->prog->expected_attach_type;
+	const struct fuse_bpf_writable *w = post ? fuse_bpf_post_writable :
+						   fuse_bpf_pre_writable;
+	size_t nr = post ? ARRAY_SIZE(fuse_bpf_post_writable) :
+			   ARRAY_SIZE(fuse_bpf_pre_writable);
 	const struct btf_type *t = btf_type_by_id(reg->btf, reg->btf_id);
-	const char *name = btf_name_by_offset(reg->btf, t->name_off);
-	const struct fuse_bpf_field *f = NULL;
-	size_t len = strlen(name);
-	bool arg;
+	const struct fuse_bpf_field *f;
+	size_t i;
 
-	/* Each callback has at most one fuse_*_in and one fuse_*_out. */
-	if (post)
-		arg = len > 9 && !strncmp(name, "fuse_", 5) &&
-		      !strcmp(name + len - 4, "_out");
-	else
-		arg = len > 8 && !strncmp(name, "fuse_", 5) &&
-		      !strcmp(name + len - 3, "_in");
-	if (arg && member < FUSE_BPF_F_NR)
-		f = fuse_bpf_fields(member, post);
-	for (; f && f->size; f++)
-		if (off >= f->off && off + size <= f->off + f->size)
-			return NOT_INIT;
+	for (i = 0; i < nr; i++) {
+		if (w[i].btf_id != reg->btf_id)
+			continue;
+		for (f = w[i].fields; f->size; f++)
+			if (off >= f->off && off + size <= f->off + f->size)
+				return NOT_INIT;
+	}
 	bpf_log(log, "%s may not write %s at %d: the operation does not use it\n",
-		post ? "a postfilter" : "a prefilter", name, off);
+		post ? "a postfilter" : "a prefilter",
+		btf_name_by_offset(reg->btf, t->name_off), off);
 	return -EACCES;
 }
 
@@ -981,198 +988,32 @@ static int fuse_bpf_post_reg(void *kdata, struct bpf_link *link)
 }
 
 /* CFI stubs: one per member, each with its own name. */
-#define FUSE_BPF_STUB(kind, op, ...)					\
-static int fuse_bpf_##kind##_##op##_stub(__VA_ARGS__)			\
+#define FUSE_BPF_OP(op, pre, pre_args, post, post_args)			\
+static int fuse_bpf_pre_##op##_stub pre					\
+{									\
+	return 0;							\
+}									\
+static int fuse_bpf_post_##op##_stub post				\
 {									\
 	return 0;							\
 }
-
-FUSE_BPF_STUB(pre, lookup, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_buf *name)
-FUSE_BPF_STUB(pre, getattr, const struct fuse_bpf_meta *meta,
-	      struct fuse_getattr_in *in)
-FUSE_BPF_STUB(pre, setattr, const struct fuse_bpf_meta *meta,
-	      struct fuse_setattr_in *in)
-FUSE_BPF_STUB(pre, access, const struct fuse_bpf_meta *meta,
-	      struct fuse_access_in *in)
-FUSE_BPF_STUB(pre, statfs, const struct fuse_bpf_meta *meta)
-FUSE_BPF_STUB(pre, open, const struct fuse_bpf_meta *meta,
-	      struct fuse_open_in *in)
-FUSE_BPF_STUB(pre, opendir, const struct fuse_bpf_meta *meta,
-	      struct fuse_open_in *in)
-FUSE_BPF_STUB(pre, flush, const struct fuse_bpf_meta *meta,
-	      struct fuse_flush_in *in)
-FUSE_BPF_STUB(pre, fsync, const struct fuse_bpf_meta *meta,
-	      struct fuse_fsync_in *in)
-FUSE_BPF_STUB(pre, fsyncdir, const struct fuse_bpf_meta *meta,
-	      struct fuse_fsync_in *in)
-FUSE_BPF_STUB(pre, readdir, const struct fuse_bpf_meta *meta,
-	      struct fuse_read_in *in)
-FUSE_BPF_STUB(pre, mknod, const struct fuse_bpf_meta *meta,
-	      struct fuse_mknod_in *in, struct fuse_bpf_buf *name)
-FUSE_BPF_STUB(pre, mkdir, const struct fuse_bpf_meta *meta,
-	      struct fuse_mkdir_in *in, struct fuse_bpf_buf *name)
-FUSE_BPF_STUB(pre, symlink, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_buf *name, struct fuse_bpf_buf *target)
-FUSE_BPF_STUB(pre, link, const struct fuse_bpf_meta *meta,
-	      struct fuse_link_in *in, struct fuse_bpf_buf *name)
-FUSE_BPF_STUB(pre, unlink, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_buf *name)
-FUSE_BPF_STUB(pre, rmdir, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_buf *name)
-FUSE_BPF_STUB(pre, rename, const struct fuse_bpf_meta *meta,
-	      struct fuse_rename2_in *in, struct fuse_bpf_buf *oldname,
-	      struct fuse_bpf_buf *newname)
-FUSE_BPF_STUB(pre, readlink, const struct fuse_bpf_meta *meta)
-FUSE_BPF_STUB(pre, tmpfile, const struct fuse_bpf_meta *meta,
-	      struct fuse_create_in *in)
-FUSE_BPF_STUB(pre, getxattr, const struct fuse_bpf_meta *meta,
-	      struct fuse_getxattr_in *in, struct fuse_bpf_buf *name)
-FUSE_BPF_STUB(pre, listxattr, const struct fuse_bpf_meta *meta,
-	      struct fuse_getxattr_in *in)
-FUSE_BPF_STUB(pre, setxattr, const struct fuse_bpf_meta *meta,
-	      struct fuse_setxattr_in *in, struct fuse_bpf_buf *name,
-	      struct fuse_bpf_buf *value)
-FUSE_BPF_STUB(pre, removexattr, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_buf *name)
-FUSE_BPF_STUB(pre, lseek, const struct fuse_bpf_meta *meta,
-	      struct fuse_lseek_in *in)
-FUSE_BPF_STUB(pre, fallocate, const struct fuse_bpf_meta *meta,
-	      struct fuse_fallocate_in *in)
-FUSE_BPF_STUB(pre, copy_file_range, const struct fuse_bpf_meta *meta,
-	      struct fuse_copy_file_range_in *in)
-FUSE_BPF_STUB(pre, read, const struct fuse_bpf_meta *meta,
-	      struct fuse_read_in *in)
-FUSE_BPF_STUB(pre, write, const struct fuse_bpf_meta *meta,
-	      struct fuse_write_in *in)
-FUSE_BPF_STUB(pre, release, const struct fuse_bpf_meta *meta,
-	      struct fuse_release_in *in)
-FUSE_BPF_STUB(pre, releasedir, const struct fuse_bpf_meta *meta,
-	      struct fuse_release_in *in)
-FUSE_BPF_STUB(pre, lock, const struct fuse_bpf_meta *meta,
-	      struct fuse_lk_in *in)
-FUSE_BPF_STUB(pre, ioctl, const struct fuse_bpf_meta *meta,
-	      struct fuse_ioctl_in *in)
-
-FUSE_BPF_STUB(post, lookup, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_rdonly_buf *name, const struct fuse_entry_out *out)
-FUSE_BPF_STUB(post, getattr, const struct fuse_bpf_meta *meta,
-	      const struct fuse_getattr_in *in, struct fuse_attr_out *out)
-FUSE_BPF_STUB(post, setattr, const struct fuse_bpf_meta *meta,
-	      const struct fuse_setattr_in *in)
-FUSE_BPF_STUB(post, access, const struct fuse_bpf_meta *meta,
-	      const struct fuse_access_in *in)
-FUSE_BPF_STUB(post, statfs, const struct fuse_bpf_meta *meta,
-	      struct fuse_statfs_out *out)
-FUSE_BPF_STUB(post, open, const struct fuse_bpf_meta *meta,
-	      const struct fuse_open_in *in)
-FUSE_BPF_STUB(post, opendir, const struct fuse_bpf_meta *meta,
-	      const struct fuse_open_in *in)
-FUSE_BPF_STUB(post, flush, const struct fuse_bpf_meta *meta,
-	      const struct fuse_flush_in *in)
-FUSE_BPF_STUB(post, fsync, const struct fuse_bpf_meta *meta,
-	      const struct fuse_fsync_in *in)
-FUSE_BPF_STUB(post, fsyncdir, const struct fuse_bpf_meta *meta,
-	      const struct fuse_fsync_in *in)
-FUSE_BPF_STUB(post, readdir, const struct fuse_bpf_meta *meta,
-	      const struct fuse_read_in *in, struct fuse_bpf_buf *dirents)
-FUSE_BPF_STUB(post, mknod, const struct fuse_bpf_meta *meta,
-	      const struct fuse_mknod_in *in, struct fuse_bpf_rdonly_buf *name)
-FUSE_BPF_STUB(post, mkdir, const struct fuse_bpf_meta *meta,
-	      const struct fuse_mkdir_in *in, struct fuse_bpf_rdonly_buf *name)
-FUSE_BPF_STUB(post, symlink, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_rdonly_buf *name,
-	      struct fuse_bpf_rdonly_buf *target)
-FUSE_BPF_STUB(post, link, const struct fuse_bpf_meta *meta,
-	      const struct fuse_link_in *in, struct fuse_bpf_rdonly_buf *name)
-FUSE_BPF_STUB(post, unlink, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_rdonly_buf *name)
-FUSE_BPF_STUB(post, rmdir, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_rdonly_buf *name)
-FUSE_BPF_STUB(post, rename, const struct fuse_bpf_meta *meta,
-	      const struct fuse_rename2_in *in,
-	      struct fuse_bpf_rdonly_buf *oldname,
-	      struct fuse_bpf_rdonly_buf *newname)
-FUSE_BPF_STUB(post, readlink, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_buf *target)
-FUSE_BPF_STUB(post, tmpfile, const struct fuse_bpf_meta *meta,
-	      const struct fuse_create_in *in)
-FUSE_BPF_STUB(post, getxattr, const struct fuse_bpf_meta *meta,
-	      const struct fuse_getxattr_in *in,
-	      struct fuse_bpf_rdonly_buf *name, struct fuse_bpf_buf *value)
-FUSE_BPF_STUB(post, listxattr, const struct fuse_bpf_meta *meta,
-	      const struct fuse_getxattr_in *in, struct fuse_bpf_buf *list)
-FUSE_BPF_STUB(post, setxattr, const struct fuse_bpf_meta *meta,
-	      const struct fuse_setxattr_in *in,
-	      struct fuse_bpf_rdonly_buf *name,
-	      struct fuse_bpf_rdonly_buf *value)
-FUSE_BPF_STUB(post, removexattr, const struct fuse_bpf_meta *meta,
-	      struct fuse_bpf_rdonly_buf *name)
-FUSE_BPF_STUB(post, lseek, const struct fuse_bpf_meta *meta,
-	      const struct fuse_lseek_in *in, struct fuse_lseek_out *out)
-FUSE_BPF_STUB(post, fallocate, const struct fuse_bpf_meta *meta,
-	      const struct fuse_fallocate_in *in)
-FUSE_BPF_STUB(post, copy_file_range, const struct fuse_bpf_meta *meta,
-	      const struct fuse_copy_file_range_in *in)
-FUSE_BPF_STUB(post, read, const struct fuse_bpf_meta *meta,
-	      const struct fuse_read_in *in, struct fuse_bpf_read_out *out)
-FUSE_BPF_STUB(post, write, const struct fuse_bpf_meta *meta,
-	      const struct fuse_write_in *in, struct fuse_write_out *out)
-FUSE_BPF_STUB(post, release, const struct fuse_bpf_meta *meta,
-	      const struct fuse_release_in *in)
-FUSE_BPF_STUB(post, releasedir, const struct fuse_bpf_meta *meta,
-	      const struct fuse_release_in *in)
-FUSE_BPF_STUB(post, lock, const struct fuse_bpf_meta *meta,
-	      const struct fuse_lk_in *in)
-FUSE_BPF_STUB(post, ioctl, const struct fuse_bpf_meta *meta,
-	      const struct fuse_ioctl_in *in)
-
-#define FUSE_BPF_STUBS(kind)						\
-	.lookup = fuse_bpf_##kind##_lookup_stub,			\
-	.getattr = fuse_bpf_##kind##_getattr_stub,			\
-	.setattr = fuse_bpf_##kind##_setattr_stub,			\
-	.access = fuse_bpf_##kind##_access_stub,			\
-	.statfs = fuse_bpf_##kind##_statfs_stub,			\
-	.open = fuse_bpf_##kind##_open_stub,				\
-	.opendir = fuse_bpf_##kind##_opendir_stub,			\
-	.flush = fuse_bpf_##kind##_flush_stub,				\
-	.fsync = fuse_bpf_##kind##_fsync_stub,				\
-	.fsyncdir = fuse_bpf_##kind##_fsyncdir_stub,			\
-	.readdir = fuse_bpf_##kind##_readdir_stub,			\
-	.mknod = fuse_bpf_##kind##_mknod_stub,				\
-	.mkdir = fuse_bpf_##kind##_mkdir_stub,				\
-	.symlink = fuse_bpf_##kind##_symlink_stub,			\
-	.link = fuse_bpf_##kind##_link_stub,				\
-	.unlink = fuse_bpf_##kind##_unlink_stub,			\
-	.rmdir = fuse_bpf_##kind##_rmdir_stub,				\
-	.rename = fuse_bpf_##kind##_rename_stub,			\
-	.readlink = fuse_bpf_##kind##_readlink_stub,			\
-	.tmpfile = fuse_bpf_##kind##_tmpfile_stub,			\
-	.getxattr = fuse_bpf_##kind##_getxattr_stub,			\
-	.listxattr = fuse_bpf_##kind##_listxattr_stub,			\
-	.setxattr = fuse_bpf_##kind##_setxattr_stub,			\
-	.removexattr = fuse_bpf_##kind##_removexattr_stub,		\
-	.lseek = fuse_bpf_##kind##_lseek_stub,				\
-	.fallocate = fuse_bpf_##kind##_fallocate_stub,			\
-	.copy_file_range = fuse_bpf_##kind##_copy_file_range_stub,	\
-	.read = fuse_bpf_##kind##_read_stub,				\
-	.write = fuse_bpf_##kind##_write_stub,				\
-	.release = fuse_bpf_##kind##_release_stub,			\
-	.releasedir = fuse_bpf_##kind##_releasedir_stub,		\
-	.lock = fuse_bpf_##kind##_lock_stub,				\
-	.ioctl = fuse_bpf_##kind##_ioctl_stub
+#include <linux/fuse_bpf_ops.h>
 
 static struct fuse_bpf_prefilters fuse_bpf_pre_stubs = {
-	FUSE_BPF_STUBS(pre),
+#define FUSE_BPF_OP(op, pre, pre_args, post, post_args)			\
+	.op = fuse_bpf_pre_##op##_stub,
+#include <linux/fuse_bpf_ops.h>
 };
 
 static struct fuse_bpf_postfilters fuse_bpf_post_stubs = {
-	FUSE_BPF_STUBS(post),
+#define FUSE_BPF_OP(op, pre, pre_args, post, post_args)			\
+	.op = fuse_bpf_post_##op##_stub,
+#include <linux/fuse_bpf_ops.h>
 };
 
 static struct bpf_struct_ops fuse_bpf_pre_ops = {
 	.verifier_ops = &fuse_bpf_pre_verifier_ops,
-	.init = fuse_bpf_ops_init,
+	.init = fuse_bpf_pre_init,
 	.check_member = fuse_bpf_check_member,
 	.init_member = fuse_bpf_init_member,
 	.reg = fuse_bpf_pre_reg,
@@ -1185,7 +1026,7 @@ static struct bpf_struct_ops fuse_bpf_pre_ops = {
 
 static struct bpf_struct_ops fuse_bpf_post_ops = {
 	.verifier_ops = &fuse_bpf_post_verifier_ops,
-	.init = fuse_bpf_ops_init,
+	.init = fuse_bpf_post_init,
 	.check_member = fuse_bpf_check_member,
 	.init_member = fuse_bpf_init_member,
 	.reg = fuse_bpf_post_reg,

@@ -186,7 +186,7 @@ static int fuse_bpf_xattr_write_finalize(struct fuse_bpf_args *fa, void *data)
 
 static const struct fuse_bpf_op fuse_bpf_getxattr_op = {
 	.opcode = FUSE_GETXATTR,
-	.filter = FUSE_BPF_F_GETXATTR,
+	.filter = FUSE_BPF_OP_IDX(getxattr),
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.get),
 	.init_in = fuse_bpf_xattr_init_in,
 	.init_out = fuse_bpf_xattr_init_out,
@@ -196,7 +196,7 @@ static const struct fuse_bpf_op fuse_bpf_getxattr_op = {
 
 static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
 	.opcode = FUSE_LISTXATTR,
-	.filter = FUSE_BPF_F_LISTXATTR,
+	.filter = FUSE_BPF_OP_IDX(listxattr),
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.get),
 	.init_in = fuse_bpf_xattr_init_in,
 	.init_out = fuse_bpf_xattr_init_out,
@@ -206,7 +206,7 @@ static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
 
 static const struct fuse_bpf_op fuse_bpf_setxattr_op = {
 	.opcode = FUSE_SETXATTR,
-	.filter = FUSE_BPF_F_SETXATTR,
+	.filter = FUSE_BPF_OP_IDX(setxattr),
 	FUSE_BPF_IN(struct fuse_bpf_xattr_io, in.set),
 	.init_in = fuse_bpf_xattr_init_in,
 	.backing = fuse_bpf_xattr_write_backing,
@@ -215,7 +215,7 @@ static const struct fuse_bpf_op fuse_bpf_setxattr_op = {
 
 static const struct fuse_bpf_op fuse_bpf_removexattr_op = {
 	.opcode = FUSE_REMOVEXATTR,
-	.filter = FUSE_BPF_F_REMOVEXATTR,
+	.filter = FUSE_BPF_OP_IDX(removexattr),
 	.init_in = fuse_bpf_xattr_init_in,
 	.backing = fuse_bpf_xattr_write_backing,
 	.finalize = fuse_bpf_xattr_write_finalize,

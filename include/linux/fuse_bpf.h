@@ -63,53 +63,103 @@ struct fuse_bpf_buf {
 };
 
 /**
- * struct fuse_bpf_prefilters - per-operation prefilters
- * @lookup: LOOKUP of @name in the directory; a changed @name is looked up
+ * struct fuse_bpf_readdir_in - the in-argument of a READDIR prefilter
+ * @in: the FUSE request's argument; a prefilter may change @in.offset,
+ *	where the backing directory is read from
+ *
+ * A type of its own because READ, with the same struct fuse_read_in,
+ * honours other fields: the verifier tells what a program may write by
+ * the type it writes to.
+ */
+struct fuse_bpf_readdir_in {
+	struct fuse_read_in in;
+};
+
+/**
+ * DOC: Prefilters
+ *
+ * struct fuse_bpf_prefilters has one member per operation, in the order of
+ * include/linux/fuse_bpf_ops.h:
+ *
+ * ``lookup``
+ *	LOOKUP of @name in the directory; a changed @name is looked up
  *	in the backing directory instead, under the original fuse name
- * @getattr: GETATTR
- * @setattr: SETATTR; a changed mode, uid, gid and size are applied, and
+ * ``getattr``
+ *	GETATTR
+ * ``setattr``
+ *	SETATTR; a changed mode, uid, gid and size are applied, and
  *	clearing %FATTR_MODE, %FATTR_UID, %FATTR_GID or %FATTR_SIZE in valid
  *	drops that change
- * @access: a permission check (ACCESS); a changed mask is checked
- * @statfs: STATFS
- * @open: OPEN; changed open flags are used for the backing file
- * @opendir: OPENDIR; as @open
- * @flush: FLUSH
- * @fsync: FSYNC; a changed fsync_flags is used
- * @fsyncdir: FSYNCDIR; as @fsync
- * @readdir: READDIR; a changed offset is where the backing directory is
+ * ``access``
+ *	a permission check (ACCESS); a changed mask is checked
+ * ``statfs``
+ *	STATFS
+ * ``open``
+ *	OPEN; changed open flags are used for the backing file
+ * ``opendir``
+ *	OPENDIR; as @open
+ * ``flush``
+ *	FLUSH
+ * ``fsync``
+ *	FSYNC; a changed fsync_flags is used
+ * ``fsyncdir``
+ *	FSYNCDIR; as @fsync
+ * ``readdir``
+ *	READDIR; a changed offset is where the backing directory is
  *	read from
- * @mknod: MKNOD, also the create step of an O_CREAT open; changed mode,
+ * ``mknod``
+ *	MKNOD, also the create step of an O_CREAT open; changed mode,
  *	rdev and @name are used
- * @mkdir: MKDIR; changed mode and @name are used
- * @symlink: SYMLINK; changed @name and @target are used
- * @link: LINK; a changed @name is used
- * @unlink: UNLINK; a changed @name is used
- * @rmdir: RMDIR; a changed @name is used
- * @rename: RENAME2; changed flags and names are used
- * @readlink: READLINK, for every resolution of a symlink
- * @tmpfile: TMPFILE; changed flags and mode are used
- * @getxattr: GETXATTR; a changed @name is used
- * @listxattr: LISTXATTR
- * @setxattr: SETXATTR; changed flags, @name and @value are used
- * @removexattr: REMOVEXATTR; a changed @name is used
- * @lseek: LSEEK; changed offset and whence are used
- * @fallocate: FALLOCATE; changed mode, offset and length are used
- * @copy_file_range: COPY_FILE_RANGE; changed offsets, length and flags
+ * ``mkdir``
+ *	MKDIR; changed mode and @name are used
+ * ``symlink``
+ *	SYMLINK; changed @name and @target are used
+ * ``link``
+ *	LINK; a changed @name is used
+ * ``unlink``
+ *	UNLINK; a changed @name is used
+ * ``rmdir``
+ *	RMDIR; a changed @name is used
+ * ``rename``
+ *	RENAME2; changed flags and names are used
+ * ``readlink``
+ *	READLINK, for every resolution of a symlink
+ * ``tmpfile``
+ *	TMPFILE; changed flags and mode are used
+ * ``getxattr``
+ *	GETXATTR; a changed @name is used
+ * ``listxattr``
+ *	LISTXATTR
+ * ``setxattr``
+ *	SETXATTR; changed flags, @name and @value are used
+ * ``removexattr``
+ *	REMOVEXATTR; a changed @name is used
+ * ``lseek``
+ *	LSEEK; changed offset and whence are used
+ * ``fallocate``
+ *	FALLOCATE; changed mode, offset and length are used
+ * ``copy_file_range``
+ *	COPY_FILE_RANGE; changed offsets, length and flags
  *	are used
- * @read: READ, also of splice and sendfile; a changed offset is where the
+ * ``read``
+ *	READ, also of splice and sendfile; a changed offset is where the
  *	backing file is read, a smaller size reads less (a larger one is
  *	capped at what the caller asked for); %FUSE_BPF_USER sends the READ
  *	to the server, whose data the caller gets
- * @write: WRITE; as @read, and %FUSE_BPF_USER sends the data to the
+ * ``write``
+ *	WRITE; as @read, and %FUSE_BPF_USER sends the data to the
  *	server instead of the backing file
- * @release: RELEASE, when the last reference to an open file goes; the
+ * ``release``
+ *	RELEASE, when the last reference to an open file goes; the
  *	file is released whatever the filter returns
- * @releasedir: RELEASEDIR; as @release
- * @lock: GETLK, SETLK and SETLKW of POSIX locks, and SETLK/SETLKW with
+ * ``releasedir``
+ *	RELEASEDIR; as @release
+ * ``lock``
+ *	GETLK, SETLK and SETLKW of POSIX locks, and SETLK/SETLKW with
  *	%FUSE_LK_FLOCK for flock(); %FUSE_BPF_USER takes the lock the way a
  *	fuse file without backing does (the server's, or local locks)
- * @ioctl: IOCTL: the fileattr ioctls (FS_IOC_FSGETXATTR and
+ * ``ioctl``
+ *	IOCTL: the fileattr ioctls (FS_IOC_FSGETXATTR and
  *	FS_IOC_FSSETXATTR, also for FS_IOC_GETFLAGS and FS_IOC_SETFLAGS),
  *	done on the backing inode, and any other command, which fails with
  *	%ENOTTY; %FUSE_BPF_USER sends the ioctl to the server
@@ -121,119 +171,96 @@ struct fuse_bpf_buf {
  * writing any other field does not load. An operation whose callback is
  * not set continues to the backing without calling any program.
  */
+
 struct fuse_bpf_prefilters {
-	int (*lookup)(const struct fuse_bpf_meta *meta,
-		      struct fuse_bpf_buf *name);
-	int (*getattr)(const struct fuse_bpf_meta *meta,
-		       struct fuse_getattr_in *in);
-	int (*setattr)(const struct fuse_bpf_meta *meta,
-		       struct fuse_setattr_in *in);
-	int (*access)(const struct fuse_bpf_meta *meta,
-		      struct fuse_access_in *in);
-	int (*statfs)(const struct fuse_bpf_meta *meta);
-	int (*open)(const struct fuse_bpf_meta *meta, struct fuse_open_in *in);
-	int (*opendir)(const struct fuse_bpf_meta *meta,
-		       struct fuse_open_in *in);
-	int (*flush)(const struct fuse_bpf_meta *meta,
-		     struct fuse_flush_in *in);
-	int (*fsync)(const struct fuse_bpf_meta *meta,
-		     struct fuse_fsync_in *in);
-	int (*fsyncdir)(const struct fuse_bpf_meta *meta,
-			struct fuse_fsync_in *in);
-	int (*readdir)(const struct fuse_bpf_meta *meta,
-		       struct fuse_read_in *in);
-	int (*mknod)(const struct fuse_bpf_meta *meta,
-		     struct fuse_mknod_in *in, struct fuse_bpf_buf *name);
-	int (*mkdir)(const struct fuse_bpf_meta *meta,
-		     struct fuse_mkdir_in *in, struct fuse_bpf_buf *name);
-	int (*symlink)(const struct fuse_bpf_meta *meta,
-		       struct fuse_bpf_buf *name, struct fuse_bpf_buf *target);
-	int (*link)(const struct fuse_bpf_meta *meta,
-		    struct fuse_link_in *in, struct fuse_bpf_buf *name);
-	int (*unlink)(const struct fuse_bpf_meta *meta,
-		      struct fuse_bpf_buf *name);
-	int (*rmdir)(const struct fuse_bpf_meta *meta,
-		     struct fuse_bpf_buf *name);
-	int (*rename)(const struct fuse_bpf_meta *meta,
-		      struct fuse_rename2_in *in, struct fuse_bpf_buf *oldname,
-		      struct fuse_bpf_buf *newname);
-	int (*readlink)(const struct fuse_bpf_meta *meta);
-	int (*tmpfile)(const struct fuse_bpf_meta *meta,
-		       struct fuse_create_in *in);
-	int (*getxattr)(const struct fuse_bpf_meta *meta,
-			struct fuse_getxattr_in *in, struct fuse_bpf_buf *name);
-	int (*listxattr)(const struct fuse_bpf_meta *meta,
-			 struct fuse_getxattr_in *in);
-	int (*setxattr)(const struct fuse_bpf_meta *meta,
-			struct fuse_setxattr_in *in, struct fuse_bpf_buf *name,
-			struct fuse_bpf_buf *value);
-	int (*removexattr)(const struct fuse_bpf_meta *meta,
-			   struct fuse_bpf_buf *name);
-	int (*lseek)(const struct fuse_bpf_meta *meta,
-		     struct fuse_lseek_in *in);
-	int (*fallocate)(const struct fuse_bpf_meta *meta,
-			 struct fuse_fallocate_in *in);
-	int (*copy_file_range)(const struct fuse_bpf_meta *meta,
-			       struct fuse_copy_file_range_in *in);
-	int (*read)(const struct fuse_bpf_meta *meta, struct fuse_read_in *in);
-	int (*write)(const struct fuse_bpf_meta *meta,
-		     struct fuse_write_in *in);
-	int (*release)(const struct fuse_bpf_meta *meta,
-		       struct fuse_release_in *in);
-	int (*releasedir)(const struct fuse_bpf_meta *meta,
-			  struct fuse_release_in *in);
-	int (*lock)(const struct fuse_bpf_meta *meta, struct fuse_lk_in *in);
-	int (*ioctl)(const struct fuse_bpf_meta *meta,
-		     struct fuse_ioctl_in *in);
+#define FUSE_BPF_OP(op, pre, pre_args, post, post_args) int (*op)pre;
+#include <linux/fuse_bpf_ops.h>
 };
 
 /**
- * struct fuse_bpf_postfilters - per-operation postfilters
- * @lookup: LOOKUP; @out holds the attributes of what was found in
+ * DOC: Postfilters
+ *
+ * struct fuse_bpf_postfilters has one member per operation, in the same
+ * order:
+ *
+ * ``lookup``
+ *	LOOKUP; @out holds the attributes of what was found in
  *	@out->attr (@out->attr.ino the backing inode number), all zero for a
  *	name that does not exist; read-only
- * @getattr: GETATTR; the changed attributes in @out are what the caller
+ * ``getattr``
+ *	GETATTR; the changed attributes in @out are what the caller
  *	sees: the permission bits of mode (its file type stays), nlink, uid,
  *	gid, size, blocks and the times
- * @setattr: SETATTR
- * @access: a permission check
- * @statfs: STATFS; the changed @out is what the caller sees
- * @open: OPEN
- * @opendir: OPENDIR
- * @flush: FLUSH
- * @fsync: FSYNC
- * @fsyncdir: FSYNCDIR
- * @readdir: READDIR; @dirents holds the entries read from the backing
+ * ``setattr``
+ *	SETATTR
+ * ``access``
+ *	a permission check
+ * ``statfs``
+ *	STATFS; the changed @out is what the caller sees
+ * ``open``
+ *	OPEN
+ * ``opendir``
+ *	OPENDIR
+ * ``flush``
+ *	FLUSH
+ * ``fsync``
+ *	FSYNC
+ * ``fsyncdir``
+ *	FSYNCDIR
+ * ``readdir``
+ *	READDIR; @dirents holds the entries read from the backing
  *	directory as struct fuse_dirent records, as a READDIR reply carries
  *	them; the entries left there (removed, renamed or added, up to
  *	@dirents->max_size bytes) are what the caller gets
- * @mknod: MKNOD, also the create step of an O_CREAT open
- * @mkdir: MKDIR
- * @symlink: SYMLINK
- * @link: LINK
- * @unlink: UNLINK
- * @rmdir: RMDIR
- * @rename: RENAME2
- * @readlink: READLINK; a changed @target (without NUL) is the link's
+ * ``mknod``
+ *	MKNOD, also the create step of an O_CREAT open
+ * ``mkdir``
+ *	MKDIR
+ * ``symlink``
+ *	SYMLINK
+ * ``link``
+ *	LINK
+ * ``unlink``
+ *	UNLINK
+ * ``rmdir``
+ *	RMDIR
+ * ``rename``
+ *	RENAME2
+ * ``readlink``
+ *	READLINK; a changed @target (without NUL) is the link's
  *	target for this resolution or readlink
- * @tmpfile: TMPFILE
- * @getxattr: GETXATTR; @value holds the whole value, whatever size the
+ * ``tmpfile``
+ *	TMPFILE
+ * ``getxattr``
+ *	GETXATTR; @value holds the whole value, whatever size the
  *	caller asked for; a changed @value is what the caller gets (or
  *	%ERANGE, or its size when the caller asked for the size)
- * @listxattr: LISTXATTR; as @getxattr, for the NUL-separated @list
- * @setxattr: SETXATTR
- * @removexattr: REMOVEXATTR
- * @lseek: LSEEK; a changed offset in @out is the result
- * @fallocate: FALLOCATE
- * @copy_file_range: COPY_FILE_RANGE
- * @read: READ; @out holds the number of bytes read, a smaller one is
+ * ``listxattr``
+ *	LISTXATTR; as @getxattr, for the NUL-separated @list
+ * ``setxattr``
+ *	SETXATTR
+ * ``removexattr``
+ *	REMOVEXATTR
+ * ``lseek``
+ *	LSEEK; a changed offset in @out is the result
+ * ``fallocate``
+ *	FALLOCATE
+ * ``copy_file_range``
+ *	COPY_FILE_RANGE
+ * ``read``
+ *	READ; @out holds the number of bytes read, a smaller one is
  *	what the caller is told (and where its file position goes)
- * @write: WRITE; as @read, for the bytes written (the bytes past a
+ * ``write``
+ *	WRITE; as @read, for the bytes written (the bytes past a
  *	smaller size stay written)
- * @release: RELEASE, after the file was released; the result is ignored
- * @releasedir: RELEASEDIR; as @release
- * @lock: GETLK, SETLK, SETLKW
- * @ioctl: IOCTL
+ * ``release``
+ *	RELEASE, after the file was released; the result is ignored
+ * ``releasedir``
+ *	RELEASEDIR; as @release
+ * ``lock``
+ *	GETLK, SETLK, SETLKW
+ * ``ioctl``
+ *	IOCTL
  *
  * A postfilter runs after the backing call when the prefilter returned
  * %FUSE_BPF_POSTFILTER. It gets the in-arguments read-only, the backing
@@ -242,90 +269,10 @@ struct fuse_bpf_prefilters {
  * %FUSE_BPF_CONTINUE to keep the result, a negative errno to fail the
  * operation with it, or %FUSE_BPF_USER_POSTFILTER.
  */
+
 struct fuse_bpf_postfilters {
-	int (*lookup)(const struct fuse_bpf_meta *meta,
-		      struct fuse_bpf_rdonly_buf *name,
-		      const struct fuse_entry_out *out);
-	int (*getattr)(const struct fuse_bpf_meta *meta,
-		       const struct fuse_getattr_in *in,
-		       struct fuse_attr_out *out);
-	int (*setattr)(const struct fuse_bpf_meta *meta,
-		       const struct fuse_setattr_in *in);
-	int (*access)(const struct fuse_bpf_meta *meta,
-		      const struct fuse_access_in *in);
-	int (*statfs)(const struct fuse_bpf_meta *meta,
-		      struct fuse_statfs_out *out);
-	int (*open)(const struct fuse_bpf_meta *meta,
-		    const struct fuse_open_in *in);
-	int (*opendir)(const struct fuse_bpf_meta *meta,
-		       const struct fuse_open_in *in);
-	int (*flush)(const struct fuse_bpf_meta *meta,
-		     const struct fuse_flush_in *in);
-	int (*fsync)(const struct fuse_bpf_meta *meta,
-		     const struct fuse_fsync_in *in);
-	int (*fsyncdir)(const struct fuse_bpf_meta *meta,
-			const struct fuse_fsync_in *in);
-	int (*readdir)(const struct fuse_bpf_meta *meta,
-		       const struct fuse_read_in *in,
-		       struct fuse_bpf_buf *dirents);
-	int (*mknod)(const struct fuse_bpf_meta *meta,
-		     const struct fuse_mknod_in *in,
-		     struct fuse_bpf_rdonly_buf *name);
-	int (*mkdir)(const struct fuse_bpf_meta *meta,
-		     const struct fuse_mkdir_in *in,
-		     struct fuse_bpf_rdonly_buf *name);
-	int (*symlink)(const struct fuse_bpf_meta *meta,
-		       struct fuse_bpf_rdonly_buf *name,
-		       struct fuse_bpf_rdonly_buf *target);
-	int (*link)(const struct fuse_bpf_meta *meta,
-		    const struct fuse_link_in *in,
-		    struct fuse_bpf_rdonly_buf *name);
-	int (*unlink)(const struct fuse_bpf_meta *meta,
-		      struct fuse_bpf_rdonly_buf *name);
-	int (*rmdir)(const struct fuse_bpf_meta *meta,
-		     struct fuse_bpf_rdonly_buf *name);
-	int (*rename)(const struct fuse_bpf_meta *meta,
-		      const struct fuse_rename2_in *in,
-		      struct fuse_bpf_rdonly_buf *oldname,
-		      struct fuse_bpf_rdonly_buf *newname);
-	int (*readlink)(const struct fuse_bpf_meta *meta,
-			struct fuse_bpf_buf *target);
-	int (*tmpfile)(const struct fuse_bpf_meta *meta,
-		       const struct fuse_create_in *in);
-	int (*getxattr)(const struct fuse_bpf_meta *meta,
-			const struct fuse_getxattr_in *in,
-			struct fuse_bpf_rdonly_buf *name,
-			struct fuse_bpf_buf *value);
-	int (*listxattr)(const struct fuse_bpf_meta *meta,
-			 const struct fuse_getxattr_in *in,
-			 struct fuse_bpf_buf *list);
-	int (*setxattr)(const struct fuse_bpf_meta *meta,
-			const struct fuse_setxattr_in *in,
-			struct fuse_bpf_rdonly_buf *name,
-			struct fuse_bpf_rdonly_buf *value);
-	int (*removexattr)(const struct fuse_bpf_meta *meta,
-			   struct fuse_bpf_rdonly_buf *name);
-	int (*lseek)(const struct fuse_bpf_meta *meta,
-		     const struct fuse_lseek_in *in,
-		     struct fuse_lseek_out *out);
-	int (*fallocate)(const struct fuse_bpf_meta *meta,
-			 const struct fuse_fallocate_in *in);
-	int (*copy_file_range)(const struct fuse_bpf_meta *meta,
-			       const struct fuse_copy_file_range_in *in);
-	int (*read)(const struct fuse_bpf_meta *meta,
-		    const struct fuse_read_in *in,
-		    struct fuse_bpf_read_out *out);
-	int (*write)(const struct fuse_bpf_meta *meta,
-		     const struct fuse_write_in *in,
-		     struct fuse_write_out *out);
-	int (*release)(const struct fuse_bpf_meta *meta,
-		       const struct fuse_release_in *in);
-	int (*releasedir)(const struct fuse_bpf_meta *meta,
-			  const struct fuse_release_in *in);
-	int (*lock)(const struct fuse_bpf_meta *meta,
-		    const struct fuse_lk_in *in);
-	int (*ioctl)(const struct fuse_bpf_meta *meta,
-		     const struct fuse_ioctl_in *in);
+#define FUSE_BPF_OP(op, pre, pre_args, post, post_args) int (*op)post;
+#include <linux/fuse_bpf_ops.h>
 };
 
 #endif /* _LINUX_FUSE_BPF_H */
