@@ -160,7 +160,8 @@ cp "$REPO/$RST" "$OUT/src/filesystems/"
 printf '%s\n' "doccheck" "========" "" ".. toctree::" "" \
 	"   filesystems/fuse-bpf" >"$OUT/src/index.rst"
 sphinx_rc=0
-env -u SPHINX_CONF PYTHONDONTWRITEBYTECODE=1 \
+# srctree: exported by the kernel's Makefile, for the kernel-include path.
+env -u SPHINX_CONF PYTHONDONTWRITEBYTECODE=1 srctree="$TREE" \
 	sphinx-build -b html -E -q -c "$TREE/Documentation" -d "$OUT/doctrees" \
 	-D kerneldoc_srctree="$TREE" -D kerneldoc_bin="$TREE/scripts/kernel-doc" \
 	"$OUT/src" "$OUT/html" >"$OUT/sphinx.log" 2>&1 || sphinx_rc=$?

@@ -350,8 +350,9 @@ out:
 bool fuse_bpf_rw_filtered(struct file *file, bool write)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_has_callback(file_inode(file), write ? FUSE_BPF_OP_IDX(write) :
-							       FUSE_BPF_OP_IDX(read));
+	       fuse_bpf_has_callback(file_inode(file),
+				     write ? FUSE_BPF_OP_IDX(write) :
+					     FUSE_BPF_OP_IDX(read));
 }
 
 bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
@@ -519,6 +520,10 @@ bool fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
 /* What the backing directory gives a postfilter, and how far it may grow. */
 #define FUSE_BPF_DIRENTS_FILL	PAGE_SIZE
 #define FUSE_BPF_DIRENTS_MAX	(2 * PAGE_SIZE - 1)
+
+/* The prefilter sees @in as a struct fuse_bpf_readdir_in. */
+static_assert(sizeof(struct fuse_bpf_readdir_in) ==
+	      sizeof(struct fuse_read_in));
 
 struct fuse_bpf_readdir_io {
 	struct fuse_read_in in;
@@ -904,7 +909,7 @@ static int fuse_bpf_lock_backing(struct fuse_bpf_args *fa, void *data)
 #define FUSE_BPF_LOCK_OP(name, op)					\
 static const struct fuse_bpf_op name = {				\
 	.opcode = op,							\
-	.filter = FUSE_BPF_OP_IDX(lock),					\
+	.filter = FUSE_BPF_OP_IDX(lock),				\
 	FUSE_BPF_IN(struct fuse_bpf_lock_io, in),			\
 	.backing = fuse_bpf_lock_backing,				\
 }
@@ -945,7 +950,8 @@ bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 	if (!fuse_bpf_backing_file(file))
 		return false;
 	/* Cancelling a lock the filter let through is not its to refuse. */
-	if (cmd == F_CANCELLK || !fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(lock))) {
+	if (cmd == F_CANCELLK ||
+	    !fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(lock))) {
 		*err = fuse_bpf_lock_backing(NULL, &io);
 		return true;
 	}

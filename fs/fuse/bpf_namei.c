@@ -83,6 +83,37 @@ static struct dentry *fuse_bpf_entry_lookup(struct fuse_bpf_args *fa,
 			  dir->dentry, fa->in_args[idx].ro.size);
 }
 
+/*
+ * A change of name @idx in backing directory @dir, as overlayfs's
+ * ovl_start_write() + ovl_lookup_upper(): write access to the backing
+ * mount, the parent locked, the name looked up. fuse_bpf_end_dirop()
+ * undoes the first two.
+ */
+static struct dentry *fuse_bpf_start_dirop(struct fuse_bpf_args *fa,
+					   unsigned int idx,
+					   const struct path *dir)
+{
+	struct dentry *entry;
+	int err;
+
+	err = mnt_want_write(dir->mnt);
+	if (err)
+		return ERR_PTR(err);
+	inode_lock_nested(d_inode(dir->dentry), I_MUTEX_PARENT);
+	entry = fuse_bpf_entry_lookup(fa, idx, dir);
+	if (IS_ERR(entry)) {
+		inode_unlock(d_inode(dir->dentry));
+		mnt_drop_write(dir->mnt);
+	}
+	return entry;
+}
+
+static void fuse_bpf_end_dirop(const struct path *dir)
+{
+	inode_unlock(d_inode(dir->dentry));
+	mnt_drop_write(dir->mnt);
+}
+
 static int fuse_bpf_new_entry_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_entry_io *io = data;
@@ -99,14 +130,9 @@ static int fuse_bpf_new_entry_backing(struct fuse_bpf_args *fa, void *data)
 			return -EXDEV;
 	}
 
-	err = mnt_want_write(dir->mnt);
-	if (err)
-		return err;
-	inode_lock_nested(bdir, I_MUTEX_PARENT);
-	backing = fuse_bpf_entry_lookup(fa, io->name_arg, dir);
-	err = PTR_ERR(backing);
+	backing = fuse_bpf_start_dirop(fa, io->name_arg, dir);
 	if (IS_ERR(backing))
-		goto out_unlock;
+		return PTR_ERR(backing);
 
 	switch (fa->meta.opcode) {
 	case FUSE_MKNOD:
@@ -143,9 +169,7 @@ static int fuse_bpf_new_entry_backing(struct fuse_bpf_args *fa, void *data)
 		dput(backing);
 	else if (!err)
 		io->backing = backing;
-out_unlock:
-	inode_unlock(bdir);
-	mnt_drop_write(dir->mnt);
+	fuse_bpf_end_dirop(dir);
 	return err;
 }
 
@@ -359,14 +383,9 @@ static int fuse_bpf_remove_backing(struct fuse_bpf_args *fa, void *data)
 	struct dentry *backing;
 	int err;
 
-	err = mnt_want_write(dir->mnt);
-	if (err)
-		return err;
-	inode_lock_nested(bdir, I_MUTEX_PARENT);
-	backing = fuse_bpf_entry_lookup(fa, 0, dir);
-	err = PTR_ERR(backing);
+	backing = fuse_bpf_start_dirop(fa, 0, dir);
 	if (IS_ERR(backing))
-		goto out_unlock;
+		return PTR_ERR(backing);
 	err = -ENOENT;
 	if (d_really_is_negative(backing))
 		goto out_dput;
@@ -380,9 +399,7 @@ static int fuse_bpf_remove_backing(struct fuse_bpf_args *fa, void *data)
 		err = vfs_unlink(idmap, bdir, backing, NULL);
 out_dput:
 	dput(backing);
-out_unlock:
-	inode_unlock(bdir);
-	mnt_drop_write(dir->mnt);
+	fuse_bpf_end_dirop(dir);
 	return err;
 }
 

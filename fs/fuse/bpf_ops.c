@@ -265,7 +265,8 @@ int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
 
 /*
  * Calling the filters: a thunk per callback calls it with the arguments
- * include/linux/fuse_bpf_ops.h names, taken from the operation's struct fuse_bpf_args.
+ * that include/linux/fuse_bpf_ops.h names, taken from the operation's
+ * struct fuse_bpf_args.
  */
 #define M	(&fa->meta)
 #define IN(i)	(fa->in_args[i].ro.data)
@@ -295,13 +296,14 @@ static int fuse_bpf_post_##op(const struct fuse_bpf_postfilters *p,	\
 #undef OUTRW
 
 /* The callbacks of operation @idx are the members at index @idx. */
-struct fuse_bpf_calls {
-	int (*pre)(const struct fuse_bpf_prefilters *p, struct fuse_bpf_args *fa);
+struct fuse_bpf_call {
+	int (*pre)(const struct fuse_bpf_prefilters *p,
+		   struct fuse_bpf_args *fa);
 	int (*post)(const struct fuse_bpf_postfilters *p,
 		    struct fuse_bpf_args *fa);
 };
 
-static const struct fuse_bpf_calls fuse_bpf_calls[FUSE_BPF_NR_OPS] = {
+static const struct fuse_bpf_call fuse_bpf_calls[FUSE_BPF_NR_OPS] = {
 #define FUSE_BPF_OP(op, pre_, pre_args, post_, post_args)		\
 	[FUSE_BPF_OP_IDX(op)] = {					\
 		.pre = fuse_bpf_pre_##op,				\
@@ -466,8 +468,8 @@ static const struct fuse_bpf_field fuse_bpf_write_out_fields[] = {
  * @name: the type, a struct
  * @fields: its fields a filter may change, in the order of the structure,
  *	ending with an empty one
- * @btf_id: the type's id in the BTF of fuse (vmlinux or fuse.ko), found
- *	when the struct_ops type is registered
+ * @btf_id: the type's id in fuse's BTF (fuse_bpf_btf), found when the
+ *	struct_ops type is registered
  */
 struct fuse_bpf_writable {
 	const char *name;
@@ -477,7 +479,7 @@ struct fuse_bpf_writable {
 
 #define WRITABLE(type, f)	{ .name = #type, .fields = f }
 
-static struct fuse_bpf_writable fuse_bpf_pre_writable[] = {
+static struct fuse_bpf_writable fuse_bpf_pre_writable[] __ro_after_init = {
 	WRITABLE(fuse_setattr_in, fuse_bpf_setattr_fields),
 	WRITABLE(fuse_access_in, fuse_bpf_access_fields),
 	WRITABLE(fuse_open_in, fuse_bpf_open_fields),
@@ -495,7 +497,7 @@ static struct fuse_bpf_writable fuse_bpf_pre_writable[] = {
 	WRITABLE(fuse_write_in, fuse_bpf_write_fields),
 };
 
-static struct fuse_bpf_writable fuse_bpf_post_writable[] = {
+static struct fuse_bpf_writable fuse_bpf_post_writable[] __ro_after_init = {
 	WRITABLE(fuse_attr_out, fuse_bpf_getattr_out_fields),
 	WRITABLE(fuse_statfs_out, fuse_bpf_statfs_out_fields),
 	WRITABLE(fuse_lseek_out, fuse_bpf_lseek_out_fields),
@@ -509,11 +511,15 @@ static struct fuse_bpf_writable fuse_bpf_post_writable[] = {
  * The writable fields of each operation's fixed argument, for the checks
  * of userspace filters: found from the callbacks' prototypes at init.
  */
-static const struct fuse_bpf_field *fuse_bpf_op_fields[2][FUSE_BPF_NR_OPS];
+static const struct fuse_bpf_field *
+fuse_bpf_op_fields[2][FUSE_BPF_NR_OPS] __ro_after_init;
+
+/* The BTF the ids are of. */
+static const struct btf *fuse_bpf_btf __ro_after_init;
 
 /**
  * fuse_bpf_check_fixed() - check a fixed argument a server's filter sent
- * @filter_op: the operation, FUSE_BPF_F_*
+ * @filter_op: the operation, FUSE_BPF_OP_IDX()
  * @post: the out-argument of a postfilter, else the in-argument
  * @old: the argument as the kernel has it
  * @new: the argument in the server's reply
@@ -566,7 +572,7 @@ static void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode)
 bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 			  bool post, struct fuse_bpf_args *fa, int *res)
 {
-	const struct fuse_bpf_calls *fo = &fuse_bpf_calls[filter_op];
+	const struct fuse_bpf_call *fo = &fuse_bpf_calls[filter_op];
 	struct fuse_inode *fi = get_fuse_inode(inode);
 	const struct fuse_bpf_prefilters *pre;
 	const struct fuse_bpf_postfilters *postf;
@@ -750,23 +756,15 @@ static const struct btf_kfunc_id_set fuse_bpf_kfunc_set = {
 /* The id of the struct that pointer type @id points to, or 0. */
 static u32 fuse_bpf_pointee(const struct btf *btf, u32 id)
 {
-	const struct btf_type *t = btf_type_by_id(btf, id);
+	const struct btf_type *t = btf_type_resolve_ptr(btf, id, &id);
 
-	if (!t || !btf_type_is_ptr(t))
-		return 0;
-	for (id = t->type, t = btf_type_by_id(btf, id);
-	     t && (btf_kind(t) == BTF_KIND_CONST ||
-		   btf_kind(t) == BTF_KIND_VOLATILE ||
-		   btf_kind(t) == BTF_KIND_TYPEDEF);
-	     id = t->type, t = btf_type_by_id(btf, id))
-		;
 	return t && btf_type_is_struct(t) ? id : 0;
 }
 
 /*
- * Resolve the writable types' ids in @btf (vmlinux's, or fuse.ko's when
- * fuse is a module), and find for each callback of the struct_ops type
- * @ops_id the writable type among its parameters.
+ * Resolve the writable types' ids in @btf, and find for each callback of
+ * the prefilters (@post: postfilters) the writable type among its
+ * parameters: at most one, its fixed argument.
  */
 static int fuse_bpf_ops_init(struct btf *btf, bool post)
 {
@@ -781,11 +779,14 @@ static int fuse_bpf_ops_init(struct btf *btf, bool post)
 	s32 id;
 	u32 i, j, k;
 
+	fuse_bpf_btf = btf;
 	for (i = 0; i < nr; i++) {
 		w[i].btf_id = btf_find_by_name_kind(btf, w[i].name,
 						    BTF_KIND_STRUCT);
-		if (w[i].btf_id < 0)
+		if (w[i].btf_id < 0) {
+			pr_warn("fuse-bpf: no struct %s in BTF\n", w[i].name);
 			return w[i].btf_id;
+		}
 	}
 	id = btf_find_by_name_kind(btf, ops, BTF_KIND_STRUCT);
 	if (id < 0)
@@ -794,18 +795,19 @@ static int fuse_bpf_ops_init(struct btf *btf, bool post)
 	if (btf_type_vlen(t) != FUSE_BPF_NR_OPS)
 		return -EINVAL;
 	for_each_member(i, t, member) {
-		proto = btf_type_by_id(btf, member->type);
-		if (!proto || !btf_type_is_ptr(proto))
-			return -EINVAL;
-		proto = btf_type_by_id(btf, proto->type);
-		if (!proto || !btf_type_is_func_proto(proto))
+		proto = btf_type_resolve_func_ptr(btf, member->type, NULL);
+		if (!proto)
 			return -EINVAL;
 		param = btf_params(proto);
 		for (j = 0; j < btf_type_vlen(proto); j++) {
 			id = fuse_bpf_pointee(btf, param[j].type);
-			for (k = 0; id && k < nr; k++)
-				if (w[k].btf_id == id)
-					fuse_bpf_op_fields[post][i] = w[k].fields;
+			for (k = 0; id && k < nr; k++) {
+				if (w[k].btf_id != id)
+					continue;
+				if (WARN_ON_ONCE(fuse_bpf_op_fields[post][i]))
+					return -EINVAL;
+				fuse_bpf_op_fields[post][i] = w[k].fields;
+			}
 		}
 	}
 	return 0;
@@ -847,7 +849,7 @@ static int fuse_bpf_struct_access(struct bpf_verifier_log *log,
 	const struct fuse_bpf_field *f;
 	size_t i;
 
-	for (i = 0; i < nr; i++) {
+	for (i = 0; reg->btf == fuse_bpf_btf && i < nr; i++) {
 		if (w[i].btf_id != reg->btf_id)
 			continue;
 		for (f = w[i].fields; f->size; f++)
@@ -1037,7 +1039,10 @@ static struct bpf_struct_ops fuse_bpf_post_ops = {
 	.owner = THIS_MODULE,
 };
 
-/* A failure leaves fuse-bpf without filters, not fuse without fuse-bpf. */
+/*
+ * A failure leaves fuse-bpf without the filter types not registered yet
+ * (prefilters may work without postfilters), never fuse without fuse-bpf.
+ */
 void fuse_bpf_init(void)
 {
 	int err;

@@ -41,7 +41,7 @@ int BPF_PROG(hide_lookup, const struct fuse_bpf_meta *meta,
 #ifdef HAVE_READDIR_POST
 SEC("struct_ops/hide_readdir_pre")
 int BPF_PROG(hide_readdir_pre, const struct fuse_bpf_meta *meta,
-	     struct fuse_read_in *in)
+	     struct fuse_bpf_readdir_in *in)
 {
 	return FUSE_BPF_POSTFILTER;
 }

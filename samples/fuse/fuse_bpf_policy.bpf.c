@@ -158,7 +158,7 @@ int BPF_PROG(v##_lookup, const struct fuse_bpf_meta *meta,		\
 }									\
 SEC("struct_ops/" #v "_readdir")					\
 int BPF_PROG(v##_readdir, const struct fuse_bpf_meta *meta,		\
-	     struct fuse_read_in *in)					\
+	     struct fuse_bpf_readdir_in *in)				\
 {									\
 	return pol_readdir(meta, pol);					\
 }

@@ -40,6 +40,7 @@
 #include "bad_oob.skel.h"
 #include "bad_write_in.skel.h"
 #include "bad_field.skel.h"
+#include "bad_readdir_size.skel.h"
 #include "bad_kfunc.skel.h"
 
 #define VISIBLE_DATA	"visible data\n"
@@ -2068,6 +2069,12 @@ TEST(filter_verifier)
 	ASSERT_REFUSED(bad_write_in, "a postfilter may not write fuse_access_in");
 	/* a prefilter writing a field its operation does not use */
 	ASSERT_REFUSED(bad_field, "a prefilter may not write fuse_getxattr_in at 0");
+	/*
+	 * READDIR's prefilter writing the size READ may write: the verifier
+	 * tells them apart by type
+	 */
+	ASSERT_REFUSED(bad_readdir_size,
+		       "a prefilter may not write fuse_bpf_readdir_in at 16");
 	/* a program that is not a fuse filter calling a fuse-bpf kfunc */
 	ASSERT_REFUSED(bad_kfunc, "calling kernel function bpf_fuse_buf_dynptr is not allowed");
 	libbpf_set_print(old);

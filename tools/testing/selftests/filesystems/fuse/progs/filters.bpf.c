@@ -68,7 +68,7 @@ int BPF_PROG(hide_lookup, const struct fuse_bpf_meta *meta,
 /* ... and do not show in a listing: the postfilter removes them. */
 SEC("struct_ops/hide_readdir_pre")
 int BPF_PROG(hide_readdir_pre, const struct fuse_bpf_meta *meta,
-	     struct fuse_read_in *in)
+	     struct fuse_bpf_readdir_in *in)
 {
 	return FUSE_BPF_POSTFILTER;
 }
@@ -603,7 +603,7 @@ int BPF_PROG(user_rmdir, const struct fuse_bpf_meta *meta,
 
 SEC("struct_ops/user_readdir")
 int BPF_PROG(user_readdir, const struct fuse_bpf_meta *meta,
-	     struct fuse_read_in *in)
+	     struct fuse_bpf_readdir_in *in)
 {
 	return FUSE_BPF_USER_POSTFILTER;
 }
