@@ -25,7 +25,7 @@
 #define FUSE_BPF_OP_IDX(op)						\
 	(offsetof(struct fuse_bpf_prefilters, op) / sizeof(void *))
 #define FUSE_BPF_NR_OPS							\
-	(sizeof(struct fuse_bpf_prefilters) / sizeof(void *))
+	(offsetof(struct fuse_bpf_prefilters, fuse_fd) / sizeof(void *))
 
 /**
  * struct fuse_bpf_args - the FUSE view of an operation on a backed node
@@ -192,7 +192,11 @@ int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,
 void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter);
 struct fuse_bpf_filter *fuse_bpf_get_filter(struct inode *inode);
 struct fuse_bpf_filter *fuse_bpf_filter_get(struct fuse_bpf_filter *filter);
+void fuse_bpf_filter_put(struct fuse_bpf_filter *filter);
 struct fuse_bpf_filter *fuse_bpf_ops_lookup(struct fuse_conn *fc, u64 id);
+struct fuse_bpf_filter *fuse_bpf_ops_root(struct fuse_conn *fc, u32 id);
+int fuse_bpf_conn_init(struct fuse_conn *fc);
+bool fuse_bpf_filter_pending(struct inode *inode);
 
 /* bpf_dir.c */
 void fuse_bpf_entry_valid(struct dentry *entry);

@@ -319,13 +319,16 @@ int fuse_bpf_parse_root_dir(struct fs_context *fsc,
  * @ctx: the mount options, checked by fuse_bpf_parse_root_dir()
  *
  * Backs the root by root_dir= with the mounter's credentials, and gives
- * it the filters of prefilters= and postfilters=.
+ * it the filters of ops id ops=, which wait for their maps (every
+ * operation on the root fails with -ENOTCONN until a map is attached
+ * with that id).
  *
  * Return: 0 or a negative errno.
  */
 int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 {
 	struct fuse_conn *fc = get_fuse_conn_super(sb);
+	struct fuse_bpf_filter *filter;
 	const struct cred *cred;
 	int err;
 
@@ -334,12 +337,19 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 
+	err = fuse_bpf_conn_init(fc);
+	if (err)
+		return err;
 	fc->fuse_bpf = 1;
 	fc->max_stack_depth = 1;
 	sb->s_stack_depth = 1;
-	fuse_bpf_set_filter(d_inode(sb->s_root), ctx->root_filter);
-	if (ctx->root_filter)
-		fc->bpf_filtered = true;
+	if (ctx->root_ops) {
+		filter = fuse_bpf_ops_root(fc, ctx->root_ops);
+		if (IS_ERR(filter))
+			return PTR_ERR(filter);
+		fuse_bpf_set_filter(d_inode(sb->s_root), filter);
+		fuse_bpf_filter_put(filter);
+	}
 	if (!ctx->root_dir)
 		return 0;
 

@@ -10,12 +10,13 @@
  * prefilters may write the in-arguments, postfilters only the
  * out-arguments.
  *
- * A server attaches the maps with BPF links and hands the links to
- * FUSE_DEV_IOC_BPF_OPS_OPEN, which returns an ops id of the connection; a
- * LOOKUP reply names it. There is no name space in which filters could be
- * found otherwise. When a link goes away (unreg), every node using its
- * map loses those filters before unreg returns; when it is moved to
- * another map (update), the nodes use that one.
+ * A map names its connection (a file descriptor of it, fuse_fd) and an
+ * ops id of the connection; attaching it (reg) binds it there, in the
+ * connection's table of ops ids, as HID-BPF binds its ops to a device.
+ * LOOKUP replies and the mount option ops= name ids of that table: there
+ * is no name space in which filters could be found otherwise. When a link
+ * goes away (unreg), the nodes of its id lose its callbacks before unreg
+ * returns; when it is moved to another map (update), they use that one.
  */
 
 #include "bpf_internal.h"
@@ -29,53 +30,55 @@
 #include <linux/pid_namespace.h>
 #include <linux/xattr.h>
 
-/* Attached maps, and the filters that use them. */
-static DEFINE_MUTEX(fuse_bpf_ops_mutex);
-static LIST_HEAD(fuse_bpf_links);
-static LIST_HEAD(fuse_bpf_filters);
-
-struct fuse_bpf_link {
-	struct list_head list;
-	struct bpf_link *link;
-	void *kdata;
-	bool post;
-};
-
 /**
- * struct fuse_bpf_filter - the filters of a node
- * @pre: the prefilters, NULL once their link is gone
- * @post: the postfilters, NULL once their link is gone
- * @count: references: ops ids and nodes
- * @list: in fuse_bpf_filters
+ * struct fuse_bpf_filter - the filters of an ops id, which nodes use
+ * @pre: the prefilters, NULL while no map serves them
+ * @post: the postfilters, NULL while no map serves them
+ * @count: references: the connection's table and the nodes
+ * @pending: named by the mount option ops= and no map attached yet: the
+ *	nodes refuse every operation until one is
  * @rcu: freed after a grace period, readers use RCU
  */
 struct fuse_bpf_filter {
 	const struct fuse_bpf_prefilters __rcu *pre;
 	const struct fuse_bpf_postfilters __rcu *post;
 	refcount_t count;
-	struct list_head list;
+	bool pending;
 	struct rcu_head rcu;
 };
 
-static struct fuse_bpf_link *fuse_bpf_link_find(struct bpf_link *link)
-{
-	struct fuse_bpf_link *fl;
+/**
+ * struct fuse_bpf_ops_table - the ops ids of a connection
+ * @lock: protects @ids and the filters' @pre and @post
+ * @ids: ops id -> struct fuse_bpf_filter, each holding a reference
+ * @count: references: the connection and each attached map
+ *
+ * Its own object, not part of struct fuse_conn: an attached map keeps it,
+ * and must not keep the connection (and its backing files) after umount.
+ */
+struct fuse_bpf_ops_table {
+	spinlock_t lock;
+	struct idr ids;
+	refcount_t count;
+};
 
-	lockdep_assert_held(&fuse_bpf_ops_mutex);
-	list_for_each_entry(fl, &fuse_bpf_links, list)
-		if (fl->link == link)
-			return fl;
-	return NULL;
+static void fuse_bpf_table_put(struct fuse_bpf_ops_table *table)
+{
+	struct fuse_bpf_filter *filter;
+	int id;
+
+	if (!table || !refcount_dec_and_test(&table->count))
+		return;
+	idr_for_each_entry(&table->ids, filter, id)
+		fuse_bpf_filter_put(filter);
+	idr_destroy(&table->ids);
+	kfree(table);
 }
 
 void fuse_bpf_filter_put(struct fuse_bpf_filter *filter)
 {
-	if (!filter || !refcount_dec_and_test(&filter->count))
-		return;
-	mutex_lock(&fuse_bpf_ops_mutex);
-	list_del(&filter->list);
-	mutex_unlock(&fuse_bpf_ops_mutex);
-	kfree_rcu(filter, rcu);
+	if (filter && refcount_dec_and_test(&filter->count))
+		kfree_rcu(filter, rcu);
 }
 
 struct fuse_bpf_filter *fuse_bpf_filter_get(struct fuse_bpf_filter *filter)
@@ -85,182 +88,102 @@ struct fuse_bpf_filter *fuse_bpf_filter_get(struct fuse_bpf_filter *filter)
 	return filter;
 }
 
-static struct fuse_bpf_filter *fuse_bpf_filter_alloc(void)
+/*
+ * The filters of ops id @id of @fc, made (for the connection's table)
+ * when @create and there are none: a new reference, or NULL or an
+ * ERR_PTR().
+ */
+static struct fuse_bpf_filter *
+fuse_bpf_ops_slot(struct fuse_bpf_ops_table *table, u32 id, bool create)
 {
-	struct fuse_bpf_filter *filter;
+	struct fuse_bpf_filter *filter, *new = NULL;
+	int err;
 
-	filter = kzalloc(sizeof(*filter), GFP_KERNEL);
-	if (!filter)
-		return NULL;
-	refcount_set(&filter->count, 1);
-	mutex_lock(&fuse_bpf_ops_mutex);
-	list_add(&filter->list, &fuse_bpf_filters);
-	mutex_unlock(&fuse_bpf_ops_mutex);
+	if (!id || id > INT_MAX)
+		return create ? ERR_PTR(-EINVAL) : NULL;
+	if (create) {
+		new = kzalloc(sizeof(*new), GFP_KERNEL);
+		if (!new)
+			return ERR_PTR(-ENOMEM);
+		refcount_set(&new->count, 1);
+	}
+	idr_preload(GFP_KERNEL);
+	spin_lock(&table->lock);
+	filter = fuse_bpf_filter_get(idr_find(&table->ids, id));
+	if (!filter && new) {
+		err = idr_alloc(&table->ids, new, id, id + 1, GFP_ATOMIC);
+		if (err < 0) {
+			filter = ERR_PTR(err);
+		} else {
+			filter = fuse_bpf_filter_get(new);
+			new = NULL;
+		}
+	}
+	spin_unlock(&table->lock);
+	idr_preload_end();
+	kfree(new);
 	return filter;
 }
 
-/**
- * fuse_bpf_filter_set() - give a filter the map attached by a BPF link
- * @filter: a filter nobody uses yet
- * @fd: a BPF link of the calling process
- * @post: the link must be of a fuse_bpf_postfilters map, else of a
- *	fuse_bpf_prefilters map
- *
- * The caller needs CAP_SYS_ADMIN, as for backing registration: filters
- * decide what the backing calls do with the server's credentials.
- *
- * Return: 0, -EPERM, -EBADF, or -EINVAL for a link that is not of an
- * attached map of the right type or a filter that has one already.
- */
-static int fuse_bpf_filter_set(struct fuse_bpf_filter *filter, int fd,
-			       bool post)
-{
-	struct fuse_bpf_link *fl;
-	struct bpf_link *link;
-	int err = -EINVAL;
-
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
-	link = bpf_link_get_from_fd(fd);
-	if (IS_ERR(link))
-		return PTR_ERR(link);
-
-	mutex_lock(&fuse_bpf_ops_mutex);
-	fl = fuse_bpf_link_find(link);
-	if (!fl || fl->post != post)
-		goto out;
-	if (post && !rcu_access_pointer(filter->post)) {
-		rcu_assign_pointer(filter->post, fl->kdata);
-		err = 0;
-	} else if (!post && !rcu_access_pointer(filter->pre)) {
-		rcu_assign_pointer(filter->pre, fl->kdata);
-		err = 0;
-	}
-out:
-	mutex_unlock(&fuse_bpf_ops_mutex);
-	bpf_link_put(link);
-	return err;
-}
-
-/**
- * fuse_bpf_ops_open() - FUSE_DEV_IOC_BPF_OPS_OPEN
- * @fc: the connection
- * @map: the links
- *
- * Return: a new ops id of @fc, or a negative errno.
- */
-int fuse_bpf_ops_open(struct fuse_conn *fc, const struct fuse_bpf_ops_map *map)
-{
-	struct fuse_bpf_filter *filter;
-	int id = 0;
-
-	if (!fc->fuse_bpf)
-		return -EOPNOTSUPP;
-	if (map->flags || map->padding ||
-	    (map->prefilters_fd < 0 && map->postfilters_fd < 0))
-		return -EINVAL;
-	filter = fuse_bpf_filter_alloc();
-	if (!filter)
-		return -ENOMEM;
-	if (map->prefilters_fd >= 0)
-		id = fuse_bpf_filter_set(filter, map->prefilters_fd, false);
-	if (!id && map->postfilters_fd >= 0)
-		id = fuse_bpf_filter_set(filter, map->postfilters_fd, true);
-	if (id) {
-		fuse_bpf_filter_put(filter);
-		return id;
-	}
-
-	idr_preload(GFP_KERNEL);
-	spin_lock(&fc->lock);
-	id = idr_alloc_cyclic(&fc->bpf_ops_map, filter, 1, 0, GFP_ATOMIC);
-	spin_unlock(&fc->lock);
-	idr_preload_end();
-	if (id < 0)
-		fuse_bpf_filter_put(filter);
-	else
-		WRITE_ONCE(fc->bpf_filtered, true);
-	pr_debug("%s: id=%d\n", __func__, id);
-	return id;
-}
-
-int fuse_bpf_ops_close(struct fuse_conn *fc, u32 id)
-{
-	struct fuse_bpf_filter *filter;
-
-	if (!fc->fuse_bpf)
-		return -EOPNOTSUPP;
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
-	if (!id || id > INT_MAX)
-		return -EINVAL;
-	spin_lock(&fc->lock);
-	filter = idr_remove(&fc->bpf_ops_map, id);
-	spin_unlock(&fc->lock);
-	if (!filter)
-		return -ENOENT;
-	fuse_bpf_filter_put(filter);
-	return 0;
-}
-
-/* A new reference to the filter registered as @id, or NULL. */
+/* A new reference to the filters of ops id @id of @fc, or NULL. */
 struct fuse_bpf_filter *fuse_bpf_ops_lookup(struct fuse_conn *fc, u64 id)
 {
-	struct fuse_bpf_filter *filter;
-
-	if (!id || id > INT_MAX)
+	if (!fc->bpf_ops || id > INT_MAX)
 		return NULL;
-	spin_lock(&fc->lock);
-	filter = fuse_bpf_filter_get(idr_find(&fc->bpf_ops_map, id));
-	spin_unlock(&fc->lock);
+	return fuse_bpf_ops_slot(fc->bpf_ops, id, false);
+}
+
+/*
+ * The filters of the root, ops id @id of the mount option ops=: pending
+ * until a map is attached with that id, if none is yet.
+ */
+struct fuse_bpf_filter *fuse_bpf_ops_root(struct fuse_conn *fc, u32 id)
+{
+	struct fuse_bpf_filter *filter = fuse_bpf_ops_slot(fc->bpf_ops, id,
+							   true);
+
+	if (IS_ERR(filter))
+		return filter;
+	spin_lock(&fc->bpf_ops->lock);
+	if (!rcu_access_pointer(filter->pre) &&
+	    !rcu_access_pointer(filter->post))
+		WRITE_ONCE(filter->pending, true);
+	spin_unlock(&fc->bpf_ops->lock);
+	WRITE_ONCE(fc->bpf_filtered, true);
 	return filter;
 }
 
-void fuse_bpf_conn_init(struct fuse_conn *fc)
+/* Whether the node's filters wait for their first map. */
+bool fuse_bpf_filter_pending(struct inode *inode)
 {
-	idr_init(&fc->bpf_ops_map);
+	struct fuse_bpf_filter *filter;
+	bool pending;
+
+	rcu_read_lock();
+	filter = rcu_dereference(get_fuse_inode(inode)->bpf_filter);
+	pending = filter && READ_ONCE(filter->pending);
+	rcu_read_unlock();
+	return pending;
+}
+
+/* The connection's table of ops ids, made when fuse-bpf is enabled. */
+int fuse_bpf_conn_init(struct fuse_conn *fc)
+{
+	struct fuse_bpf_ops_table *table;
+
+	table = kzalloc(sizeof(*table), GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	spin_lock_init(&table->lock);
+	idr_init(&table->ids);
+	refcount_set(&table->count, 1);
+	fc->bpf_ops = table;
+	return 0;
 }
 
 void fuse_bpf_conn_free(struct fuse_conn *fc)
 {
-	struct fuse_bpf_filter *filter;
-	int id;
-
-	idr_for_each_entry(&fc->bpf_ops_map, filter, id)
-		fuse_bpf_filter_put(filter);
-	idr_destroy(&fc->bpf_ops_map);
-}
-
-/**
- * fuse_bpf_parse_filter() - the mount options prefilters= and postfilters=
- * @fsc: the mount context, for error messages
- * @ctx: the fuse mount options
- * @fd: a BPF link of the mounting process
- * @post: postfilters= rather than prefilters=
- *
- * The filters of the root node; its children inherit them.
- *
- * Return: 0 or a negative errno.
- */
-int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
-			  unsigned int fd, bool post)
-{
-	const char *opt = post ? "postfilters" : "prefilters";
-	int err;
-
-	if (fd > INT_MAX)
-		return invalfc(fsc, "%s: bad file descriptor", opt);
-	/* Both options make the one filter of the root. */
-	if (!ctx->root_filter) {
-		ctx->root_filter = fuse_bpf_filter_alloc();
-		if (!ctx->root_filter)
-			return -ENOMEM;
-	}
-	err = fuse_bpf_filter_set(ctx->root_filter, fd, post);
-	if (err == -EINVAL)
-		errorfc(fsc, "%s: not an attached fuse-bpf link, or given twice",
-			opt);
-	return err;
+	fuse_bpf_table_put(fc->bpf_ops);
 }
 
 /*
@@ -583,6 +506,12 @@ bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 	filter = rcu_dereference(fi->bpf_filter);
 	if (!filter)
 		goto out;
+	/* Named at mount, not attached yet: nothing may pass unfiltered. */
+	if (unlikely(READ_ONCE(filter->pending)) && !post) {
+		*res = -ENOTCONN;
+		called = true;
+		goto out;
+	}
 	if (post) {
 		postf = rcu_dereference(filter->post);
 		if (postf && fuse_bpf_member_set(postf, filter_op)) {
@@ -614,7 +543,8 @@ bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op)
 	filter = rcu_dereference(get_fuse_inode(inode)->bpf_filter);
 	if (filter) {
 		pre = rcu_dereference(filter->pre);
-		set = pre && fuse_bpf_member_set(pre, filter_op);
+		set = (pre && fuse_bpf_member_set(pre, filter_op)) ||
+		      READ_ONCE(filter->pending);
 	}
 	rcu_read_unlock();
 	return set;
@@ -792,9 +722,12 @@ static int fuse_bpf_ops_init(struct btf *btf, bool post)
 	if (id < 0)
 		return id;
 	t = btf_type_by_id(btf, id);
-	if (btf_type_vlen(t) != FUSE_BPF_NR_OPS)
+	/* The callbacks, then the binding (struct fuse_bpf_binding). */
+	if (btf_type_vlen(t) != FUSE_BPF_NR_OPS + 3)
 		return -EINVAL;
 	for_each_member(i, t, member) {
+		if (i == FUSE_BPF_NR_OPS)
+			break;
 		proto = btf_type_resolve_func_ptr(btf, member->type, NULL);
 		if (!proto)
 			return -EINVAL;
@@ -896,87 +829,195 @@ static int fuse_bpf_check_member(const struct btf_type *t,
 	return prog->sleepable ? -EINVAL : 0;
 }
 
+/*
+ * The members after the callbacks, the same in both types: the map's
+ * binding to a connection.
+ */
+struct fuse_bpf_binding {
+	int fuse_fd;
+	u32 ops_id;
+	struct fuse_bpf_ops_table *table;
+};
+
+#define FUSE_BPF_BINDING(type)						\
+	static_assert(offsetof(struct type, ops_id) -			\
+		      offsetof(struct type, fuse_fd) ==			\
+		      offsetof(struct fuse_bpf_binding, ops_id));	\
+	static_assert(offsetof(struct type, table) -			\
+		      offsetof(struct type, fuse_fd) ==			\
+		      offsetof(struct fuse_bpf_binding, table))
+FUSE_BPF_BINDING(fuse_bpf_prefilters);
+FUSE_BPF_BINDING(fuse_bpf_postfilters);
+#undef FUSE_BPF_BINDING
+static_assert(offsetof(struct fuse_bpf_prefilters, fuse_fd) ==
+	      offsetof(struct fuse_bpf_postfilters, fuse_fd));
+
+static struct fuse_bpf_binding *fuse_bpf_binding(void *kdata)
+{
+	return kdata + offsetof(struct fuse_bpf_prefilters, fuse_fd);
+}
+
+/* fuse_fd and ops_id come from the server, the callbacks are programs. */
 static int fuse_bpf_init_member(const struct btf_type *t,
 				const struct btf_member *member,
 				void *kdata, const void *udata)
 {
+	u32 moff = __btf_member_bit_offset(t, member) / 8;
+
+	switch (moff) {
+	case offsetof(struct fuse_bpf_prefilters, fuse_fd):
+		*(int *)(kdata + moff) = *(const int *)(udata + moff);
+		return 1;
+	case offsetof(struct fuse_bpf_prefilters, ops_id):
+		*(u32 *)(kdata + moff) = *(const u32 *)(udata + moff);
+		return 1;
+	}
 	return 0;
 }
 
-static int fuse_bpf_reg(void *kdata, struct bpf_link *link, bool post)
+/*
+ * The fuse-bpf connection that @fd of the calling process belongs to:
+ * its /dev/fuse, or a file of the mount (O_PATH ones too). A new
+ * reference, or an ERR_PTR().
+ */
+static struct fuse_conn *fuse_bpf_conn_get(int fd)
 {
-	struct fuse_bpf_link *fl;
-	int err = 0;
+	struct fuse_conn *fc = NULL;
+	struct super_block *sb;
+	struct fuse_dev *fud;
+	struct file *file;
 
-	/* Servers refer to filters by their link. */
-	if (!link)
-		return -EOPNOTSUPP;
-	fl = kzalloc(sizeof(*fl), GFP_KERNEL);
-	if (!fl)
-		return -ENOMEM;
-	fl->link = link;
-	fl->kdata = kdata;
-	fl->post = post;
-
-	mutex_lock(&fuse_bpf_ops_mutex);
-	if (fuse_bpf_link_find(link)) {
-		err = -EEXIST;
-		kfree(fl);
+	file = fget_raw(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (file->f_op == &fuse_dev_operations) {
+		/* Set once, at mount, as fuse_get_dev() says. */
+		fud = READ_ONCE(file->private_data);
+		if (fud)
+			fc = fud->fc;
 	} else {
-		list_add(&fl->list, &fuse_bpf_links);
+		sb = file_inode(file)->i_sb;
+		if (sb->s_root && sb->s_root->d_op == &fuse_root_dentry_operations)
+			fc = get_fuse_conn_super(sb);
 	}
-	mutex_unlock(&fuse_bpf_ops_mutex);
-	return err;
-}
-
-static void fuse_bpf_unreg(void *kdata, struct bpf_link *link)
-{
-	struct fuse_bpf_filter *filter;
-	struct fuse_bpf_link *fl;
-
-	mutex_lock(&fuse_bpf_ops_mutex);
-	fl = fuse_bpf_link_find(link);
-	if (fl) {
-		list_del(&fl->list);
-		kfree(fl);
-	}
-	/* Nodes keep their filter, with this map's callbacks gone. */
-	list_for_each_entry(filter, &fuse_bpf_filters, list) {
-		if (rcu_access_pointer(filter->pre) == kdata)
-			RCU_INIT_POINTER(filter->pre, NULL);
-		if (rcu_access_pointer(filter->post) == kdata)
-			RCU_INIT_POINTER(filter->post, NULL);
-	}
-	mutex_unlock(&fuse_bpf_ops_mutex);
-	/* No filter runs this map's programs after unreg returns. */
-	synchronize_rcu();
+	if (fc && fc->fuse_bpf && fc->bpf_ops)
+		fuse_conn_get(fc);
+	else
+		fc = ERR_PTR(-EINVAL);
+	fput(file);
+	return fc;
 }
 
 /*
- * A link moved to another map of the same type (BPF_LINK_UPDATE): every
- * node using the old map uses the new one from now on.
+ * Attach: the map serves its ops id of its connection from now on. The
+ * connection is the one of fuse_fd in the attaching process (reg runs
+ * in it); the map keeps its table of ops ids until unreg.
+ */
+static int fuse_bpf_reg(void *kdata, struct bpf_link *link, bool post)
+{
+	struct fuse_bpf_binding *b = fuse_bpf_binding(kdata);
+	struct fuse_bpf_filter *filter;
+	struct fuse_conn *fc;
+	int err = -EEXIST;
+
+	/* A map serves its id while its link lives. */
+	if (!link)
+		return -EOPNOTSUPP;
+	/* Filters decide what backing calls do with the server's creds. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	fc = fuse_bpf_conn_get(b->fuse_fd);
+	if (IS_ERR(fc))
+		return PTR_ERR(fc);
+	filter = fuse_bpf_ops_slot(fc->bpf_ops, b->ops_id, true);
+	if (IS_ERR(filter)) {
+		fuse_conn_put(fc);
+		return PTR_ERR(filter);
+	}
+
+	spin_lock(&fc->bpf_ops->lock);
+	if (post && !rcu_access_pointer(filter->post)) {
+		rcu_assign_pointer(filter->post, kdata);
+		err = 0;
+	} else if (!post && !rcu_access_pointer(filter->pre)) {
+		rcu_assign_pointer(filter->pre, kdata);
+		err = 0;
+	}
+	if (!err) {
+		WRITE_ONCE(filter->pending, false);
+		refcount_inc(&fc->bpf_ops->count);
+		b->table = fc->bpf_ops;
+	}
+	spin_unlock(&fc->bpf_ops->lock);
+	fuse_bpf_filter_put(filter);
+	if (!err)
+		WRITE_ONCE(fc->bpf_filtered, true);
+	fuse_conn_put(fc);
+	pr_debug("%s: ops_id=%u post=%d err=%d\n", __func__, b->ops_id, post,
+		 err);
+	return err;
+}
+
+/* Make the filters of @b's id use @new instead of @old (NULL: none). */
+static void fuse_bpf_replace(struct fuse_bpf_binding *b, const void *old,
+			     const void *new)
+{
+	struct fuse_bpf_filter *filter;
+
+	spin_lock(&b->table->lock);
+	filter = idr_find(&b->table->ids, b->ops_id);
+	if (filter && rcu_access_pointer(filter->pre) == old)
+		rcu_assign_pointer(filter->pre, new);
+	if (filter && rcu_access_pointer(filter->post) == old)
+		rcu_assign_pointer(filter->post, new);
+	spin_unlock(&b->table->lock);
+}
+
+/*
+ * Detach: the nodes of the id keep their filters without this map's
+ * callbacks; none runs after unreg returns.
+ */
+static void fuse_bpf_unreg(void *kdata, struct bpf_link *link)
+{
+	struct fuse_bpf_binding *b = fuse_bpf_binding(kdata);
+	struct fuse_bpf_ops_table *table = b->table;
+
+	if (WARN_ON_ONCE(!table))
+		return;
+	fuse_bpf_replace(b, kdata, NULL);
+	synchronize_rcu();
+	b->table = NULL;
+	fuse_bpf_table_put(table);
+}
+
+/*
+ * A link moved to another map of the same type (BPF_LINK_UPDATE), which
+ * must name the same connection and id: the nodes use it from now on.
  */
 static int fuse_bpf_update(void *kdata, void *old_kdata, struct bpf_link *link)
 {
-	struct fuse_bpf_filter *filter;
-	struct fuse_bpf_link *fl;
-	int err = -ENOENT;
+	struct fuse_bpf_binding *b = fuse_bpf_binding(kdata);
+	struct fuse_bpf_binding *old = fuse_bpf_binding(old_kdata);
+	struct fuse_conn *fc;
 
-	mutex_lock(&fuse_bpf_ops_mutex);
-	fl = fuse_bpf_link_find(link);
-	if (fl) {
-		fl->kdata = kdata;
-		list_for_each_entry(filter, &fuse_bpf_filters, list) {
-			if (rcu_access_pointer(filter->pre) == old_kdata)
-				rcu_assign_pointer(filter->pre, kdata);
-			if (rcu_access_pointer(filter->post) == old_kdata)
-				rcu_assign_pointer(filter->post, kdata);
-		}
-		err = 0;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (WARN_ON_ONCE(!old->table) || b->ops_id != old->ops_id)
+		return -EINVAL;
+	fc = fuse_bpf_conn_get(b->fuse_fd);
+	if (IS_ERR(fc))
+		return PTR_ERR(fc);
+	if (fc->bpf_ops != old->table) {
+		fuse_conn_put(fc);
+		return -EINVAL;
 	}
-	mutex_unlock(&fuse_bpf_ops_mutex);
+	fuse_conn_put(fc);
+	/* The new map takes over the old one's reference to the table. */
+	b->table = old->table;
+	old->table = NULL;
+	fuse_bpf_replace(b, old_kdata, kdata);
 	/* The old map's programs are freed after a grace period. */
-	return err;
+	return 0;
 }
 
 static int fuse_bpf_pre_reg(void *kdata, struct bpf_link *link)

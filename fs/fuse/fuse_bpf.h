@@ -13,7 +13,6 @@
 
 struct fuse_bpf_entry_out;
 struct fuse_bpf_filter;
-struct fuse_bpf_ops_map;
 struct file_lock;
 struct fileattr;
 struct kstatfs;
@@ -54,13 +53,7 @@ static inline struct file *fuse_bpf_backing_file(struct file *file)
 
 /* Filters (bpf_ops.c) */
 void fuse_bpf_init(void);
-int fuse_bpf_ops_open(struct fuse_conn *fc, const struct fuse_bpf_ops_map *map);
-int fuse_bpf_ops_close(struct fuse_conn *fc, u32 id);
-void fuse_bpf_conn_init(struct fuse_conn *fc);
 void fuse_bpf_conn_free(struct fuse_conn *fc);
-void fuse_bpf_filter_put(struct fuse_bpf_filter *filter);
-int fuse_bpf_parse_filter(struct fs_context *fsc, struct fuse_fs_context *ctx,
-			  unsigned int fd, bool post);
 
 /* Mount and node lifetime */
 int fuse_bpf_parse_root_dir(struct fs_context *fsc,
@@ -165,34 +158,8 @@ static inline void fuse_bpf_init(void)
 {
 }
 
-static inline int fuse_bpf_ops_open(struct fuse_conn *fc,
-				    const struct fuse_bpf_ops_map *map)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline int fuse_bpf_ops_close(struct fuse_conn *fc, u32 id)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline void fuse_bpf_conn_init(struct fuse_conn *fc)
-{
-}
-
 static inline void fuse_bpf_conn_free(struct fuse_conn *fc)
 {
-}
-
-static inline void fuse_bpf_filter_put(struct fuse_bpf_filter *filter)
-{
-}
-
-static inline int fuse_bpf_parse_filter(struct fs_context *fsc,
-					struct fuse_fs_context *ctx,
-					unsigned int fd, bool post)
-{
-	return -EINVAL;
 }
 
 static inline int fuse_bpf_parse_root_dir(struct fs_context *fsc,

@@ -12,11 +12,15 @@
  * and mmap never reach it; every metadata operation does.
  *
  * MODE "fb": a fuse-bpf mount backed by BACKING (root_dir=) with this
- * server behind it. With BPF.o, the struct_ops maps PRE and POST ("-" for
- * none) of that object are attached and given as prefilters= and
- * postfilters=; PERMILLE sets the "permille" of route.bpf.c. The server
- * answers the lookups a filter sends it (FUSE_BPF_USER) with a backing id,
- * and adds the directories it names to the filter's daemon_dirs map.
+ * server behind it. With BPF.o, the root gets the filters of ops id OPS_ID
+ * (mount option ops=), which its children inherit: the struct_ops maps
+ * PRE and POST ("-" for none) of that object are bound to this connection
+ * and that id (their fuse_fd and ops_id members, set before loading) and
+ * attached once the mount exists, before anything uses it (until then
+ * every operation on the mount fails with ENOTCONN). PERMILLE sets the
+ * "permille" of route.bpf.c. The server answers the lookups a filter
+ * sends it (FUSE_BPF_USER) with a backing id, and adds the directories it
+ * names to the filter's daemon_dirs map.
  *
  * The server forks into the background once the file system is mounted
  * and INIT answered, and counts the requests it gets per opcode in the
@@ -45,6 +49,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #define NR_OPS		64
@@ -52,6 +57,7 @@
 #define FB_TIMEOUT	86400	/* for nodes with a backing */
 #define MAX_WRITE	(1 << 20)
 #define BUF_SIZE	(MAX_WRITE + 4096 * 2)
+#define OPS_ID		1	/* the root's ops id (mount option ops=) */
 
 struct counts {
 	uint64_t req[NR_OPS];	/* by opcode; NR_OPS - 1: others */
@@ -119,6 +125,8 @@ static int fuse_fd;
 static bool fb_mode, debug;
 static struct counts *counts;
 static int dirs_map_fd = -1;	/* route.bpf.c's daemon_dirs, or -1 */
+/* The maps load_bpf() bound, for attach_bpf(): prefilters, postfilters. */
+static struct bpf_map *filter_maps[2];
 
 static struct node *nodes;
 static uint32_t nr_nodes, max_nodes, free_node;
@@ -992,16 +1000,65 @@ static int silent_libbpf(enum libbpf_print_level level, const char *fmt,
 	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
 }
 
-/* Load @obj_path, attach the maps @pre and @post, append the options. */
-static void load_bpf(const char *obj_path, const char *pre, const char *post,
-		     const char *permille, const char *counts_path,
-		     char *opts, size_t size)
+/*
+ * Bind the struct_ops map @map to the connection of @fd as ops id @id:
+ * its members fuse_fd and ops_id (after the callbacks), set in libbpf's
+ * copy of the value before loading, at the offsets the object's BTF (the
+ * vmlinux.h it was built with) gives them.
+ */
+static void bind_map(struct bpf_object *obj, struct bpf_map *map, int fd,
+		     uint32_t id)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *t = NULL;
+	const struct btf_member *m;
+	long fd_off = -1, id_off = -1, off;
+	const char *name;
+	size_t sz = 0;
+	char *v;
+	int i;
+
+	if (btf)
+		t = btf__type_by_id(btf, bpf_map__btf_value_type_id(map));
+	v = bpf_map__initial_value(map, &sz);
+	if (!t || !btf_is_struct(t) || !v) {
+		fprintf(stderr, "benchfs: map %s is not a struct_ops map\n",
+			bpf_map__name(map));
+		exit(1);
+	}
+	for (i = 0, m = btf_members(t); i < btf_vlen(t); i++, m++) {
+		name = btf__name_by_offset(btf, m->name_off);
+		off = btf_member_bit_offset(t, i) / 8;
+		if (!name || off + sizeof(uint32_t) > sz ||
+		    btf__resolve_size(btf, m->type) != sizeof(uint32_t))
+			continue;
+		if (!strcmp(name, "fuse_fd"))
+			fd_off = off;
+		else if (!strcmp(name, "ops_id"))
+			id_off = off;
+	}
+	if (fd_off < 0 || id_off < 0) {
+		fprintf(stderr,
+			"benchfs: map %s has no fuse_fd and ops_id (built for a kernel without them?)\n",
+			bpf_map__name(map));
+		exit(1);
+	}
+	memcpy(v + fd_off, &fd, sizeof(fd));
+	memcpy(v + id_off, &id, sizeof(id));
+}
+
+/*
+ * Load @obj_path with its maps @pre and @post ("-" for none) bound to this
+ * connection (fuse_fd) as ops id OPS_ID; attach_bpf() attaches them once
+ * mounted. Returns whether there is a map to attach, that is, whether the
+ * mount takes ops=OPS_ID.
+ */
+static bool load_bpf(const char *obj_path, const char *pre, const char *post,
+		     const char *permille, const char *counts_path)
 {
 	struct bpf_object *obj;
 	struct bpf_map *map;
-	struct bpf_link *link;
 	const char *names[2] = { pre, post };
-	const char *keys[2] = { "prefilters", "postfilters" };
 	char pin[256];
 	int i;
 
@@ -1022,8 +1079,6 @@ static void load_bpf(const char *obj_path, const char *pre, const char *post,
 			*v = atoi(permille);
 		}
 	}
-	if (bpf_object__load(obj))
-		fail("loading the BPF object");
 	for (i = 0; i < 2; i++) {
 		if (!strcmp(names[i], "-"))
 			continue;
@@ -1033,12 +1088,11 @@ static void load_bpf(const char *obj_path, const char *pre, const char *post,
 				obj_path);
 			exit(1);
 		}
-		link = bpf_map__attach_struct_ops(map);
-		if (!link)
-			fail("bpf_map__attach_struct_ops");
-		snprintf(opts + strlen(opts), size - strlen(opts), ",%s=%d",
-			 keys[i], bpf_link__fd(link));
+		bind_map(obj, map, fuse_fd, OPS_ID);
+		filter_maps[i] = map;
 	}
+	if (bpf_object__load(obj))
+		fail("loading the BPF object");
 	map = bpf_object__find_map_by_name(obj, "daemon_dirs");
 	if (map)
 		dirs_map_fd = bpf_map__fd(map);
@@ -1048,6 +1102,25 @@ static void load_bpf(const char *obj_path, const char *pre, const char *post,
 		unlink(pin);
 		if (bpf_map__pin(map, pin))
 			fail("pinning route_stats");
+	}
+	return filter_maps[0] || filter_maps[1];
+}
+
+/*
+ * Attach the maps load_bpf() bound, now that the connection is mounted:
+ * the mount's filters from now on. Their links stay open in the server.
+ */
+static void attach_bpf(const char *mnt)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!filter_maps[i] || bpf_map__attach_struct_ops(filter_maps[i]))
+			continue;
+		perror("bpf_map__attach_struct_ops");
+		/* a mount whose filters never come fails all with ENOTCONN */
+		umount2(mnt, MNT_DETACH);
+		exit(1);
 	}
 }
 
@@ -1079,10 +1152,12 @@ static int cmd_mount(int argc, char **argv)
 			fail(back);
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts),
 			 ",root_dir=%d", root_fd);
-		if (argc > 8)
-			load_bpf(argv[6], argv[7], argv[8],
-				 argc > 9 ? argv[9] : NULL, argv[5], opts,
-				 sizeof(opts));
+		if (argc > 8 &&
+		    load_bpf(argv[6], argv[7], argv[8],
+			     argc > 9 ? argv[9] : NULL, argv[5]))
+			snprintf(opts + strlen(opts),
+				 sizeof(opts) - strlen(opts), ",ops=%d",
+				 OPS_ID);
 	}
 	/* the root node */
 	max_nodes = 1024;
@@ -1106,6 +1181,8 @@ static int cmd_mount(int argc, char **argv)
 		fail("mount");
 	if (root_fd >= 0)
 		close(root_fd);
+	/* Before the first access (the stat below): until then, ENOTCONN. */
+	attach_bpf(mnt);
 	pid = fork();
 	if (pid < 0)
 		fail("fork");

@@ -84,6 +84,7 @@ int BPF_PROG(hide_readdir, const struct fuse_bpf_meta *meta,
 }
 #endif
 
+/* fuse_fd and ops_id are set by benchfs before loading (bind_map()). */
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters hide_pre = {
 	.lookup = (void *)hide_lookup,

@@ -79,6 +79,7 @@ int BPF_PROG(route_lookup, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_USER;
 }
 
+/* fuse_fd and ops_id are set by benchfs before loading (bind_map()). */
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters route_pre = {
 	.lookup = (void *)route_lookup,

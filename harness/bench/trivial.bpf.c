@@ -39,6 +39,7 @@ OPS(POST)
 #define SET_PRE(op)	.op = (void *)pre_##op,
 #define SET_POST(op)	.op = (void *)post_##op,
 
+/* fuse_fd and ops_id are set by benchfs before loading (bind_map()). */
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters trivial_pre = {
 	OPS(SET_PRE)

@@ -9,6 +9,8 @@
 #include <linux/types.h>
 #include <uapi/linux/fuse.h>
 
+struct fuse_bpf_ops_table;
+
 /**
  * struct fuse_bpf_meta - what a filter knows about the operation
  * @nodeid: node id of the node the operation is on (the directory for
@@ -170,11 +172,34 @@ struct fuse_bpf_readdir_in {
  * in-argument named above, the ones the operation honours; a program
  * writing any other field does not load. An operation whose callback is
  * not set continues to the backing without calling any program.
+ *
+ * After the callbacks, both types have the members that bind a map to a
+ * connection when it is attached (a BPF link is made for it):
+ *
+ * ``fuse_fd``
+ *	a file descriptor, in the attaching process, of the connection: its
+ *	/dev/fuse (the server's), or any file or directory of the mount, an
+ *	O_PATH one included (for a mount without a server)
+ * ``ops_id``
+ *	the ops id of the connection the map serves, from 1 to %INT_MAX:
+ *	what LOOKUP replies and the mount option ops= name. A prefilters map
+ *	and a postfilters map of the same id make one filter
+ * ``table``
+ *	kernel-private, zero
+ *
+ * Attaching needs CAP_SYS_ADMIN (as registering a backing file does);
+ * each id takes one prefilters and one postfilters map at a time. The
+ * map serves the id until its link goes: then the nodes of the id keep
+ * no callbacks of that type (a map attached later with the same id
+ * serves them again).
  */
 
 struct fuse_bpf_prefilters {
 #define FUSE_BPF_OP(op, pre, pre_args, post, post_args) int (*op)pre;
 #include <linux/fuse_bpf_ops.h>
+	int fuse_fd;
+	u32 ops_id;
+	struct fuse_bpf_ops_table *table;
 };
 
 /**
@@ -268,11 +293,17 @@ struct fuse_bpf_prefilters {
  * out-arguments, of which it may write the fields named above. It returns
  * %FUSE_BPF_CONTINUE to keep the result, a negative errno to fail the
  * operation with it, or %FUSE_BPF_USER_POSTFILTER.
+ *
+ * The members after the callbacks are those of struct
+ * fuse_bpf_prefilters.
  */
 
 struct fuse_bpf_postfilters {
 #define FUSE_BPF_OP(op, pre, pre_args, post, post_args) int (*op)post;
 #include <linux/fuse_bpf_ops.h>
+	int fuse_fd;
+	u32 ops_id;
+	struct fuse_bpf_ops_table *table;
 };
 
 #endif /* _LINUX_FUSE_BPF_H */

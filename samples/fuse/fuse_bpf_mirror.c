@@ -10,14 +10,24 @@
  * .fuse-bpf-status, holding the daemon's request counters) and the
  * lookups of its entries. Every other top-level entry it answers with a
  * LOOKUP reply that names a backing file or directory registered with
- * FUSE_DEV_IOC_BACKING_OPEN and, where a policy applies, the BPF filters
- * registered with FUSE_DEV_IOC_BPF_OPS_OPEN. From then on the kernel
- * serves that entry and everything below it from SOURCE; those requests
- * never reach the daemon, which the status file shows.
+ * FUSE_DEV_IOC_BACKING_OPEN and, where a policy applies, the ops id of
+ * its BPF filters. From then on the kernel serves that entry and
+ * everything below it from SOURCE; those requests never reach the
+ * daemon, which the status file shows.
  *
  * libfuse 3.14 refuses mount options it does not know, so the daemon
  * mounts /dev/fuse itself with mount(2) and the fuse_bpf option, and
  * hands the open device to libfuse as the mount point /dev/fd/N.
+ *
+ * The filters are struct_ops maps, each bound to an ops id of one
+ * connection: the map names the connection by a file descriptor of it
+ * (fuse_fd) and the id (ops_id), which libbpf hands to the kernel when
+ * it loads the map; attaching the map binds it. So the daemon opens
+ * /dev/fuse, loads the maps with that descriptor and fixed ids, mounts
+ * (only then is the descriptor of a connection), attaches the maps and
+ * only then serves requests: no LOOKUP reply names an id before it has
+ * its filters. The root has none (no ops= mount option), so nothing
+ * needs them before the first reply.
  *
  * The policies are BPF struct_ops programs (fuse_bpf_policy.bpf.c):
  *   --hide=PREFIX      names starting with PREFIX do not exist, anywhere
@@ -72,6 +82,12 @@
 #define POL_RO			0x1
 #define POL_OWNER		0x2
 #define POL_COUNT		4
+/*
+ * The ops id of a combination. The ids are the server's to choose (the
+ * connection is new and only this daemon attaches maps to it), so they
+ * are fixed rather than handed out.
+ */
+#define OPS_ID(pol)		((pol) + 1)
 
 /* A top-level entry the kernel knows: the daemon gave it a backing. */
 struct node {
@@ -106,11 +122,13 @@ struct mirror {
 	const char *owner;
 	uid_t owner_uid;
 
-	/* BPF */
+	/* BPF; the maps and links of unneeded combinations stay NULL */
 	struct fuse_bpf_policy *skel;
+	struct bpf_map *pre_map[POL_COUNT];
+	struct bpf_map *post_map[POL_COUNT];
 	struct bpf_link *pre_link[POL_COUNT];
-	struct bpf_link *post_link;
-	__u32 ops_id[POL_COUNT];
+	struct bpf_link *post_link[POL_COUNT];
+	__u32 ops_id[POL_COUNT];	/* 0 until its maps are attached */
 
 	struct node **nodes;
 	size_t nr_nodes;
@@ -1002,11 +1020,26 @@ static bool have_fuse_bpf_ops(void)
 	return ok;
 }
 
-/* Load the policy program, attach the filters the options need. */
-static int bpf_setup(void)
+/*
+ * Bind a map to ops id OPS_ID(@pol) of the connection of mirror.fuse_fd.
+ * The kernel takes both values when libbpf loads the map and looks the
+ * descriptor up when the map is attached. A macro: the skeleton gives
+ * every map a shadow type of its own.
+ */
+#define BIND(skel, map, pol)						\
+	do {								\
+		(skel)->struct_ops.map->fuse_fd = mirror.fuse_fd;	\
+		(skel)->struct_ops.map->ops_id = OPS_ID(pol);		\
+	} while (0)
+
+/*
+ * Load the policy program and the maps the options need, before the
+ * mount: a policy that does not load leaves no mount behind.
+ */
+static int bpf_load(void)
 {
 	struct fuse_bpf_policy *skel;
-	struct bpf_map *pre[POL_COUNT];
+	struct bpf_map *pre[POL_COUNT], *post[POL_COUNT];
 	bool need[POL_COUNT] = {};
 	int i, err;
 
@@ -1028,17 +1061,35 @@ static int bpf_setup(void)
 	}
 	skel->bss->owner_uid = mirror.owner_uid;
 
+	/* A map serves one id: each combination has its own postfilters. */
 	pre[POL_HIDE] = skel->maps.pol_plain;
+	post[POL_HIDE] = skel->maps.hide_plain;
+	BIND(skel, pol_plain, POL_HIDE);
+	BIND(skel, hide_plain, POL_HIDE);
 	pre[POL_RO] = skel->maps.pol_ro;
+	post[POL_RO] = skel->maps.hide_ro;
+	BIND(skel, pol_ro, POL_RO);
+	BIND(skel, hide_ro, POL_RO);
 	pre[POL_OWNER] = skel->maps.pol_owner;
+	post[POL_OWNER] = skel->maps.hide_owner;
+	BIND(skel, pol_owner, POL_OWNER);
+	BIND(skel, hide_owner, POL_OWNER);
 	pre[POL_RO | POL_OWNER] = skel->maps.pol_ro_owner;
+	post[POL_RO | POL_OWNER] = skel->maps.hide_ro_owner;
+	BIND(skel, pol_ro_owner, POL_RO | POL_OWNER);
+	BIND(skel, hide_ro_owner, POL_RO | POL_OWNER);
+
 	need[POL_HIDE] = mirror.hide;
 	need[POL_RO] = mirror.nr_readonly;
 	need[POL_OWNER] = mirror.owner;
 	need[POL_RO | POL_OWNER] = mirror.owner && is_readonly(mirror.owner);
-	for (i = 0; i < POL_COUNT; i++)
+	for (i = 0; i < POL_COUNT; i++) {
+		/* Without a prefix nothing asks for the postfilter. */
+		mirror.pre_map[i] = need[i] ? pre[i] : NULL;
+		mirror.post_map[i] = need[i] && mirror.hide ? post[i] : NULL;
 		bpf_map__set_autocreate(pre[i], need[i]);
-	bpf_map__set_autocreate(skel->maps.hide_post, mirror.hide);
+		bpf_map__set_autocreate(post[i], need[i] && mirror.hide);
+	}
 
 	err = fuse_bpf_policy__load(skel);
 	if (err) {
@@ -1046,43 +1097,47 @@ static int bpf_setup(void)
 			strerror(-err));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Attach the loaded maps, once mounted: the kernel binds a map to the
+ * connection its fuse_fd is of, and there is none before the mount. From
+ * here on LOOKUP replies may name the ids.
+ */
+static int bpf_attach(void)
+{
+	int i;
+
 	for (i = 0; i < POL_COUNT; i++) {
-		if (!need[i])
+		if (!mirror.pre_map[i])
 			continue;
-		mirror.pre_link[i] = bpf_map__attach_struct_ops(pre[i]);
+		mirror.pre_link[i] =
+			bpf_map__attach_struct_ops(mirror.pre_map[i]);
 		if (!mirror.pre_link[i])
 			goto attach_failed;
-	}
-	if (mirror.hide) {
-		mirror.post_link = bpf_map__attach_struct_ops(skel->maps.hide_post);
-		if (!mirror.post_link)
-			goto attach_failed;
+		if (mirror.post_map[i]) {
+			mirror.post_link[i] =
+				bpf_map__attach_struct_ops(mirror.post_map[i]);
+			if (!mirror.post_link[i])
+				goto attach_failed;
+		}
+		mirror.ops_id[i] = OPS_ID(i);
 	}
 	return 0;
 attach_failed:
-	fprintf(stderr, PROG ": attaching the BPF policy: %s\n", strerror(errno));
+	fprintf(stderr, PROG ": attaching the BPF policy as ops id %d: %s\n",
+		OPS_ID(i), strerror(errno));
 	return -1;
 }
 
-/* Register the attached filters with the connection: one ops id each. */
-static int ops_setup(void)
+/* The descriptor the mount, libfuse and the maps name the connection by. */
+static int open_fuse(void)
 {
-	struct fuse_bpf_ops_map map = {};
-	int i, id;
-
-	for (i = 0; i < POL_COUNT; i++) {
-		if (!mirror.pre_link[i])
-			continue;
-		map.prefilters_fd = bpf_link__fd(mirror.pre_link[i]);
-		map.postfilters_fd = mirror.post_link ?
-				     bpf_link__fd(mirror.post_link) : -1;
-		id = ioctl(mirror.fuse_fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
-		if (id <= 0) {
-			fprintf(stderr, PROG ": FUSE_DEV_IOC_BPF_OPS_OPEN: %s\n",
-				strerror(errno));
-			return -1;
-		}
-		mirror.ops_id[i] = id;
+	mirror.fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (mirror.fuse_fd < 0) {
+		fprintf(stderr, PROG ": /dev/fuse: %s\n", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -1091,11 +1146,6 @@ static int mount_fuse(void)
 {
 	char opts[256];
 
-	mirror.fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	if (mirror.fuse_fd < 0) {
-		fprintf(stderr, PROG ": /dev/fuse: %s\n", strerror(errno));
-		return -1;
-	}
 	snprintf(opts, sizeof(opts),
 		 "fd=%d,rootmode=40000,user_id=%u,group_id=%u,fuse_bpf,default_permissions%s",
 		 mirror.fuse_fd, getuid(), getgid(),
@@ -1131,9 +1181,10 @@ static void cleanup(void)
 	free(mirror.nodes);
 	if (mirror.fuse_fd >= 0)
 		close(mirror.fuse_fd);
-	for (i = 0; i < POL_COUNT; i++)
+	for (i = 0; i < POL_COUNT; i++) {
 		bpf_link__destroy(mirror.pre_link[i]);
-	bpf_link__destroy(mirror.post_link);
+		bpf_link__destroy(mirror.post_link[i]);
+	}
 	fuse_bpf_policy__destroy(mirror.skel);
 	if (mirror.src_fd >= 0)
 		close(mirror.src_fd);
@@ -1151,7 +1202,8 @@ int main(int argc, char **argv)
 		return ret;
 	clock_gettime(CLOCK_REALTIME, &mirror.start);
 	if (geteuid()) {
-		fprintf(stderr, "%s: must run as root (mount and fuse-bpf ioctls)\n",
+		fprintf(stderr,
+			"%s: must run as root (mount, fuse-bpf ioctls and maps)\n",
 			PROG);
 		return 1;
 	}
@@ -1162,11 +1214,15 @@ int main(int argc, char **argv)
 	}
 
 	ret = 1;
-	if (policies() && bpf_setup())
+	if (open_fuse())
+		goto out;
+	if (policies() && bpf_load())
 		goto out;
 	if (mount_fuse())
 		goto out;
 	mounted = true;
+	if (policies() && bpf_attach())
+		goto out;
 	if (fuse_opt_add_arg(&args, PROG))
 		goto out;
 	mirror.se = fuse_session_new(&args, &mirror_ops, sizeof(mirror_ops),
@@ -1180,8 +1236,6 @@ int main(int argc, char **argv)
 	if (fuse_session_mount(mirror.se, devfd))
 		goto out;
 	mirror.se_has_fd = true;
-	if (ops_setup())
-		goto out;
 
 	/* 0, or the number of the signal that ended it */
 	ret = fuse_session_loop(mirror.se) < 0 ? 1 : 0;

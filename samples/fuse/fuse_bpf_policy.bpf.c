@@ -5,10 +5,11 @@
  * fuse_bpf_mirror names a backing directory or file for every top-level
  * entry of its mount in its LOOKUP replies; everything below such an entry
  * is served by the kernel from the source tree. These filters are the
- * daemon's policy on those subtrees. Each struct_ops map below is one
- * combination of policies; the daemon registers the ones it needs with
- * FUSE_DEV_IOC_BPF_OPS_OPEN and names the resulting ops id in the LOOKUP
- * reply of each top-level entry:
+ * daemon's policy on those subtrees. Each prefilters map below is one
+ * combination of policies; the daemon gives each one it needs an ops id
+ * of its connection (fuse_fd and ops_id, set before loading), attaches it
+ * after mounting and names that id in the LOOKUP reply of each top-level
+ * entry:
  *
  *   pol_plain     hide names starting with hide_prefix (lookup, readdir)
  *   pol_ro        the same, and every operation that writes gets -EROFS
@@ -16,8 +17,11 @@
  *                 list, open or search anything in the subtree
  *   pol_ro_owner  both
  *
- * hide_post is the readdir postfilter that removes hidden names from a
- * listing; the prefilters ask for it only when a prefix is set.
+ * hide_readdir is the readdir postfilter that removes hidden names from a
+ * listing; the prefilters ask for it only when a prefix is set. A map
+ * serves one ops id, so each combination has a postfilters map of its own
+ * (hide_plain, hide_ro, ...) with the same ops id, all of them using that
+ * one program.
  *
  * The daemon sets hide_prefix, hide_len and owner_uid before loading.
  */
@@ -341,7 +345,18 @@ int BPF_PROG(hide_readdir, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_CONTINUE;
 }
 
-SEC(".struct_ops.link")
-struct fuse_bpf_postfilters hide_post = {
-	.readdir = (void *)hide_readdir,
-};
+/*
+ * The postfilters of each combination: the prefilters map and the
+ * postfilters map of an ops id make its filter, and a map cannot serve
+ * several ids.
+ */
+#define HIDE_POST(v)							\
+SEC(".struct_ops.link")							\
+struct fuse_bpf_postfilters hide_##v = {				\
+	.readdir = (void *)hide_readdir,				\
+}
+
+HIDE_POST(plain);
+HIDE_POST(ro);
+HIDE_POST(owner);
+HIDE_POST(ro_owner);

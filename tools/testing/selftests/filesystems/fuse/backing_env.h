@@ -94,6 +94,7 @@ struct env {
 	struct ftd_config cfg;
 	char opts[96];
 	char extra[48];		/* more mount options, ",a=b,..." */
+	bool ops_pending;	/* ops= waits for maps: env_mount() cannot stat */
 };
 
 /* "@dir/@name" in one of a few rotating buffers. */
@@ -467,6 +468,8 @@ static __maybe_unused int env_mount(struct env *e, bool daemon)
 		}
 		snprintf(e->mnt, sizeof(e->mnt), "%s", e->d->mnt);
 	}
+	if (e->ops_pending)
+		return 0;
 	if (stat(e->mnt, &st))
 		return -1;
 	e->dev = st.st_dev;

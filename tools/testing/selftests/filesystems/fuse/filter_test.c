@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 
 #include <bpf/libbpf.h>
 
@@ -45,6 +47,90 @@
 
 #define VISIBLE_DATA	"visible data\n"
 #define TARGET_DATA	"target data\n"
+
+/*
+ * A filter map names its connection by a file descriptor of the process
+ * that attaches it, and an ops id. The maps are loaded before there is a
+ * connection, so they all name CONN_FD, which attach() makes the
+ * connection's (its /dev/fuse, or an O_PATH descriptor of the mount) for
+ * the attach only: an extra /dev/fuse descriptor would keep the
+ * connection alive after the daemon.
+ */
+#define CONN_FD 200
+
+/* Bind @map (before load) to the connection at CONN_FD, ops id @id. */
+static void bind_map(struct bpf_map *map, __u32 id)
+{
+	/* Both filter types lay out these members after 33 callbacks. */
+	struct filters__hide__fuse_bpf_prefilters *v;
+
+	v = bpf_map__initial_value(map, NULL);
+	v->fuse_fd = CONN_FD;
+	v->ops_id = id;
+}
+
+/* Open @skel with every filter map bound to ops id 1, and load it. */
+static struct filters *filters_load(void)
+{
+	struct filters *skel = filters__open();
+	struct bpf_map *map;
+
+	if (!skel)
+		return NULL;
+	bpf_object__for_each_map(map, skel->obj)
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			bind_map(map, 1);
+	if (filters__load(skel)) {
+		filters__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* Make CONN_FD a descriptor of the connection of @e; -1 and errno. */
+static int conn_fd(struct env *e)
+{
+	int fd, err;
+
+	if (e->d)
+		return dup2(e->d->fd, CONN_FD) < 0 ? -1 : 0;
+	fd = open(e->mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fd == CONN_FD)
+		return fd < 0 ? -1 : 0;
+	err = dup2(fd, CONN_FD) < 0 ? errno : 0;
+	close(fd);
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/* Attach @map to the connection of @e; NULL and errno on failure. */
+static struct bpf_link *attach(struct env *e, struct bpf_map *map)
+{
+	struct bpf_link *link;
+	int err;
+
+	if (conn_fd(e))
+		return NULL;
+	link = bpf_map__attach_struct_ops(map);
+	err = errno;
+	close(CONN_FD);
+	errno = err;
+	return link;
+}
+
+/* Move @link to @map (bound as the old one is): 0, or -1 and errno. */
+static int update(struct env *e, struct bpf_link *link, struct bpf_map *map)
+{
+	int ret, err;
+
+	if (conn_fd(e))
+		return -1;
+	ret = bpf_link__update_map(link, map);
+	err = errno;
+	close(CONN_FD);
+	errno = err;
+	return ret;
+}
 
 FIXTURE(filter) {
 	struct env e;
@@ -77,7 +163,7 @@ FIXTURE_SETUP(filter)
 	put_str(_metadata, BACK("secret1"), "hidden\n");
 	put_str(_metadata, BACK("target"), TARGET_DATA);
 	ASSERT_EQ(0, mkdir(BACK("d"), 0755));
-	self->skel = filters__open_and_load();
+	self->skel = filters_load();
 	ASSERT_NE(NULL, self->skel) TH_LOG("cannot load progs/filters.bpf.o");
 }
 
@@ -93,39 +179,46 @@ FIXTURE_TEARDOWN(filter)
 }
 
 /*
- * Attach @pre and @post (either may be NULL) and mount with them; logs
- * why not.
+ * Mount with @pre and @post (either may be NULL) as the root's filters,
+ * ops id 1: the root refuses every operation until they are attached,
+ * right after the mount. Logs why not.
  */
 static int filter_mount(struct __test_metadata *_metadata,
 			FIXTURE_DATA(filter) *self, bool daemon,
 			struct bpf_map *pre, struct bpf_map *post,
 			struct ftd_config *cfg)
 {
-	char buf[24];
-	int ret;
+	struct stat st;
 
-	if (pre) {
-		self->pre = bpf_map__attach_struct_ops(pre);
-		if (!self->pre)
-			return -1;
-		snprintf(buf, sizeof(buf), ",prefilters=%d",
-			 bpf_link__fd(self->pre));
-		strcat(self->e.extra, buf);
-	}
-	if (post) {
-		self->post = bpf_map__attach_struct_ops(post);
-		if (!self->post)
-			return -1;
-		snprintf(buf, sizeof(buf), ",postfilters=%d",
-			 bpf_link__fd(self->post));
-		strcat(self->e.extra, buf);
+	/* The root's filters are ops id 1: the maps bound in setup. */
+	if (pre || post) {
+		strcat(self->e.extra, ",ops=1");
+		self->e.ops_pending = true;
 	}
 	if (cfg)
 		self->e.cfg = *cfg;
-	ret = env_mount(&self->e, daemon);
-	if (ret)
+	if (env_mount(&self->e, daemon)) {
 		TH_LOG("mount with filters: %s", strerror(errno));
-	return ret;
+		return -1;
+	}
+	if (pre) {
+		self->pre = attach(&self->e, pre);
+		if (!self->pre) {
+			TH_LOG("attach prefilters: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (post) {
+		self->post = attach(&self->e, post);
+		if (!self->post) {
+			TH_LOG("attach postfilters: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (stat(self->e.mnt, &st))
+		return -1;
+	self->e.dev = st.st_dev;
+	return 0;
 }
 
 #define FILTER_MOUNT(pre, post, cfg)					\
@@ -394,8 +487,7 @@ TEST_F(filter, replace)
 	calls = self->skel->bss->getattr_calls;
 	ASSERT_LT(0, calls);
 	ASSERT_EQ(0, mkdir(MNT("before"), 0755));
-	ASSERT_EQ(0, bpf_link__update_map(self->pre,
-					  self->skel->maps.readonly))
+	ASSERT_EQ(0, update(&self->e, self->pre, self->skel->maps.readonly))
 		TH_LOG("BPF_LINK_UPDATE: %s", strerror(errno));
 	ASSERT_FAILS(EROFS, mkdir(MNT("after"), 0755));
 	ASSERT_FAILS(EROFS, open(MNT("visible"), O_WRONLY));
@@ -404,7 +496,7 @@ TEST_F(filter, replace)
 	ASSERT_EQ(0, stat(BACK("before"), &st));
 	ASSERT_FAILS(ENOENT, stat(BACK("after"), &st));
 	/* a map of the other type is refused */
-	ASSERT_NE(0, bpf_link__update_map(self->pre, self->skel->maps.post));
+	ASSERT_NE(0, update(&self->e, self->pre, self->skel->maps.post));
 }
 
 struct stat_loop {
@@ -966,7 +1058,6 @@ static int ask_hook(struct ftd *d, const struct fuse_in_header *in,
  */
 TEST_F(filter, lookup_in_kernel_dir_needs_ops)
 {
-	struct fuse_bpf_ops_map map = { .postfilters_fd = -1 };
 	struct ask_replies a = {};
 	struct ftd_config cfg = {
 		.entries = ask_tree,
@@ -990,9 +1081,8 @@ TEST_F(filter, lookup_in_kernel_dir_needs_ops)
 	ASSERT_LT(0, a.me_id) TH_LOG("BACKING_OPEN: %s", strerror(errno));
 	a.set_id = backing_register(self->e.d, BACK("sub/askset"), O_RDONLY);
 	ASSERT_LT(0, a.set_id) TH_LOG("BACKING_OPEN: %s", strerror(errno));
-	map.prefilters_fd = bpf_link__fd(self->pre);
-	a.ops_id = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
-	ASSERT_LT(0, a.ops_id) TH_LOG("BPF_OPS_OPEN: %s", strerror(errno));
+	/* the root's filters, by the id their map was attached with */
+	a.ops_id = 1;
 
 	/* the policy, on a file the kernel found in "sub" */
 	fd = open(MNT("sub/plain"), O_RDONLY | O_CLOEXEC);
@@ -1050,62 +1140,121 @@ TEST_F(filter, lookup_in_kernel_dir_needs_ops)
 	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_READ);
 }
 
-TEST_F(filter, ops_ioctl)
+/* Drop CAP_SYS_ADMIN and keep the rest (CAP_BPF among them). */
+static int drop_sys_admin(void)
 {
-	struct fuse_bpf_ops_map map = { .prefilters_fd = -1,
-					.postfilters_fd = -1 };
-	__u32 id;
-	int ret, status;
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective &= ~(1U << CAP_SYS_ADMIN);
+	d[0].permitted &= ~(1U << CAP_SYS_ADMIN);
+	return syscall(SYS_capset, &h, d);
+}
+
+/*
+ * Attaching a map binds it to the ops id it names on the connection it
+ * names; what is refused, and that an id serves again after a detach.
+ */
+TEST_F(filter, ops_attach)
+{
+	struct bpf_link *count, *post, *hide;
+	struct filters *zero;
+	struct bpf_map *map;
+	int fd, status;
 	pid_t pid;
 
-	if (!variant->daemon)
-		SKIP(return, "needs a daemon");
 	FILTER_MOUNT(NULL, NULL, NULL);
-	self->pre = bpf_map__attach_struct_ops(self->skel->maps.count);
-	self->post = bpf_map__attach_struct_ops(self->skel->maps.post);
-	ASSERT_NE(NULL, self->pre);
-	ASSERT_NE(NULL, self->post);
 
-	/* neither map */
-	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
-				   &map));
-	/* a postfilters link where prefilters are expected */
-	map.prefilters_fd = bpf_link__fd(self->post);
-	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
-				   &map));
-	/* not a link at all */
-	map.prefilters_fd = self->e.d->fd;
-	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
-				   &map));
-	map.prefilters_fd = 9999;
-	ASSERT_FAILS(EBADF, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
-				  &map));
-	map.prefilters_fd = bpf_link__fd(self->pre);
-	map.flags = 1;
-	ASSERT_FAILS(EINVAL, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN,
-				   &map));
-	map.flags = 0;
-	map.postfilters_fd = bpf_link__fd(self->post);
-	ret = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
-	ASSERT_LT(0, ret) TH_LOG("BPF_OPS_OPEN: %s", strerror(errno));
-	id = ret;
+	/* CONN_FD is not open */
+	close(CONN_FD);
+	ASSERT_EQ(NULL, bpf_map__attach_struct_ops(self->skel->maps.count));
+	ASSERT_EQ(EBADF, errno);
+	/* not a descriptor of a fuse-bpf connection */
+	fd = open(self->e.back, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_EQ(CONN_FD, dup2(fd, CONN_FD));
+	close(fd);
+	ASSERT_EQ(NULL, bpf_map__attach_struct_ops(self->skel->maps.count));
+	ASSERT_EQ(EINVAL, errno);
+	close(CONN_FD);
+	/* ops id 0 */
+	zero = filters__open();
+	ASSERT_NE(NULL, zero);
+	bpf_object__for_each_map(map, zero->obj)
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			bind_map(map, 0);
+	ASSERT_EQ(0, filters__load(zero));
+	ASSERT_EQ(NULL, attach(&self->e, zero->maps.count));
+	ASSERT_EQ(EINVAL, errno);
+	filters__destroy(zero);
 
-	/* an unprivileged process holding the fd may not register */
+	/* one prefilters map and one postfilters map per id */
+	count = attach(&self->e, self->skel->maps.count);
+	ASSERT_NE(NULL, count) TH_LOG("attach: %s", strerror(errno));
+	ASSERT_EQ(NULL, attach(&self->e, self->skel->maps.hide));
+	ASSERT_EQ(EEXIST, errno);
+	post = attach(&self->e, self->skel->maps.post);
+	ASSERT_NE(NULL, post) TH_LOG("attach: %s", strerror(errno));
+
+	/* attaching needs CAP_SYS_ADMIN, as registering a backing does */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (setresuid(65534, 65534, 65534))
+		if (drop_sys_admin())
 			_exit(2);
-		_exit(ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map) < 0 &&
+		_exit(!attach(&self->e, self->skel->maps.readonly) &&
 		      errno == EPERM ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("unprivileged registration");
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("attach without CAP_SYS_ADMIN");
 
-	ASSERT_EQ(0, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_CLOSE, &id));
-	ASSERT_FAILS(ENOENT, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_CLOSE,
-				   &id));
+	/* a detached map's id takes another map */
+	bpf_link__destroy(count);
+	hide = attach(&self->e, self->skel->maps.hide);
+	ASSERT_NE(NULL, hide) TH_LOG("attach after detach: %s",
+				     strerror(errno));
+	bpf_link__destroy(hide);
+	bpf_link__destroy(post);
+}
+
+/*
+ * The mount option ops= names the root's ops id before any map serves
+ * it: until one is attached, the root refuses every operation, so that
+ * nothing is seen unfiltered; then the filters apply.
+ */
+TEST_F(filter, ops_pending)
+{
+	struct filters *three;
+	struct bpf_link *hide;
+	struct bpf_map *map;
+	struct stat st;
+
+	strcat(self->e.extra, ",ops=3");
+	self->e.ops_pending = true;
+	ASSERT_EQ(0, env_mount(&self->e, variant->daemon))
+		TH_LOG("mount: %s", strerror(errno));
+	ASSERT_FAILS(ENOTCONN, stat(self->e.mnt, &st));
+	ASSERT_FAILS(ENOTCONN, stat(MNT("secret1"), &st));
+	ASSERT_FAILS(ENOTCONN, open(MNT("visible"), O_RDONLY | O_CLOEXEC));
+
+	three = filters__open();
+	ASSERT_NE(NULL, three);
+	bpf_object__for_each_map(map, three->obj)
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			bind_map(map, 3);
+	ASSERT_EQ(0, filters__load(three));
+	hide = attach(&self->e, three->maps.hide);
+	ASSERT_NE(NULL, hide) TH_LOG("attach: %s", strerror(errno));
+	ASSERT_EQ(0, stat(self->e.mnt, &st));
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	ASSERT_FAILS(ENOENT, stat(MNT("secret1"), &st));
+	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
+	bpf_link__destroy(hide);
+	filters__destroy(three);
 }
 
 /* ---- what a filter changes is still checked against the caller ---- */
@@ -1615,7 +1764,7 @@ TEST_F(filter, revalidate_after_update)
 	ASSERT_EQ(0, stat(MNT("secret1"), &st));
 	fd = open(MNT("secret1"), O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, bpf_link__update_map(self->pre, self->skel->maps.hide))
+	ASSERT_EQ(0, update(&self->e, self->pre, self->skel->maps.hide))
 		TH_LOG("BPF_LINK_UPDATE: %s", strerror(errno));
 	ASSERT_FAILS(ENOENT, stat(MNT("secret1"), &st));
 	ASSERT_FAILS(ENOENT, open(MNT("secret1"), O_RDONLY));
@@ -1711,7 +1860,7 @@ FIXTURE(filter_ops) {
 
 FIXTURE_SETUP(filter_ops)
 {
-	struct fuse_bpf_ops_map map = { .postfilters_fd = -1 };
+	struct bpf_map *map;
 	int err = 0;
 
 	umask(022);
@@ -1722,16 +1871,17 @@ FIXTURE_SETUP(filter_ops)
 	ASSERT_EQ(0, mkdir(BACK("sub"), 0755));
 	put_str(_metadata, BACK("sub/secret2"), "hidden too\n");
 	put_str(_metadata, BACK("sub/shown"), VISIBLE_DATA);
-	self->skel = filters__open_and_load();
+	/* the root's: hide and hide_post, id 1; readonly is id 2 */
+	self->skel = filters__open();
 	ASSERT_NE(NULL, self->skel);
-	self->hide = bpf_map__attach_struct_ops(self->skel->maps.hide);
-	self->hide_post = bpf_map__attach_struct_ops(self->skel->maps.hide_post);
-	self->ro = bpf_map__attach_struct_ops(self->skel->maps.readonly);
-	ASSERT_TRUE(self->hide && self->hide_post && self->ro);
+	bpf_object__for_each_map(map, self->skel->obj)
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			bind_map(map, 1);
+	bind_map(self->skel->maps.readonly, 2);
+	bind_map(self->skel->maps.noread, 3);
+	ASSERT_EQ(0, filters__load(self->skel));
 
-	snprintf(self->e.opts, sizeof(self->e.opts),
-		 "fuse_bpf,prefilters=%d,postfilters=%d",
-		 bpf_link__fd(self->hide), bpf_link__fd(self->hide_post));
+	snprintf(self->e.opts, sizeof(self->e.opts), "fuse_bpf,ops=1");
 	self->e.cfg.entries = ops_tree;
 	self->e.cfg.mount_opts = self->e.opts;
 	self->e.cfg.hook = ops_hook;
@@ -1742,13 +1892,16 @@ FIXTURE_SETUP(filter_ops)
 	ASSERT_EQ(0, err) TH_LOG("daemon mount with filters: %s",
 				 strerror(err));
 	snprintf(self->e.mnt, sizeof(self->e.mnt), "%s", self->e.d->mnt);
+	self->hide = attach(&self->e, self->skel->maps.hide);
+	self->hide_post = attach(&self->e, self->skel->maps.hide_post);
+	self->ro = attach(&self->e, self->skel->maps.readonly);
+	ASSERT_TRUE(self->hide && self->hide_post && self->ro)
+		TH_LOG("attach: %s", strerror(errno));
 
 	self->r.backing_id = backing_register(self->e.d, self->e.back,
 					      O_RDONLY | O_DIRECTORY);
 	ASSERT_LT(0, self->r.backing_id) TH_LOG("%s", strerror(errno));
-	map.prefilters_fd = bpf_link__fd(self->ro);
-	self->r.ops_id = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
-	ASSERT_LT(0, self->r.ops_id) TH_LOG("%s", strerror(errno));
+	self->r.ops_id = 2;
 	ftd_log_clear(self->e.d);
 }
 
@@ -1864,18 +2017,18 @@ TEST_F(filter_ops, cross_policy)
 }
 
 /*
- * Closing an ops id: nodes that have its filters keep them, a reply
- * naming the closed id fails the lookup with ENOENT.
+ * An ops id no map was attached with (and no mount option names) is not
+ * one of the connection's: a reply naming it fails the lookup with
+ * ENOENT, and nodes that have other ids keep theirs.
  */
-TEST_F(filter_ops, closed_id)
+TEST_F(filter_ops, unknown_id)
 {
-	__u32 id = self->r.ops_id;
 	struct stat st;
 
 	ASSERT_EQ(0, stat(MNT("set"), &st));
-	ASSERT_EQ(0, ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_CLOSE, &id));
-	ASSERT_FAILS(EROFS, mkdir(MNT("set/new"), 0755));
+	self->r.ops_id = 99;
 	ASSERT_FAILS(ENOENT, stat(MNT("closed"), &st));
+	ASSERT_FAILS(EROFS, mkdir(MNT("set/new"), 0755));
 	ASSERT_FAILS(ENOENT, stat(BACK("new"), &st));
 	/* the root and its other children are not affected */
 	CHECK_FILE(MNT("none/secret1"), "hidden\n");
@@ -1906,23 +2059,19 @@ TEST_F(filter_ops, detach_set)
  */
 TEST_F(filter_ops, copy_range_cross_policy)
 {
-	struct fuse_bpf_ops_map map = { .postfilters_fd = -1 };
 	struct bpf_link *noread;
 	char buf[64];
-	int src, dst, ret;
+	int src, dst;
 	struct stat st;
 
 	put_str(_metadata, BACK("src"), VISIBLE_DATA);
 	put_file(_metadata, BACK("dst"), "", 0);
 	put_str(_metadata, BACK("src2"), VISIBLE_DATA);
 	put_file(_metadata, BACK("dst2"), "", 0);
-	noread = bpf_map__attach_struct_ops(self->skel->maps.noread);
-	ASSERT_NE(NULL, noread);
-	map.prefilters_fd = bpf_link__fd(noread);
-	ret = ioctl(self->e.d->fd, FUSE_DEV_IOC_BPF_OPS_OPEN, &map);
-	ASSERT_LT(0, ret) TH_LOG("BPF_OPS_OPEN: %s", strerror(errno));
-	/* "set" gets the noread filters */
-	self->r.ops_id = ret;
+	noread = attach(&self->e, self->skel->maps.noread);
+	ASSERT_NE(NULL, noread) TH_LOG("attach: %s", strerror(errno));
+	/* "set" gets the noread filters, ops id 3 */
+	self->r.ops_id = 3;
 
 	src = open(MNT("set/src"), O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, src);
@@ -1958,11 +2107,14 @@ TEST(filter_mount_errors)
 	char opts[64];
 
 	ASSERT_EQ(0, env_backing(&e));
-	/* not a link */
-	snprintf(opts, sizeof(opts), "no_daemon,prefilters=%d", 0);
+	/* not an ops id */
+	snprintf(opts, sizeof(opts), "no_daemon,ops=%d", 0);
 	ASSERT_FAILS(EINVAL, mount_root_dir(e.back, e.mnt, opts));
-	snprintf(opts, sizeof(opts), "no_daemon,prefilters=%d", 9999);
-	ASSERT_FAILS(EBADF, mount_root_dir(e.back, e.mnt, opts));
+	snprintf(opts, sizeof(opts), "no_daemon,ops=%u", 1U << 31);
+	ASSERT_FAILS(EINVAL, mount_root_dir(e.back, e.mnt, opts));
+	/* the old options are gone */
+	snprintf(opts, sizeof(opts), "no_daemon,prefilters=%d", 3);
+	ASSERT_FAILS(EINVAL, mount_root_dir(e.back, e.mnt, opts));
 	env_cleanup(&e);
 }
 
@@ -2001,13 +2153,16 @@ TEST(filter_bpftool)
 	static char out[65536];
 	struct bpf_link *link;
 	struct filters *skel;
+	struct env e;
 
 	if (system("command -v bpftool >/dev/null 2>&1"))
 		SKIP(return, "no bpftool");
-	skel = filters__open_and_load();
+	ASSERT_EQ(0, env_backing(&e));
+	ASSERT_EQ(0, mount_root_dir(e.back, e.mnt, "no_daemon,ops=1"));
+	skel = filters_load();
 	ASSERT_NE(NULL, skel);
-	link = bpf_map__attach_struct_ops(skel->maps.hide);
-	ASSERT_NE(NULL, link);
+	link = attach(&e, skel->maps.hide);
+	ASSERT_NE(NULL, link) TH_LOG("attach: %s", strerror(errno));
 	ASSERT_EQ(0, run_output("bpftool struct_ops show 2>&1", out,
 				sizeof(out))) TH_LOG("%s", out);
 	ASSERT_TRUE(listed(out, "hide", "fuse_bpf_prefilters"))
@@ -2025,6 +2180,7 @@ TEST(filter_bpftool)
 		TH_LOG("bpftool struct_ops dump:\n%s", out);
 	bpf_link__destroy(link);
 	filters__destroy(skel);
+	env_cleanup(&e);
 }
 
 /* Programs the verifier must refuse, each for its own reason. */
