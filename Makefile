@@ -16,7 +16,7 @@
 #   make series-build  build the kernel at every patch of the series
 #   make warncheck   fs/fuse with W=1, CONFIG_FUSE_BPF=y and =n
 #   make doccheck    Documentation/filesystems/fuse-bpf.rst builds without warnings
-#   make modcheck    Kconfig keeps fuse-bpf out of a modular fuse (BUILD=1: build, load)
+#   make modcheck    fuse-bpf in a modular fuse (BUILD=1: build, load, run the suite)
 #   make bench       quick side-by-side benchmark in one VM boot
 #   make bench-full  the full benchmark (about 40 minutes under TCG)
 #   make deps        install the Debian packages the harness needs
@@ -76,7 +76,7 @@ doccheck: tree
 	@bash $(H)/doccheck.sh
 
 .PHONY: modcheck
-modcheck: tree
+modcheck: tree $(if $(BUILD),selftests)
 	@bash $(H)/modcheck.sh $(if $(BUILD),--build)
 
 bench: selftests

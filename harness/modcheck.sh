@@ -3,20 +3,18 @@
 #
 # modcheck.sh [--build]
 #
-# fuse as a module. fuse-bpf cannot live in fuse.ko: it calls BPF core
-# functions that are not exported to modules (bpf_dynptr_init(),
-# bpf_dynptr_set_rdonly(), bpf_dynptr_set_null(), btf_name_by_offset(),
-# and bpf_link_get_from_fd() from the BPF_INTERNAL namespace), so
-# CONFIG_FUSE_BPF depends on FUSE_FS=y. This checks that Kconfig says so:
-# tinyconfig + vm.config + fuse-m.config (which asks for FUSE_FS=m and
-# FUSE_BPF=y) must end with FUSE_FS=m and FUSE_BPF unset, and the same
-# configuration with FUSE_FS=y must keep FUSE_BPF=y (so the check cannot
-# pass because FUSE_BPF went away).
+# fuse as a module, as distributions build it, with fuse-bpf in fuse.ko.
+# Checks that Kconfig keeps CONFIG_FUSE_BPF=y with FUSE_FS=m:
+# tinyconfig + vm.config + fuse-m.config (FUSE_FS=m, FUSE_BPF=y,
+# DEBUG_INFO_BTF_MODULES=y) must end with both.
 #
-# With --build it also builds that kernel in build/kernel-fuse-m (the
-# rest of the series must build, pass modpost and work as a module), boots
-# it, loads fuse.ko, checks that a fuse_bpf mount is refused, mounts and
-# unmounts a plain FUSE file system and unloads the module.
+# With --build it also builds that kernel and its modules in
+# build/kernel-fuse-m (modpost fails on any symbol fuse.ko needs that is
+# not exported), boots it, loads fuse.ko and runs the whole fuse
+# kselftest suite against it (harness/test.sh with FBT_TEST_KERNEL and
+# FBT_TEST_SETUP; the selftests and the sample are those of 'make
+# selftests': their BPF programs find the filter types in fuse.ko's BTF),
+# then unloads fuse.ko.
 #
 # Ends with one line, "modcheck: ok: ..." or "modcheck: FAIL: ...".
 . "$(dirname "$0")/lib.sh"
@@ -62,17 +60,9 @@ for s in MODULES DEBUG_INFO_BTF_MODULES FUSE_PASSTHROUGH BPF_JIT DEBUG_INFO_BTF;
 done
 [ "$(cfg_val "$cfg" FUSE_FS)" = m ] ||
 	fail "CONFIG_FUSE_FS is $(cfg_val "$cfg" FUSE_FS), not m"
-[ "$(cfg_val "$cfg" FUSE_BPF)" = unset ] ||
-	fail "Kconfig allows CONFIG_FUSE_BPF=$(cfg_val "$cfg" FUSE_BPF) with FUSE_FS=m"
-
-# Control: the same configuration with FUSE_FS=y keeps FUSE_BPF.
-ctl=$O/modcheck-control.config
-cp "$cfg" "$ctl"
-"$TREE/scripts/config" --file "$ctl" -e FUSE_FS -e FUSE_BPF
-olddefconfig "$ctl" || fail "olddefconfig (control) failed"
-[ "$(cfg_val "$ctl" FUSE_BPF)" = y ] ||
-	fail "CONFIG_FUSE_BPF does not take even with FUSE_FS=y"
-what="FUSE_FS=m leaves FUSE_BPF unset (FUSE_FS=y keeps it)"
+[ "$(cfg_val "$cfg" FUSE_BPF)" = y ] ||
+	fail "CONFIG_FUSE_BPF is $(cfg_val "$cfg" FUSE_BPF) with FUSE_FS=m, not y"
+what="FUSE_FS=m keeps FUSE_BPF=y"
 
 if [ $build = 0 ]; then
 	printf 'modcheck: ok: %s\n' "$what"
@@ -88,34 +78,28 @@ make -C "$TREE" O="$O" -j"$NPROC" bzImage modules >"$O/build.log" 2>&1 || {
 }
 ko=$O/fs/fuse/fuse.ko
 [ -f "$ko" ] || fail "no $ko after the build"
-if nm "$ko" | grep -q ' [Tt] fuse_bpf_'; then
-	fail "$ko holds fuse-bpf code although CONFIG_FUSE_BPF is unset"
+# (grep without -q: an early exit would fail nm, and the pipe, with SIGPIPE)
+nm "$ko" | grep ' [Tt] fuse_bpf_init$' >/dev/null ||
+	fail "$ko holds no fuse-bpf although CONFIG_FUSE_BPF=y"
+if nm "$O/vmlinux" | grep ' [Tt] fuse_bpf_init$' >/dev/null; then
+	fail "fuse-bpf is in vmlinux, not in fuse.ko"
 fi
 
-guest=$O/modcheck-guest.sh
-cat >"$guest" <<EOF
-set -e
-insmod $ko
-grep -qw fuse /proc/filesystems
-mkdir -p /mnt/modcheck
-exec 3<>/dev/fuse
-opts=fd=3,rootmode=40000,user_id=0,group_id=0
-if mount -i -t fuse -o \$opts,fuse_bpf none /mnt/modcheck 2>/dev/null; then
-	echo "modcheck-guest: a fuse_bpf mount was accepted"
-	exit 1
+# The whole suite, with fuse.ko loaded first; then it must unload.
+inst=$(kernel_out)/kselftest_install
+[ -x "$inst/run_kselftest.sh" ] || fail "no kselftests in $inst: run 'make selftests'"
+if ! FBT_TEST_KERNEL=$O/arch/x86/boot/bzImage \
+	FBT_TEST_SETUP="insmod $ko && grep -qw fuse /proc/filesystems" \
+	bash "$REPO/harness/test.sh" >"$O/test.log" 2>&1; then
+	tail -n 5 "$O/test.log" >&2
+	fail "the fuse kselftests on fuse.ko (see $O/test.log)"
 fi
-mount -i -t fuse -o \$opts none /mnt/modcheck
-grep -q ' /mnt/modcheck fuse ' /proc/mounts
-# Closing the device aborts the connection, so the unmount cannot wait
-# for a server.
-exec 3<&-
-umount /mnt/modcheck
-rmmod fuse
-echo "modcheck-guest: fuse.ko loaded, mounted, unmounted, unloaded"
-EOF
+summary=$(tail -n 1 "$O/test.log")
 bash "$REPO/harness/vm.sh" --name modcheck --timeout 300 \
-	--kernel "$O/arch/x86/boot/bzImage" -- sh "$guest" >"$O/vm.log" 2>&1 ||
-	fail "fuse.ko in the VM (see $BUILD/vm/modcheck/console.log)"
-grep -q '^modcheck-guest: fuse.ko loaded' "$O/vm.log" ||
-	fail "the guest did not report (see $BUILD/vm/modcheck/console.log)"
-printf 'modcheck: ok: %s; fuse.ko builds, loads, mounts, unloads\n' "$what"
+	--kernel "$O/arch/x86/boot/bzImage" -- \
+	"insmod $ko && rmmod fuse && ! grep -qw fuse /proc/filesystems && echo modcheck-guest: unloaded" \
+	>"$O/vm.log" 2>&1 || fail "fuse.ko in the VM (see $BUILD/vm/modcheck/console.log)"
+grep -q '^modcheck-guest: unloaded' "$O/vm.log" ||
+	fail "fuse.ko did not unload (see $BUILD/vm/modcheck/console.log)"
+printf 'modcheck: ok: %s; fuse.ko builds, loads, passes the suite (%s), unloads\n' \
+	"$what" "$summary"

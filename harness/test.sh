@@ -18,9 +18,17 @@ rm -f "$BUILD/vm/test-summary"
 # The sample daemon, which sample_test.sh drives.
 sample=$(bash "$REPO/harness/sample.sh") || die "the sample daemon does not build"
 
+# FBT_TEST_KERNEL: another bzImage to run them on (modcheck.sh's, with
+# fuse as a module); FBT_TEST_SETUP: a command run first (its insmod).
+kopt=()
+[ -n "${FBT_TEST_KERNEL:-}" ] && kopt=(--kernel "$FBT_TEST_KERNEL")
+setup=${FBT_TEST_SETUP:-true}
+
 set +e
-bash "$REPO/harness/vm.sh" --name test --timeout "${FBT_TEST_TIMEOUT:-2400}" -- \
-	"cd '$inst' && FUSE_BPF_SAMPLE='$sample' ./run_kselftest.sh" | tee "$out"
+bash "$REPO/harness/vm.sh" --name test "${kopt[@]}" \
+	--timeout "${FBT_TEST_TIMEOUT:-2400}" -- \
+	"$setup && cd '$inst' && FUSE_BPF_SAMPLE='$sample' ./run_kselftest.sh" |
+	tee "$out"
 vmrc=${PIPESTATUS[0]}
 set -e
 

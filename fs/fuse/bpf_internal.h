@@ -196,7 +196,6 @@ void fuse_bpf_filter_put(struct fuse_bpf_filter *filter);
 struct fuse_bpf_filter *fuse_bpf_ops_lookup(struct fuse_conn *fc, u64 id);
 struct fuse_bpf_filter *fuse_bpf_ops_root(struct fuse_conn *fc, u32 id);
 int fuse_bpf_conn_init(struct fuse_conn *fc);
-bool fuse_bpf_filter_pending(struct inode *inode);
 
 /* bpf_dir.c */
 void fuse_bpf_entry_valid(struct dentry *entry);

@@ -153,19 +153,6 @@ struct fuse_bpf_filter *fuse_bpf_ops_root(struct fuse_conn *fc, u32 id)
 	return filter;
 }
 
-/* Whether the node's filters wait for their first map. */
-bool fuse_bpf_filter_pending(struct inode *inode)
-{
-	struct fuse_bpf_filter *filter;
-	bool pending;
-
-	rcu_read_lock();
-	filter = rcu_dereference(get_fuse_inode(inode)->bpf_filter);
-	pending = filter && READ_ONCE(filter->pending);
-	rcu_read_unlock();
-	return pending;
-}
-
 /* The connection's table of ops ids, made when fuse-bpf is enabled. */
 int fuse_bpf_conn_init(struct fuse_conn *fc)
 {
@@ -839,18 +826,21 @@ struct fuse_bpf_binding {
 	struct fuse_bpf_ops_table *table;
 };
 
-#define FUSE_BPF_BINDING(type)						\
-	static_assert(offsetof(struct type, ops_id) -			\
-		      offsetof(struct type, fuse_fd) ==			\
-		      offsetof(struct fuse_bpf_binding, ops_id));	\
-	static_assert(offsetof(struct type, table) -			\
-		      offsetof(struct type, fuse_fd) ==			\
-		      offsetof(struct fuse_bpf_binding, table))
-FUSE_BPF_BINDING(fuse_bpf_prefilters);
-FUSE_BPF_BINDING(fuse_bpf_postfilters);
-#undef FUSE_BPF_BINDING
+/* Where @member of @type is, from the start of the binding. */
+#define FUSE_BPF_BINDING_OFF(type, member)				\
+	(offsetof(struct type, member) - offsetof(struct type, fuse_fd))
+
+static_assert(FUSE_BPF_BINDING_OFF(fuse_bpf_prefilters, ops_id) ==
+	      offsetof(struct fuse_bpf_binding, ops_id));
+static_assert(FUSE_BPF_BINDING_OFF(fuse_bpf_prefilters, table) ==
+	      offsetof(struct fuse_bpf_binding, table));
+static_assert(FUSE_BPF_BINDING_OFF(fuse_bpf_postfilters, ops_id) ==
+	      offsetof(struct fuse_bpf_binding, ops_id));
+static_assert(FUSE_BPF_BINDING_OFF(fuse_bpf_postfilters, table) ==
+	      offsetof(struct fuse_bpf_binding, table));
 static_assert(offsetof(struct fuse_bpf_prefilters, fuse_fd) ==
 	      offsetof(struct fuse_bpf_postfilters, fuse_fd));
+#undef FUSE_BPF_BINDING_OFF
 
 static struct fuse_bpf_binding *fuse_bpf_binding(void *kdata)
 {

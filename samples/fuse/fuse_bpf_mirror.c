@@ -1004,19 +1004,28 @@ static void no_fuse_bpf(const char *why)
 	fprintf(stderr, "%s: this kernel has no fuse-bpf (%s)\n", PROG, why);
 }
 
-/* Is this kernel's fuse built with the fuse-bpf struct_ops types? */
+/*
+ * Is this kernel's fuse built with the fuse-bpf struct_ops types? They
+ * are in vmlinux's BTF, or in fuse.ko's when fuse is a module.
+ */
 static bool have_fuse_bpf_ops(void)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct btf *btf = vmlinux;
 	bool ok;
 
-	if (!btf)
+	if (!vmlinux)
 		return false;
-	ok = btf__find_by_name_kind(btf, "fuse_bpf_prefilters",
-				    BTF_KIND_STRUCT) > 0 &&
+	if (btf__find_by_name_kind(btf, "fuse_bpf_prefilters",
+				   BTF_KIND_STRUCT) <= 0)
+		btf = btf__load_module_btf("fuse", vmlinux);
+	ok = btf && btf__find_by_name_kind(btf, "fuse_bpf_prefilters",
+					   BTF_KIND_STRUCT) > 0 &&
 	     btf__find_by_name_kind(btf, "fuse_bpf_postfilters",
 				    BTF_KIND_STRUCT) > 0;
-	btf__free(btf);
+	if (btf != vmlinux)
+		btf__free(btf);
+	btf__free(vmlinux);
 	return ok;
 }
 
