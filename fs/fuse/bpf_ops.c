@@ -32,18 +32,18 @@
 
 /**
  * struct fuse_bpf_filter - the filters of an ops id, which nodes use
- * @pre: the prefilters, NULL while no map serves them
+ * @pre: the prefilters, NULL while no map serves them: then the nodes
+ *	refuse every operation (-ENOTCONN), before the first attach (a root
+ *	named by ops=) as after a detach (a server that died), so that no
+ *	node of the id is ever served unfiltered
  * @post: the postfilters, NULL while no map serves them
  * @count: references: the connection's table and the nodes
- * @pending: named by the mount option ops= and no map attached yet: the
- *	nodes refuse every operation until one is
  * @rcu: freed after a grace period, readers use RCU
  */
 struct fuse_bpf_filter {
 	const struct fuse_bpf_prefilters __rcu *pre;
 	const struct fuse_bpf_postfilters __rcu *post;
 	refcount_t count;
-	bool pending;
 	struct rcu_head rcu;
 };
 
@@ -75,6 +75,9 @@ static void fuse_bpf_table_put(struct fuse_bpf_ops_table *table)
 	kfree(table);
 }
 
+/* Both struct_ops types are registered: filters can be attached. */
+static bool fuse_bpf_registered __ro_after_init;
+
 void fuse_bpf_filter_put(struct fuse_bpf_filter *filter)
 {
 	if (filter && refcount_dec_and_test(&filter->count))
@@ -101,17 +104,21 @@ fuse_bpf_ops_slot(struct fuse_bpf_ops_table *table, u32 id, bool create)
 
 	if (!id || id > INT_MAX)
 		return create ? ERR_PTR(-EINVAL) : NULL;
-	if (create) {
-		new = kzalloc(sizeof(*new), GFP_KERNEL);
-		if (!new)
-			return ERR_PTR(-ENOMEM);
-		refcount_set(&new->count, 1);
+	if (!create) {
+		spin_lock(&table->lock);
+		filter = fuse_bpf_filter_get(idr_find(&table->ids, id));
+		spin_unlock(&table->lock);
+		return filter;
 	}
+	new = kzalloc(sizeof(*new), GFP_KERNEL);
+	if (!new)
+		return ERR_PTR(-ENOMEM);
+	refcount_set(&new->count, 1);
 	idr_preload(GFP_KERNEL);
 	spin_lock(&table->lock);
 	filter = fuse_bpf_filter_get(idr_find(&table->ids, id));
-	if (!filter && new) {
-		err = idr_alloc(&table->ids, new, id, id + 1, GFP_ATOMIC);
+	if (!filter) {
+		err = idr_alloc(&table->ids, new, id, id + 1, GFP_NOWAIT);
 		if (err < 0) {
 			filter = ERR_PTR(err);
 		} else {
@@ -134,22 +141,19 @@ struct fuse_bpf_filter *fuse_bpf_ops_lookup(struct fuse_conn *fc, u64 id)
 }
 
 /*
- * The filters of the root, ops id @id of the mount option ops=: pending
- * until a map is attached with that id, if none is yet.
+ * The filters of the root, ops id @id of the mount option ops=: closed
+ * until a prefilters map is attached with that id.
  */
 struct fuse_bpf_filter *fuse_bpf_ops_root(struct fuse_conn *fc, u32 id)
 {
-	struct fuse_bpf_filter *filter = fuse_bpf_ops_slot(fc->bpf_ops, id,
-							   true);
+	struct fuse_bpf_filter *filter;
 
-	if (IS_ERR(filter))
-		return filter;
-	spin_lock(&fc->bpf_ops->lock);
-	if (!rcu_access_pointer(filter->pre) &&
-	    !rcu_access_pointer(filter->post))
-		WRITE_ONCE(filter->pending, true);
-	spin_unlock(&fc->bpf_ops->lock);
-	WRITE_ONCE(fc->bpf_filtered, true);
+	/* Without the types nothing could ever open the root. */
+	if (!fuse_bpf_registered)
+		return ERR_PTR(-EOPNOTSUPP);
+	filter = fuse_bpf_ops_slot(fc->bpf_ops, id, true);
+	if (!IS_ERR(filter))
+		WRITE_ONCE(fc->bpf_filtered, true);
 	return filter;
 }
 
@@ -164,7 +168,8 @@ int fuse_bpf_conn_init(struct fuse_conn *fc)
 	spin_lock_init(&table->lock);
 	idr_init(&table->ids);
 	refcount_set(&table->count, 1);
-	fc->bpf_ops = table;
+	/* /dev/fuse already leads to fc: fuse_bpf_conn_get() may look. */
+	smp_store_release(&fc->bpf_ops, table);
 	return 0;
 }
 
@@ -493,12 +498,6 @@ bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 	filter = rcu_dereference(fi->bpf_filter);
 	if (!filter)
 		goto out;
-	/* Named at mount, not attached yet: nothing may pass unfiltered. */
-	if (unlikely(READ_ONCE(filter->pending)) && !post) {
-		*res = -ENOTCONN;
-		called = true;
-		goto out;
-	}
 	if (post) {
 		postf = rcu_dereference(filter->post);
 		if (postf && fuse_bpf_member_set(postf, filter_op)) {
@@ -508,7 +507,11 @@ bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 		}
 	} else {
 		pre = rcu_dereference(filter->pre);
-		if (pre && fuse_bpf_member_set(pre, filter_op)) {
+		if (!pre) {
+			/* No map serves the id: nothing passes unfiltered. */
+			*res = -ENOTCONN;
+			called = true;
+		} else if (fuse_bpf_member_set(pre, filter_op)) {
 			fuse_bpf_fill_meta(fa, inode);
 			*res = fo->pre(pre, fa);
 			called = true;
@@ -530,8 +533,8 @@ bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op)
 	filter = rcu_dereference(get_fuse_inode(inode)->bpf_filter);
 	if (filter) {
 		pre = rcu_dereference(filter->pre);
-		set = (pre && fuse_bpf_member_set(pre, filter_op)) ||
-		      READ_ONCE(filter->pending);
+		/* No map: the operation is to be refused, by the pipeline. */
+		set = !pre || fuse_bpf_member_set(pre, filter_op);
 	}
 	rcu_read_unlock();
 	return set;
@@ -656,6 +659,7 @@ static int fuse_bpf_kfunc_filter(const struct bpf_prog *prog, u32 kfunc_id)
 	if (!btf_id_set8_contains(&fuse_bpf_kfunc_ids, kfunc_id))
 		return 0;
 	if (prog->type == BPF_PROG_TYPE_STRUCT_OPS &&
+	    prog->aux->attach_btf == fuse_bpf_btf &&
 	    (prog->aux->attach_btf_id == fuse_bpf_ops_type_ids[0] ||
 	     prog->aux->attach_btf_id == fuse_bpf_ops_type_ids[1]))
 		return 0;
@@ -842,6 +846,9 @@ static_assert(offsetof(struct fuse_bpf_prefilters, fuse_fd) ==
 	      offsetof(struct fuse_bpf_postfilters, fuse_fd));
 #undef FUSE_BPF_BINDING_OFF
 
+/* A binding being made: reg() claims it first. */
+#define FUSE_BPF_BINDING_BUSY	((struct fuse_bpf_ops_table *)ERR_PTR(-EBUSY))
+
 static struct fuse_bpf_binding *fuse_bpf_binding(void *kdata)
 {
 	return kdata + offsetof(struct fuse_bpf_prefilters, fuse_fd);
@@ -890,7 +897,8 @@ static struct fuse_conn *fuse_bpf_conn_get(int fd)
 		if (sb->s_root && sb->s_root->d_op == &fuse_root_dentry_operations)
 			fc = get_fuse_conn_super(sb);
 	}
-	if (fc && fc->fuse_bpf && fc->bpf_ops)
+	/* Pairs with the release in fuse_bpf_conn_init(). */
+	if (fc && fc->fuse_bpf && smp_load_acquire(&fc->bpf_ops))
 		fuse_conn_get(fc);
 	else
 		fc = ERR_PTR(-EINVAL);
@@ -908,7 +916,7 @@ static int fuse_bpf_reg(void *kdata, struct bpf_link *link, bool post)
 	struct fuse_bpf_binding *b = fuse_bpf_binding(kdata);
 	struct fuse_bpf_filter *filter;
 	struct fuse_conn *fc;
-	int err = -EEXIST;
+	int err;
 
 	/* A map serves its id while its link lives. */
 	if (!link)
@@ -916,14 +924,20 @@ static int fuse_bpf_reg(void *kdata, struct bpf_link *link, bool post)
 	/* Filters decide what backing calls do with the server's creds. */
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	/* One link, one binding: the core lets a map have several links. */
+	if (cmpxchg(&b->table, NULL, FUSE_BPF_BINDING_BUSY))
+		return -EBUSY;
 	fc = fuse_bpf_conn_get(b->fuse_fd);
-	if (IS_ERR(fc))
-		return PTR_ERR(fc);
+	if (IS_ERR(fc)) {
+		err = PTR_ERR(fc);
+		goto out_unclaim;
+	}
 	filter = fuse_bpf_ops_slot(fc->bpf_ops, b->ops_id, true);
 	if (IS_ERR(filter)) {
-		fuse_conn_put(fc);
-		return PTR_ERR(filter);
+		err = PTR_ERR(filter);
+		goto out_put;
 	}
+	err = -EEXIST;
 
 	spin_lock(&fc->bpf_ops->lock);
 	if (post && !rcu_access_pointer(filter->post)) {
@@ -934,15 +948,18 @@ static int fuse_bpf_reg(void *kdata, struct bpf_link *link, bool post)
 		err = 0;
 	}
 	if (!err) {
-		WRITE_ONCE(filter->pending, false);
 		refcount_inc(&fc->bpf_ops->count);
-		b->table = fc->bpf_ops;
+		WRITE_ONCE(b->table, fc->bpf_ops);
 	}
 	spin_unlock(&fc->bpf_ops->lock);
 	fuse_bpf_filter_put(filter);
 	if (!err)
 		WRITE_ONCE(fc->bpf_filtered, true);
+out_put:
 	fuse_conn_put(fc);
+out_unclaim:
+	if (err)
+		WRITE_ONCE(b->table, NULL);
 	pr_debug("%s: ops_id=%u post=%d err=%d\n", __func__, b->ops_id, post,
 		 err);
 	return err;
@@ -965,14 +982,15 @@ static void fuse_bpf_replace(struct fuse_bpf_binding *b, const void *old,
 
 /*
  * Detach: the nodes of the id keep their filters without this map's
- * callbacks; none runs after unreg returns.
+ * callbacks (without prefilters they refuse every operation); none runs
+ * after unreg returns.
  */
 static void fuse_bpf_unreg(void *kdata, struct bpf_link *link)
 {
 	struct fuse_bpf_binding *b = fuse_bpf_binding(kdata);
-	struct fuse_bpf_ops_table *table = b->table;
+	struct fuse_bpf_ops_table *table = READ_ONCE(b->table);
 
-	if (WARN_ON_ONCE(!table))
+	if (WARN_ON_ONCE(!table || table == FUSE_BPF_BINDING_BUSY))
 		return;
 	fuse_bpf_replace(b, kdata, NULL);
 	synchronize_rcu();
@@ -988,23 +1006,29 @@ static int fuse_bpf_update(void *kdata, void *old_kdata, struct bpf_link *link)
 {
 	struct fuse_bpf_binding *b = fuse_bpf_binding(kdata);
 	struct fuse_bpf_binding *old = fuse_bpf_binding(old_kdata);
+	struct fuse_bpf_ops_table *table;
 	struct fuse_conn *fc;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	if (kdata == old_kdata)
+		return 0;
 	if (WARN_ON_ONCE(!old->table) || b->ops_id != old->ops_id)
 		return -EINVAL;
 	fc = fuse_bpf_conn_get(b->fuse_fd);
 	if (IS_ERR(fc))
 		return PTR_ERR(fc);
-	if (fc->bpf_ops != old->table) {
-		fuse_conn_put(fc);
-		return -EINVAL;
-	}
+	table = fc->bpf_ops;
 	fuse_conn_put(fc);
-	/* The new map takes over the old one's reference to the table. */
-	b->table = old->table;
-	old->table = NULL;
+	if (table != old->table)
+		return -EINVAL;
+	/*
+	 * The new map takes over the old one's reference to the table,
+	 * unless it is bound through a link of its own.
+	 */
+	if (cmpxchg(&b->table, NULL, table))
+		return -EBUSY;
+	WRITE_ONCE(old->table, NULL);
 	fuse_bpf_replace(b, old_kdata, kdata);
 	/* The old map's programs are freed after a grace period. */
 	return 0;
@@ -1090,4 +1114,6 @@ void fuse_bpf_init(void)
 					      fuse_bpf_postfilters);
 	if (err)
 		pr_warn("fuse-bpf: no BPF filters: %d\n", err);
+	else
+		fuse_bpf_registered = true;
 }

@@ -188,10 +188,11 @@ struct fuse_bpf_readdir_in {
  *	kernel-private, zero
  *
  * Attaching needs CAP_SYS_ADMIN (as registering a backing file does);
- * each id takes one prefilters and one postfilters map at a time. The
- * map serves the id until its link goes: then the nodes of the id keep
- * no callbacks of that type (a map attached later with the same id
- * serves them again).
+ * each id takes one prefilters and one postfilters map at a time, and a
+ * map has one binding (a second link of it: -EBUSY). The map serves the
+ * id until its link goes. While no prefilters map serves an id (before
+ * the first attach, after a detach), every operation on its nodes fails
+ * with -ENOTCONN: no node with filters is ever served unfiltered.
  */
 
 struct fuse_bpf_prefilters {

@@ -459,21 +459,40 @@ TEST_F(filter, garbage_return)
 	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
 }
 
+/*
+ * Detaching the prefilters (a server that died, unless it pinned its
+ * links): no program runs any more, and the nodes refuse every operation
+ * rather than be served unfiltered, until a map serves the id again.
+ */
 TEST_F(filter, detach)
 {
 	struct stat st;
 	__u32 calls;
+	int fd;
 
 	FILTER_MOUNT(self->skel->maps.count, NULL, NULL);
 	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	fd = open(MNT("visible"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
 	calls = self->skel->bss->getattr_calls;
 	ASSERT_LT(0, calls);
 	ASSERT_EQ(0, bpf_link__destroy(self->pre));
 	self->pre = NULL;
-	/* no program runs any more; the node is a plain backed node */
-	ASSERT_EQ(0, stat(MNT("visible"), &st));
-	ASSERT_EQ(strlen(VISIBLE_DATA), st.st_size);
+	ASSERT_FAILS(ENOTCONN, stat(MNT("visible"), &st));
+	ASSERT_FAILS(ENOTCONN, open(MNT("visible"), O_RDONLY));
+	ASSERT_FAILS(ENOTCONN, mkdir(MNT("new"), 0755));
+	ASSERT_FAILS(ENOENT, stat(BACK("new"), &st));
 	ASSERT_EQ(calls, self->skel->bss->getattr_calls);
+	/* a postfilters map alone does not open it: no prefilter asks for it */
+	self->post = attach(&self->e, self->skel->maps.post);
+	ASSERT_NE(NULL, self->post) TH_LOG("attach: %s", strerror(errno));
+	ASSERT_FAILS(ENOTCONN, stat(MNT("visible"), &st));
+	/* a prefilters map with the id serves the nodes again */
+	self->pre = attach(&self->e, self->skel->maps.count);
+	ASSERT_NE(NULL, self->pre) TH_LOG("attach: %s", strerror(errno));
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	ASSERT_LT(calls, self->skel->bss->getattr_calls);
+	ASSERT_EQ(0, close(fd));
 }
 
 /* Moving the link to another map: the nodes follow at once. */
@@ -502,7 +521,9 @@ TEST_F(filter, replace)
 struct stat_loop {
 	const char *path;
 	volatile bool stop;
-	int errors;
+	int errors;		/* wrong results, or errors but ENOTCONN */
+	int refused;		/* ENOTCONN: no map serves the filters */
+	int refused_then_served; /* a success after an ENOTCONN */
 	int loops;
 };
 
@@ -511,14 +532,25 @@ static void *stat_loop(void *arg)
 	struct stat_loop *l = arg;
 	char buf[64];
 	struct stat st;
+	ssize_t n;
 	int fd;
 
 	while (!l->stop) {
-		if (stat(l->path, &st) || st.st_size != strlen(VISIBLE_DATA))
+		if (stat(l->path, &st)) {
+			if (errno == ENOTCONN)
+				l->refused++;
+			else
+				l->errors++;
+		} else if (st.st_size != strlen(VISIBLE_DATA)) {
 			l->errors++;
+		} else if (l->refused) {
+			l->refused_then_served++;
+		}
 		fd = open(l->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || read(fd, buf, sizeof(buf)) !=
-			      strlen(VISIBLE_DATA))
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == ENOTCONN)
+			l->refused++;
+		else if (n != strlen(VISIBLE_DATA))
 			l->errors++;
 		if (fd >= 0)
 			close(fd);
@@ -527,6 +559,11 @@ static void *stat_loop(void *arg)
 	return NULL;
 }
 
+/*
+ * Detaching while a thread stats and reads through the filters: every
+ * call is served (filtered) or refused, none fails otherwise or crashes,
+ * and once refused none is served unfiltered.
+ */
 TEST_F(filter, detach_while_busy)
 {
 	struct stat_loop l = {};
@@ -548,7 +585,10 @@ TEST_F(filter, detach_while_busy)
 	usleep(100 * 1000);
 	l.stop = true;
 	ASSERT_EQ(0, pthread_join(t, NULL));
+	/* served filtered, then refused: never wrong, never unfiltered */
 	ASSERT_EQ(0, l.errors);
+	ASSERT_LT(0, l.refused);
+	ASSERT_EQ(0, l.refused_then_served);
 	ASSERT_LT(20, l.loops);
 }
 
@@ -1163,6 +1203,7 @@ TEST_F(filter, ops_attach)
 {
 	struct bpf_link *count, *post, *hide;
 	struct filters *zero;
+	struct stat stat_buf;
 	struct bpf_map *map;
 	int fd, status;
 	pid_t pid;
@@ -1198,6 +1239,13 @@ TEST_F(filter, ops_attach)
 	ASSERT_EQ(EEXIST, errno);
 	post = attach(&self->e, self->skel->maps.post);
 	ASSERT_NE(NULL, post) TH_LOG("attach: %s", strerror(errno));
+	/* a map has one binding: a second link of it is refused */
+	ASSERT_EQ(NULL, attach(&self->e, self->skel->maps.count));
+	ASSERT_EQ(EBUSY, errno);
+	/* moving a link to its own map changes nothing */
+	ASSERT_EQ(0, update(&self->e, count, self->skel->maps.count))
+		TH_LOG("update: %s", strerror(errno));
+	ASSERT_EQ(0, stat(MNT("visible"), &stat_buf));
 
 	/* attaching needs CAP_SYS_ADMIN, as registering a backing does */
 	pid = fork();
@@ -1228,8 +1276,8 @@ TEST_F(filter, ops_attach)
  */
 TEST_F(filter, ops_pending)
 {
+	struct bpf_link *hide, *post;
 	struct filters *three;
-	struct bpf_link *hide;
 	struct bpf_map *map;
 	struct stat st;
 
@@ -1247,6 +1295,10 @@ TEST_F(filter, ops_pending)
 		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
 			bind_map(map, 3);
 	ASSERT_EQ(0, filters__load(three));
+	/* postfilters alone do not open it: only a prefilter calls them */
+	post = attach(&self->e, three->maps.hide_post);
+	ASSERT_NE(NULL, post) TH_LOG("attach: %s", strerror(errno));
+	ASSERT_FAILS(ENOTCONN, stat(self->e.mnt, &st));
 	hide = attach(&self->e, three->maps.hide);
 	ASSERT_NE(NULL, hide) TH_LOG("attach: %s", strerror(errno));
 	ASSERT_EQ(0, stat(self->e.mnt, &st));
@@ -1254,6 +1306,7 @@ TEST_F(filter, ops_pending)
 	ASSERT_FAILS(ENOENT, stat(MNT("secret1"), &st));
 	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
 	bpf_link__destroy(hide);
+	bpf_link__destroy(post);
 	filters__destroy(three);
 }
 
@@ -2035,8 +2088,9 @@ TEST_F(filter_ops, unknown_id)
 }
 
 /*
- * Detaching the filters a node has by an ops id: the node runs without
- * them, and the mount's own filters are not affected.
+ * Detaching the filters a node has by an ops id: the node refuses every
+ * operation (never unfiltered), a LOOKUP naming the id gives such a node
+ * too, and the mount's own filters are not affected.
  */
 TEST_F(filter_ops, detach_set)
 {
@@ -2045,10 +2099,11 @@ TEST_F(filter_ops, detach_set)
 	ASSERT_FAILS(EROFS, mkdir(MNT("set/new"), 0755));
 	ASSERT_EQ(0, bpf_link__destroy(self->ro));
 	self->ro = NULL;
-	ASSERT_EQ(0, mkdir(MNT("set/new"), 0755));
-	ASSERT_EQ(0, stat(BACK("new"), &st));
-	ASSERT_TRUE(S_ISDIR(st.st_mode));
+	ASSERT_FAILS(ENOTCONN, mkdir(MNT("set/new"), 0755));
+	ASSERT_FAILS(ENOENT, stat(BACK("new"), &st));
+	ASSERT_FAILS(ENOTCONN, stat(MNT("closed/visible"), &st));
 	ASSERT_FAILS(ENOENT, stat(MNT("inherit/secret1"), &st));
+	CHECK_FILE(MNT("none/secret1"), "hidden\n");
 }
 
 /*
