@@ -367,17 +367,44 @@ struct fuse_bpf_setattr_io {
 	struct iattr backing;	/* what the backing call does */
 };
 
-/* What a prefilter may change of an iattr: these fields and valid bits. */
+/*
+ * What a prefilter may change of an iattr: these fields and valid bits,
+ * whose FATTR_* and ATTR_* values are the same.
+ */
 #define FUSE_BPF_SETATTR_VALID	(ATTR_MODE | ATTR_UID | ATTR_GID | ATTR_SIZE)
+static_assert(FATTR_MODE == ATTR_MODE && FATTR_UID == ATTR_UID &&
+	      FATTR_GID == ATTR_GID && FATTR_SIZE == ATTR_SIZE);
 
+/* The request a SETATTR would carry, as fuse's iattr_to_fattr() makes it. */
 static void fuse_bpf_iattr_to_in(const struct iattr *attr,
 				 struct fuse_setattr_in *in)
 {
-	in->valid = attr->ia_valid;
+	unsigned int ivalid = attr->ia_valid;
+
+	in->valid = ivalid & FUSE_BPF_SETATTR_VALID;
 	in->size = attr->ia_size;
 	in->mode = attr->ia_mode;
 	in->uid = from_kuid(&init_user_ns, attr->ia_uid);
 	in->gid = from_kgid(&init_user_ns, attr->ia_gid);
+	if (ivalid & ATTR_ATIME) {
+		in->valid |= FATTR_ATIME;
+		in->atime = attr->ia_atime.tv_sec;
+		in->atimensec = attr->ia_atime.tv_nsec;
+		if (!(ivalid & ATTR_ATIME_SET))
+			in->valid |= FATTR_ATIME_NOW;
+	}
+	if (ivalid & ATTR_MTIME) {
+		in->valid |= FATTR_MTIME;
+		in->mtime = attr->ia_mtime.tv_sec;
+		in->mtimensec = attr->ia_mtime.tv_nsec;
+		if (!(ivalid & ATTR_MTIME_SET))
+			in->valid |= FATTR_MTIME_NOW;
+	}
+	if (ivalid & ATTR_CTIME) {
+		in->valid |= FATTR_CTIME;
+		in->ctime = attr->ia_ctime.tv_sec;
+		in->ctimensec = attr->ia_ctime.tv_nsec;
+	}
 }
 
 /*

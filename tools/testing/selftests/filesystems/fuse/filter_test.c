@@ -1354,6 +1354,38 @@ static int caller_result(pid_t pid)
  * could not ask for that itself (the bare backing says EPERM), so neither
  * can the filter for it. Root can, which shows the filter runs.
  */
+/*
+ * A setattr prefilter sees the request a server would get: FUSE's
+ * FATTR_* bits (not the kernel's ATTR_* ones) and the times.
+ */
+TEST_F(filter, setattr_valid_bits)
+{
+	struct timespec mtime_only[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = 12345 },
+	};
+	struct stat st;
+
+	FILTER_MOUNT(self->skel->maps.rec, NULL, NULL);
+	ASSERT_EQ(0, utimensat(AT_FDCWD, MNT("visible"), mtime_only, 0));
+	ASSERT_EQ(FATTR_MTIME | FATTR_CTIME, self->skel->bss->setattr_valid);
+	ASSERT_EQ(12345, self->skel->bss->setattr_mtime);
+	ASSERT_EQ(0, stat(BACK("visible"), &st));
+	ASSERT_EQ(12345, st.st_mtime);
+	ASSERT_EQ(0, utimensat(AT_FDCWD, MNT("visible"), NULL, 0));
+	ASSERT_EQ(FATTR_ATIME | FATTR_ATIME_NOW | FATTR_MTIME |
+		  FATTR_MTIME_NOW | FATTR_CTIME,
+		  self->skel->bss->setattr_valid);
+	ASSERT_EQ(0, chmod(MNT("visible"), 0640));
+	ASSERT_EQ(FATTR_MODE | FATTR_CTIME, self->skel->bss->setattr_valid);
+	/* truncate(2) asks for the size only: the file system sets the times */
+	ASSERT_EQ(0, truncate(MNT("visible"), 3));
+	ASSERT_EQ(FATTR_SIZE, self->skel->bss->setattr_valid);
+	ASSERT_EQ(0, stat(BACK("visible"), &st));
+	ASSERT_EQ(3, st.st_size);
+	ASSERT_EQ(0640, st.st_mode & 07777);
+}
+
 TEST_F(filter, setattr_recheck_gid)
 {
 	struct stat st;

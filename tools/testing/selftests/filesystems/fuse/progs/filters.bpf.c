@@ -850,4 +850,22 @@ struct fuse_bpf_prefilters widen = {
 	.rename = (void *)widen_rename,
 };
 
+/* What a setattr prefilter sees of the request. */
+__u32 setattr_valid;
+__u64 setattr_mtime;
+
+SEC("struct_ops/rec_setattr")
+int BPF_PROG(rec_setattr, const struct fuse_bpf_meta *meta,
+	     struct fuse_setattr_in *in)
+{
+	setattr_valid = in->valid;
+	setattr_mtime = in->mtime;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters rec = {
+	.setattr = (void *)rec_setattr,
+};
+
 char _license[] SEC("license") = "GPL";
