@@ -69,22 +69,34 @@ static void bind_map(struct bpf_map *map, __u32 id)
 	v->ops_id = id;
 }
 
-/* Open @skel with every filter map bound to ops id 1, and load it. */
-static struct filters *filters_load(void)
+/* Bind every filter map of @skel (opened, not loaded) to ops id @id. */
+static void bind_maps(struct filters *skel, __u32 id)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, skel->obj)
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			bind_map(map, id);
+}
+
+/* The filters, every map bound to ops id @id, loaded; NULL if not. */
+static struct filters *filters_load_id(__u32 id)
 {
 	struct filters *skel = filters__open();
-	struct bpf_map *map;
 
 	if (!skel)
 		return NULL;
-	bpf_object__for_each_map(map, skel->obj)
-		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
-			bind_map(map, 1);
+	bind_maps(skel, id);
 	if (filters__load(skel)) {
 		filters__destroy(skel);
 		return NULL;
 	}
 	return skel;
+}
+
+static struct filters *filters_load(void)
+{
+	return filters_load_id(1);
 }
 
 /* Make CONN_FD a descriptor of the connection of @e; -1 and errno. */
@@ -1204,7 +1216,6 @@ TEST_F(filter, ops_attach)
 	struct bpf_link *count, *post, *hide;
 	struct filters *zero;
 	struct stat stat_buf;
-	struct bpf_map *map;
 	int fd, status;
 	pid_t pid;
 
@@ -1222,12 +1233,8 @@ TEST_F(filter, ops_attach)
 	ASSERT_EQ(EINVAL, errno);
 	close(CONN_FD);
 	/* ops id 0 */
-	zero = filters__open();
+	zero = filters_load_id(0);
 	ASSERT_NE(NULL, zero);
-	bpf_object__for_each_map(map, zero->obj)
-		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
-			bind_map(map, 0);
-	ASSERT_EQ(0, filters__load(zero));
 	ASSERT_EQ(NULL, attach(&self->e, zero->maps.count));
 	ASSERT_EQ(EINVAL, errno);
 	filters__destroy(zero);
@@ -1278,7 +1285,6 @@ TEST_F(filter, ops_pending)
 {
 	struct bpf_link *hide, *post;
 	struct filters *three;
-	struct bpf_map *map;
 	struct stat st;
 
 	strcat(self->e.extra, ",ops=3");
@@ -1289,12 +1295,8 @@ TEST_F(filter, ops_pending)
 	ASSERT_FAILS(ENOTCONN, stat(MNT("secret1"), &st));
 	ASSERT_FAILS(ENOTCONN, open(MNT("visible"), O_RDONLY | O_CLOEXEC));
 
-	three = filters__open();
+	three = filters_load_id(3);
 	ASSERT_NE(NULL, three);
-	bpf_object__for_each_map(map, three->obj)
-		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
-			bind_map(map, 3);
-	ASSERT_EQ(0, filters__load(three));
 	/* postfilters alone do not open it: only a prefilter calls them */
 	post = attach(&self->e, three->maps.hide_post);
 	ASSERT_NE(NULL, post) TH_LOG("attach: %s", strerror(errno));
@@ -1945,7 +1947,6 @@ FIXTURE(filter_ops) {
 
 FIXTURE_SETUP(filter_ops)
 {
-	struct bpf_map *map;
 	int err = 0;
 
 	umask(022);
@@ -1959,9 +1960,7 @@ FIXTURE_SETUP(filter_ops)
 	/* the root's: hide and hide_post, id 1; readonly is id 2 */
 	self->skel = filters__open();
 	ASSERT_NE(NULL, self->skel);
-	bpf_object__for_each_map(map, self->skel->obj)
-		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
-			bind_map(map, 1);
+	bind_maps(self->skel, 1);
 	bind_map(self->skel->maps.readonly, 2);
 	bind_map(self->skel->maps.noread, 3);
 	ASSERT_EQ(0, filters__load(self->skel));
