@@ -375,36 +375,14 @@ struct fuse_bpf_setattr_io {
 static_assert(FATTR_MODE == ATTR_MODE && FATTR_UID == ATTR_UID &&
 	      FATTR_GID == ATTR_GID && FATTR_SIZE == ATTR_SIZE);
 
-/* The request a SETATTR would carry, as fuse's iattr_to_fattr() makes it. */
-static void fuse_bpf_iattr_to_in(const struct iattr *attr,
+/*
+ * The request a SETATTR would carry: a backed node's times are its backing
+ * inode's, so never the kernel's own (no trust_local_cmtime).
+ */
+static void fuse_bpf_iattr_to_in(struct inode *inode, struct iattr *attr,
 				 struct fuse_setattr_in *in)
 {
-	unsigned int ivalid = attr->ia_valid;
-
-	in->valid = ivalid & FUSE_BPF_SETATTR_VALID;
-	in->size = attr->ia_size;
-	in->mode = attr->ia_mode;
-	in->uid = from_kuid(&init_user_ns, attr->ia_uid);
-	in->gid = from_kgid(&init_user_ns, attr->ia_gid);
-	if (ivalid & ATTR_ATIME) {
-		in->valid |= FATTR_ATIME;
-		in->atime = attr->ia_atime.tv_sec;
-		in->atimensec = attr->ia_atime.tv_nsec;
-		if (!(ivalid & ATTR_ATIME_SET))
-			in->valid |= FATTR_ATIME_NOW;
-	}
-	if (ivalid & ATTR_MTIME) {
-		in->valid |= FATTR_MTIME;
-		in->mtime = attr->ia_mtime.tv_sec;
-		in->mtimensec = attr->ia_mtime.tv_nsec;
-		if (!(ivalid & ATTR_MTIME_SET))
-			in->valid |= FATTR_MTIME_NOW;
-	}
-	if (ivalid & ATTR_CTIME) {
-		in->valid |= FATTR_CTIME;
-		in->ctime = attr->ia_ctime.tv_sec;
-		in->ctimensec = attr->ia_ctime.tv_nsec;
-	}
+	iattr_to_fattr(&nop_mnt_idmap, get_fuse_conn(inode), attr, in, false);
 }
 
 /*
@@ -420,7 +398,7 @@ static int fuse_bpf_setattr_init_out(struct fuse_bpf_args *fa, void *data)
 	struct inode *inode = d_inode(io->dentry);
 
 	*attr = *io->attr;
-	fuse_bpf_iattr_to_in(attr, &asked);
+	fuse_bpf_iattr_to_in(inode, attr, &asked);
 	if (asked.valid == io->in.valid && asked.size == io->in.size &&
 	    asked.mode == io->in.mode && asked.uid == io->in.uid &&
 	    asked.gid == io->in.gid)
@@ -429,8 +407,8 @@ static int fuse_bpf_setattr_init_out(struct fuse_bpf_args *fa, void *data)
 	attr->ia_valid &= io->in.valid | ~FUSE_BPF_SETATTR_VALID;
 	attr->ia_valid &= ~ATTR_FORCE;
 	attr->ia_mode = (io->in.mode & S_IALLUGO) | (inode->i_mode & S_IFMT);
-	attr->ia_uid = make_kuid(&init_user_ns, io->in.uid);
-	attr->ia_gid = make_kgid(&init_user_ns, io->in.gid);
+	attr->ia_uid = make_kuid(get_fuse_conn(inode)->user_ns, io->in.uid);
+	attr->ia_gid = make_kgid(get_fuse_conn(inode)->user_ns, io->in.gid);
 	attr->ia_size = io->in.size;
 	if (((attr->ia_valid & ATTR_UID) && !uid_valid(attr->ia_uid)) ||
 	    ((attr->ia_valid & ATTR_GID) && !gid_valid(attr->ia_gid)))
@@ -519,7 +497,7 @@ bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 	if (*err)
 		return true;
 	/* What the filter sees is what the caller may do. */
-	fuse_bpf_iattr_to_in(attr, &io.in);
+	fuse_bpf_iattr_to_in(inode, attr, &io.in);
 	return fuse_bpf_run(&fuse_bpf_setattr_op, inode, &io, err);
 }
 
