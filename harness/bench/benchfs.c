@@ -52,6 +52,10 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+/* The sample daemon's stat(2) conversion, the test daemon's opcode names */
+#include "../../samples/fuse/fuse_attr.h"
+#include "../../tools/testing/selftests/filesystems/fuse/fuse_opnames.h"
+
 #define NR_OPS		64
 #define TIMEOUT		1	/* entry and attribute timeout, as passthrough_ll */
 #define FB_TIMEOUT	86400	/* for nodes with a backing */
@@ -95,31 +99,13 @@ struct dirh {
 	struct dirent *de;	/* read but not yet sent */
 };
 
-static const char *const opnames[NR_OPS] = {
-	[FUSE_LOOKUP] = "LOOKUP", [FUSE_FORGET] = "FORGET",
-	[FUSE_GETATTR] = "GETATTR", [FUSE_SETATTR] = "SETATTR",
-	[FUSE_READLINK] = "READLINK", [FUSE_SYMLINK] = "SYMLINK",
-	[FUSE_MKNOD] = "MKNOD", [FUSE_MKDIR] = "MKDIR",
-	[FUSE_UNLINK] = "UNLINK", [FUSE_RMDIR] = "RMDIR",
-	[FUSE_RENAME] = "RENAME", [FUSE_LINK] = "LINK", [FUSE_OPEN] = "OPEN",
-	[FUSE_READ] = "READ", [FUSE_WRITE] = "WRITE", [FUSE_STATFS] = "STATFS",
-	[FUSE_RELEASE] = "RELEASE", [FUSE_FSYNC] = "FSYNC",
-	[FUSE_SETXATTR] = "SETXATTR", [FUSE_GETXATTR] = "GETXATTR",
-	[FUSE_LISTXATTR] = "LISTXATTR", [FUSE_REMOVEXATTR] = "REMOVEXATTR",
-	[FUSE_FLUSH] = "FLUSH", [FUSE_INIT] = "INIT",
-	[FUSE_OPENDIR] = "OPENDIR", [FUSE_READDIR] = "READDIR",
-	[FUSE_RELEASEDIR] = "RELEASEDIR", [FUSE_FSYNCDIR] = "FSYNCDIR",
-	[FUSE_GETLK] = "GETLK", [FUSE_SETLK] = "SETLK",
-	[FUSE_SETLKW] = "SETLKW", [FUSE_ACCESS] = "ACCESS",
-	[FUSE_CREATE] = "CREATE", [FUSE_INTERRUPT] = "INTERRUPT",
-	[FUSE_BMAP] = "BMAP", [FUSE_DESTROY] = "DESTROY",
-	[FUSE_IOCTL] = "IOCTL", [FUSE_POLL] = "POLL",
-	[FUSE_BATCH_FORGET] = "BATCH_FORGET", [FUSE_FALLOCATE] = "FALLOCATE",
-	[FUSE_READDIRPLUS] = "READDIRPLUS", [FUSE_RENAME2] = "RENAME2",
-	[FUSE_LSEEK] = "LSEEK", [FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
-	[FUSE_SYNCFS] = "SYNCFS", [FUSE_TMPFILE] = "TMPFILE",
-	[FUSE_STATX] = "STATX", [NR_OPS - 1] = "OTHER",
-};
+/* The name of counter @i: the opcode's, or OTHER for the last one. */
+static const char *count_name(uint32_t i)
+{
+	if (i == NR_OPS - 1)
+		return "OTHER";
+	return fuse_opname(i) ?: "?";
+}
 
 static int fuse_fd;
 static bool fb_mode, debug;
@@ -308,26 +294,6 @@ static int reply(uint64_t unique, int error, const void *data, size_t size)
 	return reply_iov(unique, error, &iov, data ? 1 : 0);
 }
 
-static void fill_attr(struct fuse_attr *a, const struct stat *st)
-{
-	memset(a, 0, sizeof(*a));
-	a->ino = st->st_ino;
-	a->size = st->st_size;
-	a->blocks = st->st_blocks;
-	a->atime = st->st_atim.tv_sec;
-	a->mtime = st->st_mtim.tv_sec;
-	a->ctime = st->st_ctim.tv_sec;
-	a->atimensec = st->st_atim.tv_nsec;
-	a->mtimensec = st->st_mtim.tv_nsec;
-	a->ctimensec = st->st_ctim.tv_nsec;
-	a->mode = st->st_mode;
-	a->nlink = st->st_nlink;
-	a->uid = st->st_uid;
-	a->gid = st->st_gid;
-	a->rdev = st->st_rdev;
-	a->blksize = st->st_blksize;
-}
-
 static const char *proc_path(int fd)
 {
 	static char buf[2][32];
@@ -379,7 +345,7 @@ static int do_lookup(struct node *dir, const char *name,
 	}
 	e->entry_valid = id ? FB_TIMEOUT : TIMEOUT;
 	e->attr_valid = id ? FB_TIMEOUT : TIMEOUT;
-	fill_attr(&e->attr, &st);
+	fuse_attr_from_stat(&e->attr, &st);
 	return 0;
 }
 
@@ -527,7 +493,7 @@ static int do_getattr(uint64_t unique, struct node *n)
 
 	if (fstatat(n->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return reply(unique, -errno, NULL, 0);
-	fill_attr(&out.attr, &st);
+	fuse_attr_from_stat(&out.attr, &st);
 	return reply(unique, 0, &out, sizeof(out));
 }
 
@@ -666,7 +632,7 @@ static int handle(const struct fuse_in_header *h, const void *arg,
 	counts->req[op < NR_OPS ? op : NR_OPS - 1]++;
 	if (debug)
 		fprintf(stderr, "benchfs: %s node %llu%s%s\n",
-			op < NR_OPS && opnames[op] ? opnames[op] : "?",
+			fuse_opname(op) ?: "?",
 			(unsigned long long)h->nodeid,
 			op == FUSE_LOOKUP ? " name " : "",
 			op == FUSE_LOOKUP ? name : "");
@@ -969,7 +935,7 @@ static int cmd_counts(const char *path, bool reset)
 	else
 		for (i = 0; i < NR_OPS; i++)
 			if (c->req[i])
-				printf("%s=%llu ", opnames[i] ? opnames[i] : "?",
+				printf("%s=%llu ", count_name(i),
 				       (unsigned long long)c->req[i]);
 	stats_pin(pin, sizeof(pin), path);
 	fd = bpf_obj_get(pin);

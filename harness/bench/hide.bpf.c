@@ -11,12 +11,9 @@
 #include <bpf/bpf_tracing.h>
 
 #define ENOENT	2
-#define EIO	5
 
 extern int bpf_fuse_buf_dynptr(struct fuse_bpf_rdonly_buf *buf,
 			       struct bpf_dynptr *ptr) __ksym;
-extern int bpf_fuse_buf_rw_dynptr(struct fuse_bpf_buf *buf, __u64 size,
-				  struct bpf_dynptr *ptr) __ksym;
 
 static __always_inline bool is_secret(const char *s)
 {
@@ -39,6 +36,9 @@ int BPF_PROG(hide_lookup, const struct fuse_bpf_meta *meta,
 }
 
 #ifdef HAVE_READDIR_POST
+/* The selftests' helper, which the sample daemon's filter uses too. */
+#include "../../tools/testing/selftests/filesystems/fuse/progs/fuse_dirents.bpf.h"
+
 SEC("struct_ops/hide_readdir_pre")
 int BPF_PROG(hide_readdir_pre, const struct fuse_bpf_meta *meta,
 	     struct fuse_bpf_readdir_in *in)
@@ -46,41 +46,18 @@ int BPF_PROG(hide_readdir_pre, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_POSTFILTER;
 }
 
-#define DIRENT_HDR	sizeof(struct fuse_dirent)
+static __always_inline bool secret_dirent(const struct fuse_dirent *de)
+{
+	return de->namelen >= 6 && is_secret(de->name);
+}
 
-/* Compact the records in place, leaving out "secret*". */
+/* Leave "secret*" out of a listing. */
 SEC("struct_ops/hide_readdir")
 int BPF_PROG(hide_readdir, const struct fuse_bpf_meta *meta,
 	     const struct fuse_read_in *in, struct fuse_bpf_buf *dirents)
 {
-	__u32 size = dirents->ro.size, rd = 0, wr = 0, reclen;
-	char rec[DIRENT_HDR + 256];
-	struct fuse_dirent *de = (void *)rec;
-	struct bpf_dynptr d, shrunk;
-	int i;
-
-	if (bpf_fuse_buf_rw_dynptr(dirents, size, &d))
-		return -EIO;
-	bpf_for(i, 0, 4096) {
-		if (rd >= size)
-			break;
-		if (bpf_dynptr_read(rec, DIRENT_HDR, &d, rd, 0))
-			return -EIO;
-		reclen = (DIRENT_HDR + de->namelen + 7) & ~7U;
-		if (reclen > sizeof(rec) ||
-		    bpf_dynptr_read(rec, reclen, &d, rd, 0))
-			return -EIO;
-		rd += reclen;
-		if (de->namelen >= 6 && is_secret(rec + DIRENT_HDR))
-			continue;
-		if (wr != rd - reclen &&
-		    bpf_dynptr_write(&d, wr, rec, reclen, 0))
-			return -EIO;
-		wr += reclen;
-	}
-	if (wr != size && bpf_fuse_buf_rw_dynptr(dirents, wr, &shrunk))
-		return -EIO;
-	return FUSE_BPF_CONTINUE;
+	return fuse_dirents_remove(dirents, secret_dirent) ?:
+	       FUSE_BPF_CONTINUE;
 }
 #endif
 

@@ -65,6 +65,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "fuse_attr.h"
 #include "fuse_bpf_policy.skel.h"
 
 #define PROG			"fuse_bpf_mirror"
@@ -286,25 +287,6 @@ static void status_stat(struct stat *st)
 	st->st_ctim = mirror.start;
 }
 
-static void fill_attr(struct fuse_attr *a, const struct stat *st)
-{
-	a->ino = st->st_ino;
-	a->size = st->st_size;
-	a->blocks = st->st_blocks;
-	a->atime = st->st_atim.tv_sec;
-	a->mtime = st->st_mtim.tv_sec;
-	a->ctime = st->st_ctim.tv_sec;
-	a->atimensec = st->st_atim.tv_nsec;
-	a->mtimensec = st->st_mtim.tv_nsec;
-	a->ctimensec = st->st_ctim.tv_nsec;
-	a->mode = st->st_mode;
-	a->nlink = st->st_nlink;
-	a->uid = st->st_uid;
-	a->gid = st->st_gid;
-	a->rdev = st->st_rdev;
-	a->blksize = st->st_blksize;
-}
-
 static struct node *node_by_id(__u64 nodeid)
 {
 	size_t i;
@@ -479,7 +461,7 @@ static void mirror_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!is_owned(name))
 		eo.entry_valid = ENTRY_TIMEOUT;
 	eo.attr_valid = ENTRY_TIMEOUT;
-	fill_attr(&eo.attr, &st);
+	fuse_attr_from_stat(&eo.attr, &st);
 	ext.entry_type = FUSE_BPF_ENTRY_BACKING;
 	ext.backing_id = n->backing_id;
 	ext.ops_id = entry_ops(name);

@@ -29,9 +29,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+/* From tools/testing/selftests/filesystems/fuse/progs (see the Makefile). */
+#include "fuse_dirents.bpf.h"
+
 #define EPERM		1
 #define ENOENT		2
-#define EIO		5
 #define EACCES		13
 #define EROFS		30
 
@@ -42,9 +44,6 @@
 #define FS_IOC_FSSETXATTR	0x401c5820
 
 #define HIDE_MAX	32	/* bytes of hide_prefix, keep in sync with the daemon */
-#define DIRENT_HDR	sizeof(struct fuse_dirent)
-#define DIRENT_MAX	(DIRENT_HDR + 256)
-#define DIRENTS_MAX	512	/* records per readdir buffer, at most */
 
 /* What the policy is on; flags of a combination. */
 #define POL_RO		0x1
@@ -68,8 +67,6 @@ __u64 denied_ro;
 
 extern int bpf_fuse_buf_dynptr(struct fuse_bpf_rdonly_buf *buf,
 			       struct bpf_dynptr *ptr) __ksym;
-extern int bpf_fuse_buf_rw_dynptr(struct fuse_bpf_buf *buf, __u64 size,
-				  struct bpf_dynptr *ptr) __ksym;
 
 /* Does @s (at least hide_len bytes) start with hide_prefix? */
 static __always_inline bool prefix_match(const char *s)
@@ -302,47 +299,23 @@ struct fuse_bpf_prefilters pol_ro_owner = {
 	RO_MEMBERS(ro_own),
 };
 
-/*
- * Remove the entries whose name starts with hide_prefix from a listing:
- * compact the struct fuse_dirent records in place and shrink the buffer.
- */
+static __always_inline bool dirent_hidden(const struct fuse_dirent *de)
+{
+	if (de->namelen < hide_len || !prefix_match(de->name))
+		return false;
+	hidden_dirents++;
+	return true;
+}
+
+/* Remove the entries whose name starts with hide_prefix from a listing. */
 SEC("struct_ops/hide_readdir")
 int BPF_PROG(hide_readdir, const struct fuse_bpf_meta *meta,
 	     const struct fuse_read_in *in, struct fuse_bpf_buf *dirents)
 {
-	__u32 size = dirents->ro.size, rd = 0, wr = 0, reclen;
-	struct bpf_dynptr d, shrunk;
-	char rec[DIRENT_MAX];
-	struct fuse_dirent *de = (void *)rec;
-	int i;
-
 	if (meta->error || !hide_len)
 		return FUSE_BPF_CONTINUE;
-	if (bpf_fuse_buf_rw_dynptr(dirents, size, &d))
-		return -EIO;
-	bpf_for(i, 0, DIRENTS_MAX) {
-		if (rd >= size)
-			break;
-		if (bpf_dynptr_read(rec, DIRENT_HDR, &d, rd, 0))
-			return -EIO;
-		reclen = (DIRENT_HDR + de->namelen + 7) & ~7U;
-		if (reclen > sizeof(rec) ||
-		    bpf_dynptr_read(rec, reclen, &d, rd, 0))
-			return -EIO;
-		rd += reclen;
-		if (de->namelen >= hide_len &&
-		    prefix_match(rec + DIRENT_HDR)) {
-			hidden_dirents++;
-			continue;
-		}
-		if (wr != rd - reclen &&
-		    bpf_dynptr_write(&d, wr, rec, reclen, 0))
-			return -EIO;
-		wr += reclen;
-	}
-	if (bpf_fuse_buf_rw_dynptr(dirents, wr, &shrunk))
-		return -EIO;
-	return FUSE_BPF_CONTINUE;
+	return fuse_dirents_remove(dirents, dirent_hidden) ?:
+	       FUSE_BPF_CONTINUE;
 }
 
 /*

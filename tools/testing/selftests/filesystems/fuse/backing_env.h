@@ -196,6 +196,16 @@ static __maybe_unused void check_str(struct __test_metadata *_metadata, const ch
 	check_file(_metadata, path, str, strlen(str));
 }
 
+/* Timestamp @what of @mnt_path is @back's, to the nanosecond. */
+static __maybe_unused void check_time(struct __test_metadata *_metadata,
+				      const char *mnt_path, const char *what,
+				      const struct timespec *back,
+				      const struct timespec *mnt)
+{
+	EXPECT_EQ(back->tv_sec, mnt->tv_sec) TH_LOG("%s: %s", mnt_path, what);
+	EXPECT_EQ(back->tv_nsec, mnt->tv_nsec) TH_LOG("%s: %s", mnt_path, what);
+}
+
 /*
  * The node at @mnt_path must show the attributes of @back_path, with the
  * backing inode number and the fuse mount's device.
@@ -221,18 +231,9 @@ static __maybe_unused void check_stat(struct __test_metadata *_metadata,
 	EXPECT_EQ(b.st_blocks, m.st_blocks) TH_LOG("%s: st_blocks", mnt_path);
 	EXPECT_EQ(b.st_blksize, m.st_blksize)
 		TH_LOG("%s: st_blksize", mnt_path);
-	EXPECT_EQ(b.st_atim.tv_sec, m.st_atim.tv_sec)
-		TH_LOG("%s: atime", mnt_path);
-	EXPECT_EQ(b.st_atim.tv_nsec, m.st_atim.tv_nsec)
-		TH_LOG("%s: atime", mnt_path);
-	EXPECT_EQ(b.st_mtim.tv_sec, m.st_mtim.tv_sec)
-		TH_LOG("%s: mtime", mnt_path);
-	EXPECT_EQ(b.st_mtim.tv_nsec, m.st_mtim.tv_nsec)
-		TH_LOG("%s: mtime", mnt_path);
-	EXPECT_EQ(b.st_ctim.tv_sec, m.st_ctim.tv_sec)
-		TH_LOG("%s: ctime", mnt_path);
-	EXPECT_EQ(b.st_ctim.tv_nsec, m.st_ctim.tv_nsec)
-		TH_LOG("%s: ctime", mnt_path);
+	check_time(_metadata, mnt_path, "atime", &b.st_atim, &m.st_atim);
+	check_time(_metadata, mnt_path, "mtime", &b.st_mtim, &m.st_mtim);
+	check_time(_metadata, mnt_path, "ctime", &b.st_ctim, &m.st_ctim);
 }
 
 static int dent_cmp(const void *a, const void *b)
@@ -350,6 +351,22 @@ static __maybe_unused int wait_child(pid_t pid, int timeout_ms)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return -1;
+}
+
+/*
+ * The exit code of child @pid, waited for up to @timeout_ms; -1 when it
+ * was not started (@pid < 0), timed out or was killed.
+ */
+static __maybe_unused int child_status(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	if (pid < 0)
+		return -1;
+	status = wait_child(pid, timeout_ms);
+	if (status < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }
 
 static __maybe_unused int private_mounts(void)
@@ -503,6 +520,18 @@ static __maybe_unused void env_check_shutdown(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, umount2(e->back, 0))
 		TH_LOG("umount of the backing %s: %s (still referenced?)",
 		       e->back, strerror(errno));
+}
+
+/*
+ * A fixture's teardown: after a passing test the mounts must come apart
+ * cleanly (env_check_shutdown()); everything is cleaned up in any case.
+ */
+static __maybe_unused void env_teardown(struct __test_metadata *_metadata,
+					struct env *e)
+{
+	if (_metadata->exit_code == KSFT_PASS)
+		env_check_shutdown(_metadata, e);
+	env_cleanup(e);
 }
 
 /* The daemon must have seen INIT and nothing else. */

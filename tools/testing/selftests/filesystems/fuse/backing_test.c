@@ -90,9 +90,7 @@ FIXTURE_TEARDOWN(backed)
 {
 	if (self->e.d)
 		expect_only_init(_metadata, self->e.d);
-	if (_metadata->exit_code == KSFT_PASS)
-		env_check_shutdown(_metadata, &self->e);
-	env_cleanup(&self->e);
+	env_teardown(_metadata, &self->e);
 }
 
 TEST_F(backed, read)
@@ -1687,9 +1685,7 @@ FIXTURE_SETUP(lookup_ext)
 
 FIXTURE_TEARDOWN(lookup_ext)
 {
-	if (_metadata->exit_code == KSFT_PASS)
-		env_check_shutdown(_metadata, &self->e);
-	env_cleanup(&self->e);
+	env_teardown(_metadata, &self->e);
 }
 
 TEST_F(lookup_ext, backing_dir)
@@ -2052,31 +2048,35 @@ FIXTURE_VARIANT_ADD(bad_lookup, unknown_type) {
 	.err = EINVAL,
 };
 
+/*
+ * A whole extension of type FUSE_BPF_ENTRY_BACKING for @node, naming a
+ * backing id of the kind @id_kind: where most variants below start from.
+ */
+#define BACKING_REPLY(node, id_kind)					\
+	.name = (node), .extra = EXT_SIZE,				\
+	.type = FUSE_BPF_ENTRY_BACKING, .id = (id_kind)
+
 FIXTURE_VARIANT_ADD(bad_lookup, flags_set) {
-	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.flags = 1, .id = ID_FILE, .err = EINVAL,
+	BACKING_REPLY("file", ID_FILE), .flags = 1, .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, both_ops_flags) {
-	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
+	BACKING_REPLY("file", ID_FILE),
 	.flags = FUSE_BPF_ENTRY_SET_OPS | FUSE_BPF_ENTRY_NO_OPS, .ops_id = 1,
-	.id = ID_FILE, .err = EINVAL,
+	.err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, ops_id_without_flag) {
-	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.ops_id = 1, .id = ID_FILE, .err = EINVAL,
+	BACKING_REPLY("file", ID_FILE), .ops_id = 1, .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, unknown_ops_id) {
-	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.flags = FUSE_BPF_ENTRY_SET_OPS, .ops_id = 1000, .id = ID_FILE,
-	.err = ENOENT,
+	BACKING_REPLY("file", ID_FILE), .flags = FUSE_BPF_ENTRY_SET_OPS,
+	.ops_id = 1000, .err = ENOENT,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, reserved_set) {
-	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.reserved = 1, .id = ID_FILE, .err = EINVAL,
+	BACKING_REPLY("file", ID_FILE), .reserved = 1, .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, no_backing_with_id) {
@@ -2085,23 +2085,19 @@ FIXTURE_VARIANT_ADD(bad_lookup, no_backing_with_id) {
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, unknown_id) {
-	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.id = ID_UNKNOWN, .err = ENOENT,
+	BACKING_REPLY("file", ID_UNKNOWN), .err = ENOENT,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, closed_id) {
-	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.id = ID_CLOSED, .err = ENOENT,
+	BACKING_REPLY("file", ID_CLOSED), .err = ENOENT,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, file_backing_for_dir) {
-	.name = "dir", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.id = ID_FILE, .err = EINVAL,
+	BACKING_REPLY("dir", ID_FILE), .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, dir_backing_for_file) {
-	.name = "file", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.id = ID_DIR, .err = EINVAL,
+	BACKING_REPLY("file", ID_DIR), .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, kernel_nodeid) {
@@ -2109,8 +2105,7 @@ FIXTURE_VARIANT_ADD(bad_lookup, kernel_nodeid) {
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, kernel_nodeid_backed) {
-	.name = "dir", .extra = EXT_SIZE, .type = FUSE_BPF_ENTRY_BACKING,
-	.id = ID_DIR, .kernel_nodeid = true, .err = EIO,
+	BACKING_REPLY("dir", ID_DIR), .kernel_nodeid = true, .err = EIO,
 };
 
 FIXTURE_SETUP(bad_lookup)
@@ -2121,9 +2116,7 @@ FIXTURE_SETUP(bad_lookup)
 
 FIXTURE_TEARDOWN(bad_lookup)
 {
-	if (_metadata->exit_code == KSFT_PASS)
-		env_check_shutdown(_metadata, &self->e);
-	env_cleanup(&self->e);
+	env_teardown(_metadata, &self->e);
 }
 
 /* The variant's extension, with a backing id of the kind it asks for. */
@@ -2337,9 +2330,7 @@ FIXTURE_SETUP(server_open)
 
 FIXTURE_TEARDOWN(server_open)
 {
-	if (_metadata->exit_code == KSFT_PASS)
-		env_check_shutdown(_metadata, &self->e);
-	env_cleanup(&self->e);
+	env_teardown(_metadata, &self->e);
 }
 
 TEST_F(server_open, backed_later)
@@ -2566,9 +2557,7 @@ FIXTURE_SETUP(reserved_nodeid)
 
 FIXTURE_TEARDOWN(reserved_nodeid)
 {
-	if (_metadata->exit_code == KSFT_PASS)
-		env_check_shutdown(_metadata, &self->e);
-	env_cleanup(&self->e);
+	env_teardown(_metadata, &self->e);
 }
 
 /*
@@ -2653,20 +2642,13 @@ static int copy_true(const char *dst)
 /* Exec @path: 0 when it ran (true exits 0), else the exec's errno. */
 static int run_exec(const char *path)
 {
-	int status;
-	pid_t pid;
+	pid_t pid = fork();
 
-	pid = fork();
-	if (pid < 0)
-		return -1;
 	if (!pid) {
 		execl(path, path, (char *)NULL);
 		_exit(errno ? errno : 255);
 	}
-	status = wait_child(pid, 10000);
-	if (status < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
+	return child_status(pid, 10000);
 }
 
 /* Open @path with @flags: 0 when it opened, else the errno. */
@@ -2741,9 +2723,7 @@ FIXTURE_TEARDOWN(mnt_flags)
 {
 	if (is_mounted(self->nm))
 		umount2(self->nm, MNT_DETACH);
-	if (_metadata->exit_code == KSFT_PASS)
-		env_check_shutdown(_metadata, &self->e);
-	env_cleanup(&self->e);
+	env_teardown(_metadata, &self->e);
 }
 
 /* root_dir= on a noexec mount: nothing is executed through the mount. */
@@ -3235,9 +3215,7 @@ FIXTURE_TEARDOWN(differential)
 {
 	if (self->e.d)
 		expect_only_init(_metadata, self->e.d);
-	if (_metadata->exit_code == KSFT_PASS)
-		env_check_shutdown(_metadata, &self->e);
-	env_cleanup(&self->e);
+	env_teardown(_metadata, &self->e);
 }
 
 TEST_F_TIMEOUT(differential, same_as_tmpfs, 240)

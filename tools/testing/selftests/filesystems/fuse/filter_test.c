@@ -1067,35 +1067,49 @@ struct ask_replies {
 	__u64 parent;		/* the directory of the last one */
 };
 
+/*
+ * Answer the LOOKUP @in of @name, a node in the root of the daemon's
+ * tree, with its entry and an extension backing it by @backing_id, with
+ * @flags and @ops_id. Returns what a hook returns.
+ */
+static int reply_backed(struct ftd *d, const struct fuse_in_header *in,
+			const char *name, int backing_id, __u32 flags,
+			__u64 ops_id)
+{
+	struct {
+		struct fuse_entry_out entry;
+		struct fuse_bpf_entry_out ext;
+	} reply = {
+		.ext = {
+			.entry_type = FUSE_BPF_ENTRY_BACKING,
+			.flags = flags,
+			.backing_id = backing_id,
+			.ops_id = ops_id,
+		},
+	};
+	__u64 id = ftd_lookup(d, FUSE_ROOT_ID, name);
+
+	if (!id)
+		return -ENOENT;
+	ftd_fill_entry(d, id, &reply.entry);
+	return ftd_reply(d, in->unique, 0, &reply, sizeof(reply)) ?:
+	       FTD_HANDLED;
+}
+
 static int ask_hook(struct ftd *d, const struct fuse_in_header *in,
 		    const void *arg, size_t len, void *priv)
 {
 	struct ask_replies *a = priv;
-	struct {
-		struct fuse_entry_out entry;
-		struct fuse_bpf_entry_out ext;
-	} reply = {};
 	const char *name = arg;
-	__u64 id;
 
 	if (in->opcode != FUSE_LOOKUP || strncmp(name, "ask", 3))
 		return FTD_DEFAULT;
 	a->lookups++;
 	a->parent = in->nodeid;
-	id = ftd_lookup(d, FUSE_ROOT_ID, name);
-	if (!id)
-		return -ENOENT;
-	ftd_fill_entry(d, id, &reply.entry);
-	reply.ext.entry_type = FUSE_BPF_ENTRY_BACKING;
-	if (!strcmp(name, "askset")) {
-		reply.ext.backing_id = a->set_id;
-		reply.ext.flags = FUSE_BPF_ENTRY_SET_OPS;
-		reply.ext.ops_id = a->ops_id;
-	} else {
-		reply.ext.backing_id = a->me_id;
-	}
-	ftd_reply(d, in->unique, 0, &reply, sizeof(reply));
-	return FTD_HANDLED;
+	if (!strcmp(name, "askset"))
+		return reply_backed(d, in, name, a->set_id,
+				    FUSE_BPF_ENTRY_SET_OPS, a->ops_id);
+	return reply_backed(d, in, name, a->me_id, 0, 0);
 }
 
 #define ASK_DATA	"only for those the filters let read\n"
@@ -1319,14 +1333,9 @@ TEST_F(filter, ops_pending)
 
 static int caller_result(pid_t pid)
 {
-	int status;
+	int status = child_status(pid, 30000);
 
-	if (pid < 0)
-		return -1;
-	status = wait_child(pid, 30000);
-	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 255)
-		return -1;
-	return WEXITSTATUS(status);
+	return status == 255 ? -1 : status;
 }
 
 /*
@@ -1912,29 +1921,17 @@ static int ops_hook(struct ftd *d, const struct fuse_in_header *in,
 		    const void *arg, size_t len, void *priv)
 {
 	struct ops_replies *r = priv;
-	struct {
-		struct fuse_entry_out entry;
-		struct fuse_bpf_entry_out ext;
-	} reply = {};
 	const char *name = arg;
-	__u64 id;
 
 	if (in->opcode != FUSE_LOOKUP || in->nodeid != FUSE_ROOT_ID)
 		return FTD_DEFAULT;
-	id = ftd_lookup(d, in->nodeid, name);
-	if (!id)
-		return -ENOENT;
-	ftd_fill_entry(d, id, &reply.entry);
-	reply.ext.entry_type = FUSE_BPF_ENTRY_BACKING;
-	reply.ext.backing_id = r->backing_id;
-	if (!strcmp(name, "none")) {
-		reply.ext.flags = FUSE_BPF_ENTRY_NO_OPS;
-	} else if (!strcmp(name, "set") || !strcmp(name, "closed")) {
-		reply.ext.flags = FUSE_BPF_ENTRY_SET_OPS;
-		reply.ext.ops_id = r->ops_id;
-	}
-	return ftd_reply(d, in->unique, 0, &reply, sizeof(reply)) ?:
-	       FTD_HANDLED;
+	if (!strcmp(name, "none"))
+		return reply_backed(d, in, name, r->backing_id,
+				    FUSE_BPF_ENTRY_NO_OPS, 0);
+	if (!strcmp(name, "set") || !strcmp(name, "closed"))
+		return reply_backed(d, in, name, r->backing_id,
+				    FUSE_BPF_ENTRY_SET_OPS, r->ops_id);
+	return reply_backed(d, in, name, r->backing_id, 0, 0);
 }
 
 FIXTURE(filter_ops) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fuse_opnames.h"
 #include "fuse_test_daemon.h"
 
 #define FTD_MAX_WRITE	(128 * 1024)
@@ -21,43 +22,9 @@
 #define FTD_TIMEOUT	3600
 #define FTD_TIME	1700000000ULL
 
-static const char * const ftd_opnames[] = {
-	[FUSE_LOOKUP] = "LOOKUP",	[FUSE_FORGET] = "FORGET",
-	[FUSE_GETATTR] = "GETATTR",	[FUSE_SETATTR] = "SETATTR",
-	[FUSE_READLINK] = "READLINK",	[FUSE_SYMLINK] = "SYMLINK",
-	[FUSE_MKNOD] = "MKNOD",		[FUSE_MKDIR] = "MKDIR",
-	[FUSE_UNLINK] = "UNLINK",	[FUSE_RMDIR] = "RMDIR",
-	[FUSE_RENAME] = "RENAME",	[FUSE_LINK] = "LINK",
-	[FUSE_OPEN] = "OPEN",		[FUSE_READ] = "READ",
-	[FUSE_WRITE] = "WRITE",		[FUSE_STATFS] = "STATFS",
-	[FUSE_RELEASE] = "RELEASE",	[FUSE_FSYNC] = "FSYNC",
-	[FUSE_SETXATTR] = "SETXATTR",	[FUSE_GETXATTR] = "GETXATTR",
-	[FUSE_LISTXATTR] = "LISTXATTR",	[FUSE_REMOVEXATTR] = "REMOVEXATTR",
-	[FUSE_FLUSH] = "FLUSH",		[FUSE_INIT] = "INIT",
-	[FUSE_OPENDIR] = "OPENDIR",	[FUSE_READDIR] = "READDIR",
-	[FUSE_RELEASEDIR] = "RELEASEDIR", [FUSE_FSYNCDIR] = "FSYNCDIR",
-	[FUSE_GETLK] = "GETLK",		[FUSE_SETLK] = "SETLK",
-	[FUSE_SETLKW] = "SETLKW",	[FUSE_ACCESS] = "ACCESS",
-	[FUSE_CREATE] = "CREATE",	[FUSE_INTERRUPT] = "INTERRUPT",
-	[FUSE_BMAP] = "BMAP",		[FUSE_DESTROY] = "DESTROY",
-	[FUSE_IOCTL] = "IOCTL",		[FUSE_POLL] = "POLL",
-	[FUSE_NOTIFY_REPLY] = "NOTIFY_REPLY",
-	[FUSE_BATCH_FORGET] = "BATCH_FORGET",
-	[FUSE_FALLOCATE] = "FALLOCATE",	[FUSE_READDIRPLUS] = "READDIRPLUS",
-	[FUSE_RENAME2] = "RENAME2",	[FUSE_LSEEK] = "LSEEK",
-	[FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
-	[FUSE_SETUPMAPPING] = "SETUPMAPPING",
-	[FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
-	[FUSE_SYNCFS] = "SYNCFS",	[FUSE_TMPFILE] = "TMPFILE",
-	[FUSE_STATX] = "STATX",
-};
-
 const char *ftd_opname(__u32 opcode)
 {
-	if (opcode < ARRAY_SIZE(ftd_opnames) &&
-	    ftd_opnames[opcode])
-		return ftd_opnames[opcode];
-	return "UNKNOWN";
+	return fuse_opname(opcode) ?: "UNKNOWN";
 }
 
 /* The tree: node 1 is the root, node i + 2 is table entry i. */

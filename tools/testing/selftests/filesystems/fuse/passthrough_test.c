@@ -197,6 +197,20 @@ static void read_backing(struct pt *pt, char *buf, size_t size, ssize_t *len)
 		close(fd);
 }
 
+/* @path reads as BACKING_CONTENT, in one read(2). */
+static void check_content(struct __test_metadata *_metadata, const char *path)
+{
+	size_t len = strlen(BACKING_CONTENT);
+	char buf[256];
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(len, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, BACKING_CONTENT, len));
+	ASSERT_EQ(0, close(fd));
+}
+
 TEST_F(passthrough, read)
 {
 	struct pt *pt = &self->pt;
@@ -222,10 +236,7 @@ TEST_F(passthrough, read)
 
 	/* the same file without passthrough is read from the server */
 	snprintf(pt->path, sizeof(pt->path), "%s/plain", pt->d->mnt);
-	fd = open(pt->path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(strlen(BACKING_CONTENT), read(fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, close(fd));
+	check_content(_metadata, pt->path);
 	ASSERT_FUSE_RECEIVED(pt->d, FUSE_READ);
 }
 
@@ -292,10 +303,7 @@ TEST_F(passthrough, backing_close)
 	/* and a fresh registration works again */
 	pt->backing_id = backing_open(pt);
 	ASSERT_LT(0, pt->backing_id);
-	fd = open(pt->path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(strlen(BACKING_CONTENT), read(fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, close(fd));
+	check_content(_metadata, pt->path);
 	ASSERT_FUSE_NOT_RECEIVED(pt->d, FUSE_READ);
 }
 

@@ -114,22 +114,15 @@ static char *at(const char *dir, const char *name)
 static int run_as(uid_t uid, gid_t gid, int ngroups, const gid_t *groups,
 		  int (*fn)(void *), void *arg)
 {
-	int status;
-	pid_t pid;
+	pid_t pid = fork();
 
-	pid = fork();
-	if (pid < 0)
-		return -1;
 	if (!pid) {
 		if (setgroups(ngroups, groups) || setresgid(gid, gid, gid) ||
 		    setresuid(uid, uid, uid))
 			_exit(100);
 		_exit(fn(arg));
 	}
-	status = wait_child(pid, 60000);
-	if (status < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
+	return child_status(pid, 60000);
 }
 
 typedef void (*twin_fn)(const char *dir, struct outcome *o, void *arg);

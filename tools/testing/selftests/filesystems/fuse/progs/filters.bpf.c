@@ -8,6 +8,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "filters.h"
+#include "fuse_dirents.bpf.h"
 
 #define EROFS	30
 #define ENOENT	2
@@ -79,50 +80,27 @@ struct fuse_bpf_prefilters hide = {
 	.readdir = (void *)hide_readdir_pre,
 };
 
-#define DIRENT_HDR	sizeof(struct fuse_dirent)
-#define DIRENT_MAX	(DIRENT_HDR + 256)
-
 __u32 readdir_calls;
 __u32 readdir_removed;
 
-/* Compact the struct fuse_dirent records, leaving out "secret*". */
+static __always_inline bool secret_dirent(const struct fuse_dirent *de)
+{
+	if (de->namelen < 6 || de->name[0] != 's' || de->name[1] != 'e' ||
+	    de->name[2] != 'c' || de->name[3] != 'r' || de->name[4] != 'e' ||
+	    de->name[5] != 't')
+		return false;
+	readdir_removed++;
+	return true;
+}
+
+/* Leave "secret*" out of a listing. */
 SEC("struct_ops/hide_readdir")
 int BPF_PROG(hide_readdir, const struct fuse_bpf_meta *meta,
 	     const struct fuse_read_in *in, struct fuse_bpf_buf *dirents)
 {
-	__u32 size = dirents->ro.size, rd = 0, wr = 0, reclen;
-	struct bpf_dynptr d, shrunk;
-	char rec[DIRENT_MAX];
-	struct fuse_dirent *de = (void *)rec;
-	int i;
-
 	readdir_calls++;
-	if (bpf_fuse_buf_rw_dynptr(dirents, size, &d))
-		return -EIO;
-	bpf_for(i, 0, 512) {
-		if (rd >= size)
-			break;
-		if (bpf_dynptr_read(rec, DIRENT_HDR, &d, rd, 0))
-			return -EIO;
-		reclen = (DIRENT_HDR + de->namelen + 7) & ~7U;
-		if (reclen > sizeof(rec) ||
-		    bpf_dynptr_read(rec, reclen, &d, rd, 0))
-			return -EIO;
-		rd += reclen;
-		if (de->namelen >= 6 && rec[DIRENT_HDR] == 's' &&
-		    rec[DIRENT_HDR + 1] == 'e' && rec[DIRENT_HDR + 2] == 'c' &&
-		    rec[DIRENT_HDR + 3] == 'r' && rec[DIRENT_HDR + 4] == 'e' &&
-		    rec[DIRENT_HDR + 5] == 't') {
-			readdir_removed++;
-			continue;
-		}
-		if (wr != rd - reclen && bpf_dynptr_write(&d, wr, rec, reclen, 0))
-			return -EIO;
-		wr += reclen;
-	}
-	if (bpf_fuse_buf_rw_dynptr(dirents, wr, &shrunk))
-		return -EIO;
-	return FUSE_BPF_CONTINUE;
+	return fuse_dirents_remove(dirents, secret_dirent) ?:
+	       FUSE_BPF_CONTINUE;
 }
 
 SEC(".struct_ops.link")
