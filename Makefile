@@ -17,6 +17,7 @@
 #   make warncheck   fs/fuse with W=1, CONFIG_FUSE_BPF=y and =n
 #   make doccheck    Documentation/filesystems/fuse-bpf.rst builds without warnings
 #   make modcheck    fuse-bpf in a modular fuse (BUILD=1: build, load, run the suite)
+#   make bpfcheck    the series' test_progs test in selftests/bpf (after modcheck BUILD=1)
 #   make bench       quick side-by-side benchmark in one VM boot
 #   make bench-full  the full benchmark (about 40 minutes under TCG)
 #   make deps        install the Debian packages the harness needs
@@ -78,6 +79,10 @@ doccheck: tree
 .PHONY: modcheck
 modcheck: tree $(if $(BUILD),selftests)
 	@bash $(H)/modcheck.sh $(if $(BUILD),--build)
+
+.PHONY: bpfcheck
+bpfcheck: tree
+	@bash $(H)/bpfcheck.sh
 
 bench: selftests
 	@bash $(H)/bench.sh quick

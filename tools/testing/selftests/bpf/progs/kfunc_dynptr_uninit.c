@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A kfunc other than the verifier's own dynptr constructors that
+ * initializes a dynptr (a "struct bpf_dynptr *ptr__uninit" argument)
+ * makes a local dynptr: readable at once, and holding no reference.
+ */
+#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+#include "bpf_misc.h"
+#include "bpf_kfuncs.h"
+#include "../bpf_testmod/bpf_testmod_kfunc.h"
+
+SEC("tc")
+__success __retval(0)
+int kfunc_dynptr_uninit_read(struct __sk_buff *skb)
+{
+	struct bpf_dynptr ptr;
+	char buf[8] = {};
+	char *p;
+
+	if (bpf_kfunc_dynptr_init_test(&ptr))
+		return 1;
+	if (bpf_dynptr_size(&ptr) != sizeof(buf) || !bpf_dynptr_is_rdonly(&ptr))
+		return 2;
+	if (bpf_dynptr_read(buf, sizeof(buf), &ptr, 0, 0))
+		return 3;
+	if (buf[0] != 't' || buf[6] != 'd' || buf[7])
+		return 4;
+	p = bpf_dynptr_slice(&ptr, 0, NULL, 4);
+	if (!p || p[3] != 't')
+		return 5;
+	/* read-only, as the kfunc made it */
+	if (!bpf_dynptr_write(&ptr, 0, buf, 1, 0))
+		return 6;
+	return 0;
+}
+
+SEC("tc")
+__failure __msg("arg 1 is an unacquired reference")
+int kfunc_dynptr_uninit_no_ref(struct __sk_buff *skb)
+{
+	struct bpf_dynptr ptr;
+
+	bpf_kfunc_dynptr_init_test(&ptr);
+	/* a local dynptr is not a ring buffer record */
+	bpf_ringbuf_discard_dynptr(&ptr, 0);
+	return 0;
+}
+
+SEC("tc")
+__failure __msg("Expected an initialized dynptr as arg #2")
+int kfunc_dynptr_uninit_before(struct __sk_buff *skb)
+{
+	struct bpf_dynptr ptr;
+	char buf[1];
+
+	bpf_dynptr_read(buf, sizeof(buf), &ptr, 0, 0);
+	bpf_kfunc_dynptr_init_test(&ptr);
+	return 0;
+}
+
+char _license[] SEC("license") = "GPL";
