@@ -336,6 +336,9 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 		return 0;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	/* Filters and backing attributes carry ids of the initial namespace. */
+	if (fc->user_ns != &init_user_ns)
+		return -EPERM;
 
 	err = fuse_bpf_conn_init(fc);
 	if (err)

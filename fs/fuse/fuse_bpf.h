@@ -6,7 +6,7 @@
  * serves calls one fuse_bpf_<op>() early; it returns true when fuse-bpf
  * handled the operation (the result is in its first argument) and false
  * when the normal FUSE path must run. With CONFIG_FUSE_BPF=n all of them
- * are inline stubs returning false.
+ * are inline stubs that leave every operation to the normal FUSE path.
  */
 #ifndef _FS_FUSE_BPF_H
 #define _FS_FUSE_BPF_H

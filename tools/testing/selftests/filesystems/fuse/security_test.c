@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@
 #include <unistd.h>
 
 #include <linux/fs.h>
+#include <linux/mount.h>
+#include <sys/syscall.h>
 
 #include "../../kselftest_harness.h"
 #include "fuse_test_daemon.h"
@@ -1509,6 +1512,108 @@ TEST_F_TIMEOUT(caller, rename_checked_target, 60)
 		TH_LOG("uid %d's file is gone: the caller replaced it", OTHER_USER);
 	EXPECT_EQ(OTHER_USER, st.st_uid)
 		TH_LOG("uid %d's file is gone: the caller replaced it", OTHER_USER);
+}
+
+/* ---- idmapped mounts ---- */
+
+static int write_map(pid_t pid, const char *map)
+{
+	char path[64];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, map);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, "0 100000 1000", 13) == 13;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* A user namespace mapping ids 0-999 to 100000-100999, as an fd. */
+static int userns_fd(void)
+{
+	int up[2], down[2], fd = -1;
+	char path[64], c;
+	pid_t pid;
+
+	if (pipe(up) || pipe(down))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(up[0]);
+		close(down[1]);
+		if (unshare(CLONE_NEWUSER) || write(up[1], "u", 1) != 1)
+			_exit(1);
+		/* until the parent is done with the namespace */
+		_exit(read(down[0], &c, 1) < 0);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (read(up[0], &c, 1) == 1 && !write_map(pid, "uid_map") &&
+	    !write_map(pid, "gid_map")) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	close(down[1]);
+	close(up[0]);
+	waitpid(pid, NULL, 0);
+	return fd;
+}
+
+/*
+ * Try to make an idmapped mount of @mnt: 0 or the errno. fuse-bpf decides
+ * for the caller on ids without an idmap, so a fuse-bpf mount must refuse
+ * what a classic mount of the same daemon (FUSE_ALLOW_IDMAP and
+ * default_permissions) accepts.
+ */
+static int try_idmap(const char *mnt)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+	int tree, ns, err = 0;
+
+	ns = userns_fd();
+	if (ns < 0)
+		return errno ?: EIO;
+	attr.userns_fd = ns;
+	tree = syscall(__NR_open_tree, AT_FDCWD, mnt,
+		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH,
+				&attr, sizeof(attr)))
+		err = errno;
+	if (tree >= 0)
+		close(tree);
+	close(ns);
+	return err;
+}
+
+static const struct ftd_entry idmap_tree[] = {
+	{ "file", S_IFREG | 0644, "idmap" },
+	{ NULL }
+};
+
+TEST(fuse_bpf_mount_not_idmapped)
+{
+	struct ftd_config cfg = {
+		.entries = idmap_tree,
+		.init_flags = FUSE_ALLOW_IDMAP,
+		.mount_opts = "default_permissions",
+	};
+	struct ftd *d;
+
+	/* The daemon's own mount can be idmapped: the test can tell. */
+	d = ftd_start(&cfg);
+	ASSERT_NE(NULL, d) TH_LOG("classic mount: %s", strerror(errno));
+	EXPECT_EQ(0, try_idmap(d->mnt));
+	ftd_stop(d);
+
+	cfg.mount_opts = "fuse_bpf,default_permissions";
+	d = ftd_start(&cfg);
+	ASSERT_NE(NULL, d) TH_LOG("fuse_bpf mount: %s", strerror(errno));
+	EXPECT_EQ(EINVAL, try_idmap(d->mnt));
+	ftd_stop(d);
 }
 
 TEST_HARNESS_MAIN
