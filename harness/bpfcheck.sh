@@ -54,6 +54,14 @@ bash "$REPO/harness/vm.sh" --name bpfcheck --timeout 600 \
 	"cd $out && insmod bpf_testmod.ko && ./test_progs -v -t $names" \
 	>"$out/vm.log" 2>&1 || status=$?
 grep -E '^(#[0-9]|Summary:)' "$out/vm.log" || true
-grep -q '^Summary: .*, 0 FAILED' "$out/vm.log" && [ $status = 0 ] ||
-	die "test_progs failed (see $out/vm.log)"
-note "bpfcheck: ok"
+# Every program of the tests ran as a subtest and passed: a test that was
+# not found or not copied must not pass as "0 FAILED".
+want=0
+for t in "${TESTS[@]}"; do
+	want=$((want + $(grep -c '^SEC(' "$dst/progs/$t.c")))
+done
+got=$(tr -d '\r' <"$out/vm.log" | grep -cE '^#[0-9]+/[0-9]+ +[a-z_]+/[a-z_]+:OK$' || true)
+grep -q '^Summary: .*, 0 FAILED' "$out/vm.log" && [ $status = 0 ] &&
+	[ "$got" = "$want" ] ||
+	die "test_progs: $got of $want subtests passed (see $out/vm.log)"
+note "bpfcheck: ok, $got of $want subtests passed"

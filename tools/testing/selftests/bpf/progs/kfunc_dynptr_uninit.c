@@ -59,4 +59,31 @@ int kfunc_dynptr_uninit_before(struct __sk_buff *skb)
 	return 0;
 }
 
+SEC("tc")
+__success __retval(0)
+int kfunc_dynptr_uninit_clone(struct __sk_buff *skb)
+{
+	struct bpf_dynptr ptr, clone;
+	char c = 0;
+
+	bpf_kfunc_dynptr_init_test(&ptr);
+	if (bpf_dynptr_clone(&ptr, &clone))
+		return 1;
+	if (bpf_dynptr_read(&c, 1, &clone, 1, 0) || c != 'e')
+		return 2;
+	return 0;
+}
+
+SEC("tc")
+__failure __msg("kfunc bpf_kfunc_dynptr_view_test cannot initialize a local dynptr")
+int kfunc_dynptr_uninit_view(struct __sk_buff *skb)
+{
+	struct bpf_dynptr ptr, view;
+
+	bpf_kfunc_dynptr_init_test(&ptr);
+	/* a view of another dynptr could outlive it */
+	bpf_kfunc_dynptr_view_test(&ptr, &view);
+	return 0;
+}
+
 char _license[] SEC("license") = "GPL";
