@@ -1361,11 +1361,6 @@ static int caller_result(pid_t pid)
 #define ALLOW_OTHER()	strcat(self->e.extra, ",allow_other")
 
 /*
- * A setattr prefilter that gives a chown's file to group 0: the caller
- * could not ask for that itself (the bare backing says EPERM), so neither
- * can the filter for it. Root can, which shows the filter runs.
- */
-/*
  * A setattr prefilter sees the request a server would get: FUSE's
  * FATTR_* bits (not the kernel's ATTR_* ones) and the times, made by
  * fuse's own iattr_to_fattr(), so no ctime (the kernel's times are not
@@ -1378,6 +1373,7 @@ TEST_F(filter, setattr_valid_bits)
 		{ .tv_sec = 12345 },
 	};
 	struct stat st;
+	int fd;
 
 	FILTER_MOUNT(self->skel->maps.rec, NULL, NULL);
 	ASSERT_EQ(0, utimensat(AT_FDCWD, MNT("visible"), mtime_only, 0));
@@ -1395,9 +1391,22 @@ TEST_F(filter, setattr_valid_bits)
 	ASSERT_EQ(FATTR_SIZE, self->skel->bss->setattr_valid);
 	ASSERT_EQ(0, stat(BACK("visible"), &st));
 	ASSERT_EQ(3, st.st_size);
+	/* ftruncate(2) asks for the times too, which a SETATTR leaves out */
+	fd = open(MNT("visible"), O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 4));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(FATTR_SIZE, self->skel->bss->setattr_valid);
+	ASSERT_EQ(0, stat(BACK("visible"), &st));
+	ASSERT_EQ(4, st.st_size);
 	ASSERT_EQ(0640, st.st_mode & 07777);
 }
 
+/*
+ * A setattr prefilter that gives a chown's file to group 0: the caller
+ * could not ask for that itself (the bare backing says EPERM), so neither
+ * can the filter for it. Root can, which shows the filter runs.
+ */
 TEST_F(filter, setattr_recheck_gid)
 {
 	struct stat st;
