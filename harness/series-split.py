@@ -229,7 +229,9 @@ for k, p in enumerate(patches):
             if f in whole:
                 die('%s: %s is taken whole by %s' %
                     (p['name'], f, patches[whole[f]]['name']))
-            sf = split.setdefault(f, Series_file(f))
+            if f not in split:
+                split[f] = Series_file(f)
+            sf = split[f]
             for n, part in enumerate(sf.parts):
                 if not any(rx.search(sf.lines[i][1]) for i in part
                            if sf.lines[i][0] != ' '):
@@ -246,11 +248,13 @@ for k, p in enumerate(patches):
 for f in files:
     if f not in whole and f not in split:
         die('no patch takes %s' % f)
-# A part of blank lines only goes with the part before it.
+# A part of blank lines and closing braces only goes with the part before
+# it: a brace closes what an earlier line of the file opened.
 for f, sf in split.items():
     for n, part in enumerate(sf.parts):
         if (f, n) not in owner and n and \
-                not any(sf.lines[i][1].strip() for i in part):
+                all(sf.lines[i][1].strip() in ('', '}', '};')
+                    for i in part):
             owner[(f, n)] = owner.get((f, n - 1), -1)
             if owner[(f, n)] < 0:
                 del owner[(f, n)]
