@@ -20,6 +20,7 @@
 #   make bpfcheck    the series' test_progs test in selftests/bpf (after modcheck BUILD=1)
 #   make bench       quick side-by-side benchmark in one VM boot
 #   make bench-full  the full benchmark (about 40 minutes under TCG)
+#   make bench-cost  what CONFIG_FUSE_BPF=y costs classic FUSE mounts (=y vs =n)
 #   make deps        install the Debian packages the harness needs
 
 H := harness
@@ -86,6 +87,10 @@ bpfcheck: tree
 
 bench: selftests
 	@bash $(H)/bench.sh quick
+
+.PHONY: bench-cost
+bench-cost: selftests
+	@bash $(H)/bench-cost.sh
 
 .PHONY: bench-full
 bench-full: selftests

@@ -13,6 +13,14 @@
 # operation and the design targets; writes results.csv, requests.csv,
 # summary.csv, report.txt, hostload.csv and ratios.png in build/bench.
 #
+# Measures instructions, not time, by default: the VM runs QEMU's
+# instruction counter (vm.sh --accel icount), in which a guest second is
+# 10^9 guest instructions, so a rate is operations per 10^9 instructions
+# executed in the guest and repeats across runs and host loads; cache,
+# TLB and memory effects are not in it. BENCH_ACCEL=tcg (wall-clock
+# TCG) or kvm (where KVM works) measures time instead. BENCH_KERNEL=
+# bzImage runs another kernel (default: make kernel's).
+#
 # Needs the kernel (make kernel) and the BPF tooling the fuse selftests
 # build (make selftests): libbpf, vmlinux.h. Copies what it uses into
 # build/bench first, so that a rebuild cannot change it mid-run.
@@ -40,7 +48,9 @@ done
 # A snapshot of the kernel and the BPF tooling.
 rm -rf "$out/tools"
 mkdir -p "$out/tools/include/linux"
-cp "$O/bzImage" "$out/bzImage"
+kernel=${BENCH_KERNEL:-$O/bzImage}
+[ -f "$kernel" ] || die "no kernel at $kernel"
+cp "$kernel" "$out/bzImage"
 cp "$K/build/libbpf/libbpf.a" "$out/tools/"
 cp -r "$K/include/bpf" "$out/tools/include/"
 cp "$K/include/vmlinux.h" "$out/tools/include/"
@@ -86,6 +96,12 @@ git -C "$TREE" archive --format=tar -o "$out/src-full.tar" base \
 	tools/lib tools/include tools/arch tools/bpf tools/objtool tools/power
 
 mem=4096
+accel=${BENCH_ACCEL:-icount}
+case "$accel" in
+icount) timeout=$((timeout * 3)) ;;
+tcg|kvm) ;;
+*) die "BENCH_ACCEL must be icount, tcg or kvm" ;;
+esac
 # Narrowing a run (development): passed on to bench-guest.sh.
 env=
 for v in BENCH_FS BENCH_CONFIGS BENCH_WORKLOADS RUNS SECONDS_PER_RUN; do
@@ -133,6 +149,7 @@ sampler=$!
 vm_rc=0
 FBT_APPEND="tsc=reliable brd.rd_nr=1 brd.rd_size=2097152 ${FBT_APPEND:-}" \
 	bash "$REPO/harness/vm.sh" --name bench --timeout "$timeout" --mem $mem \
+	--accel "$accel" \
 	--kernel "$out/bzImage" -- \
 	"$env FBT_BENCH='$out' BENCH_MODE=$mode bash '$REPO/harness/bench/bench-guest.sh'" \
 	>"$out/vm.log" 2>&1 || vm_rc=$?
@@ -148,13 +165,19 @@ other=$(awk -F, 'NR > 1 { s += $2; n++; if ($2 > m) m = $2 }
 	      else printf "not sampled" }' "$out/hostload.csv" 2>/dev/null || echo "not sampled")
 load_end=$(uptime | sed 's/.*load average: //')
 
-accel=${FBT_ACCEL:-tcg}
 repro="make bench"
 [ "$mode" = full ] && repro="make bench-full"
 {
 	echo "fuse-bpf benchmark ($mode), $(date -u +%F), base $BASE_VERSION"
+	case "$accel" in
+	icount) echo "measure: guest instructions (QEMU TCG -icount shift=0:" \
+		"a guest second is 10^9 guest instructions; rates are operations" \
+		"per 10^9 instructions, without cache or memory effects)" ;;
+	*) echo "measure: wall-clock time under QEMU ${accel^^} (varies with" \
+		"the host's load)" ;;
+	esac
 	echo "VM: QEMU ${accel^^}, 2 vCPUs, $mem MiB, kernel $out/bzImage (copy" \
-		"of $(kernel_out)/bzImage, harness/configs/vm.config); host $(nproc) cores" \
+		"of $kernel); host $(nproc) cores" \
 		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 	echo "series: $(git -C "$REPO" describe --always --dirty) (the kernel" \
 		"was built from the work tree at the time of the snapshot)"

@@ -10,9 +10,12 @@
 # time (it is killed), or when the kernel log shows an oops, BUG,
 # WARNING, KASAN, lockdep or kmemleak report.
 #
-# Options: --timeout SECONDS (default 600), --accel tcg|kvm (default
-# tcg, or $FBT_ACCEL), --mem MiB, --cpus N, --kernel bzImage,
-# --name NAME (run folder build/vm/NAME).
+# Options: --timeout SECONDS (default 600), --accel tcg|icount|kvm
+# (default tcg, or $FBT_ACCEL; icount: single-threaded TCG whose guest
+# clock counts guest instructions, one per nanosecond, so that a guest
+# timing is an instruction count and repeats across runs and host
+# loads), --mem MiB, --cpus N, --kernel bzImage, --name NAME (run
+# folder build/vm/NAME).
 . "$(dirname "$0")/lib.sh"
 
 timeout=${FBT_TIMEOUT:-600}
@@ -50,7 +53,9 @@ log=$run/console.log
 case "$accel" in
 kvm) accel_args=(-accel kvm -cpu host) ;;
 tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
-*) die "--accel must be tcg or kvm" ;;
+icount) accel_args=(-accel tcg,thread=single -cpu max
+		    -icount shift=0,sleep=off,align=off) ;;
+*) die "--accel must be tcg, icount or kvm" ;;
 esac
 
 qemu=(
