@@ -382,7 +382,8 @@ static_assert(FATTR_MODE == ATTR_MODE && FATTR_UID == ATTR_UID &&
 static void fuse_bpf_iattr_to_in(struct inode *inode, struct iattr *attr,
 				 struct fuse_setattr_in *in)
 {
-	iattr_to_fattr(&nop_mnt_idmap, get_fuse_conn(inode), attr, in, false);
+	fuse_iattr_to_fattr(&nop_mnt_idmap, get_fuse_conn(inode), attr, in,
+			    false);
 }
 
 /*

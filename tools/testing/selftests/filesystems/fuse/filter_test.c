@@ -1363,7 +1363,7 @@ static int caller_result(pid_t pid)
 /*
  * A setattr prefilter sees the request a server would get: FUSE's
  * FATTR_* bits (not the kernel's ATTR_* ones) and the times, made by
- * fuse's own iattr_to_fattr(), so no ctime (the kernel's times are not
+ * fuse's own fuse_iattr_to_fattr(), so no ctime (the kernel's times are not
  * the ones that count on a backed node).
  */
 TEST_F(filter, setattr_valid_bits)
