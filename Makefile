@@ -25,6 +25,9 @@
 
 H := harness
 SHELL := /bin/bash
+# BUILD=1 (make modcheck) is a switch here, while the scripts take BUILD
+# from the environment as the build folder: keep it out of their way.
+unexport BUILD
 
 .PHONY: all demo test tree sync status kernel selftests sample vm series checkpatch warncheck bench deps clean
 

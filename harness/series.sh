@@ -44,6 +44,10 @@ email=${email%>}
 
 mapfile -t files < <(series_files)
 [ ${#files[@]} -gt 0 ] || die "the repository holds no series files"
+# Files git does not track yet go into the series too (a new file is
+# part of the work before its commit): say which, so none slips in.
+untracked=$(git -C "$REPO" ls-files --others --exclude-standard | grep -v '^harness/' || true)
+[ -z "$untracked" ] || note "series: files not committed yet, taken as they are:" $untracked
 
 rm -rf "$out"
 mkdir -p "$out"
