@@ -26,8 +26,10 @@
 H := harness
 SHELL := /bin/bash
 # BUILD=1 (make modcheck) is a switch here, while the scripts take BUILD
-# from the environment as the build folder: keep it out of their way.
+# from the environment as the build folder, and the kselftest Makefile as
+# its output folder: keep it out of their environment and MAKEFLAGS.
 unexport BUILD
+MAKEOVERRIDES := $(filter-out BUILD=%,$(MAKEOVERRIDES))
 
 .PHONY: all demo test tree sync status kernel selftests sample vm series checkpatch warncheck bench deps clean
 
