@@ -14,21 +14,12 @@
 
 out=$BUILD/bench-cost
 O=$(kernel_out)
-nobpf=$BUILD/kernel-nobpf
 mkdir -p "$out"
 [ -f "$O/bzImage" ] || die "no $O/bzImage: run 'make kernel' first"
 grep -q '^CONFIG_FUSE_BPF=y' "$O/.config" || die "$O is not a CONFIG_FUSE_BPF=y kernel"
 
 # The =n kernel: the VM kernel's config with fuse-bpf off.
-if ! cmp -s "$O/.config" "$nobpf/.config.src" 2>/dev/null; then
-	mkdir -p "$nobpf"
-	cp "$O/.config" "$nobpf/.config"
-	cp "$O/.config" "$nobpf/.config.src"
-	sed -i 's/^CONFIG_FUSE_BPF=y/# CONFIG_FUSE_BPF is not set/' "$nobpf/.config"
-	make -s -C "$TREE" O="$nobpf" olddefconfig >/dev/null
-fi
-grep -q '^# CONFIG_FUSE_BPF is not set' "$nobpf/.config" ||
-	die "could not turn CONFIG_FUSE_BPF off in $nobpf"
+nobpf=$(nobpf_config "$O")
 note "bench-cost: building the CONFIG_FUSE_BPF=n kernel in $nobpf"
 make -s -C "$TREE" O="$nobpf" -j"$NPROC" bzImage >"$out/build.log" 2>&1 ||
 	die "the CONFIG_FUSE_BPF=n kernel does not build (see $out/build.log)"

@@ -70,3 +70,19 @@ kernel_out() {
 		echo "$BUILD/kernel"
 	fi
 }
+
+# Configure build/kernel-nobpf as the kernel in $1 with CONFIG_FUSE_BPF=n
+# (again only when $1's config changed); prints the folder.
+nobpf_config() {
+	local src=$1 nobpf=$BUILD/kernel-nobpf
+	mkdir -p "$nobpf"
+	if ! cmp -s "$src/.config" "$nobpf/.config.src" 2>/dev/null; then
+		cp "$src/.config" "$nobpf/.config"
+		cp "$src/.config" "$nobpf/.config.src"
+		sed -i 's/^CONFIG_FUSE_BPF=y/# CONFIG_FUSE_BPF is not set/' "$nobpf/.config"
+		make -s -C "$TREE" O="$nobpf" olddefconfig >/dev/null
+	fi
+	grep -q '^# CONFIG_FUSE_BPF is not set' "$nobpf/.config" ||
+		die "could not turn CONFIG_FUSE_BPF off in $nobpf"
+	echo "$nobpf"
+}

@@ -20,16 +20,7 @@ O=$(kernel_out)
 [ -f "$O/.config" ] || die "no $O/.config: run 'make kernel' first"
 check "$O"
 
-nobpf=$BUILD/kernel-nobpf
-mkdir -p "$nobpf"
-if ! cmp -s "$O/.config" "$nobpf/.config.src" 2>/dev/null; then
-	cp "$O/.config" "$nobpf/.config"
-	cp "$O/.config" "$nobpf/.config.src"
-	sed -i 's/^CONFIG_FUSE_BPF=y/# CONFIG_FUSE_BPF is not set/' "$nobpf/.config"
-	make -s -C "$TREE" O="$nobpf" olddefconfig >/dev/null
-fi
-grep -q '^# CONFIG_FUSE_BPF is not set' "$nobpf/.config" ||
-	die "could not turn CONFIG_FUSE_BPF off in $nobpf"
+nobpf=$(nobpf_config "$O")
 make -s -C "$TREE" O="$nobpf" -j"$NPROC" prepare >/dev/null 2>&1 ||
 	die "make prepare failed in $nobpf"
 check "$nobpf"
