@@ -75,7 +75,7 @@ int kfunc_dynptr_uninit_clone(struct __sk_buff *skb)
 }
 
 SEC("tc")
-__failure __msg("kfunc bpf_kfunc_dynptr_view_test cannot initialize a local dynptr")
+__failure __msg("kfunc bpf_kfunc_dynptr_view_test cannot initialize a local dynptr: it takes another dynptr")
 int kfunc_dynptr_uninit_view(struct __sk_buff *skb)
 {
 	struct bpf_dynptr ptr, view;
@@ -83,6 +83,23 @@ int kfunc_dynptr_uninit_view(struct __sk_buff *skb)
 	bpf_kfunc_dynptr_init_test(&ptr);
 	/* a view of another dynptr could outlive it */
 	bpf_kfunc_dynptr_view_test(&ptr, &view);
+	return 0;
+}
+
+SEC("tc")
+__failure __msg("cannot initialize a local dynptr: an argument holds a reference")
+int kfunc_dynptr_uninit_ctx_view(struct __sk_buff *skb)
+{
+	struct bpf_testmod_ctx *ctx;
+	struct bpf_dynptr view;
+	int err = 0;
+
+	ctx = bpf_testmod_ctx_create(&err);
+	if (!ctx)
+		return 0;
+	/* a view of an object whose reference the program then drops */
+	bpf_kfunc_dynptr_ctx_view_test(ctx, &view);
+	bpf_testmod_ctx_release(ctx);
 	return 0;
 }
 
