@@ -1361,10 +1361,11 @@ static int caller_result(pid_t pid)
 #define ALLOW_OTHER()	strcat(self->e.extra, ",allow_other")
 
 /*
- * A setattr prefilter sees the request a server would get: FUSE's
- * FATTR_* bits (not the kernel's ATTR_* ones) and the times, made by
- * fuse's own fuse_iattr_to_fattr(), so no ctime (the kernel's times are not
- * the ones that count on a backed node).
+ * A setattr prefilter sees the valid bits and times a server's SETATTR
+ * would carry: FUSE's FATTR_* bits (not the kernel's ATTR_* ones), made
+ * by fuse's own fuse_iattr_to_fattr(), so no ctime (the kernel's times
+ * are not the ones that count on a backed node). FATTR_FH and
+ * FATTR_LOCKOWNER, which name fuse's own file, are not among them.
  */
 TEST_F(filter, setattr_valid_bits)
 {

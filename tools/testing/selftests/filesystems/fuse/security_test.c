@@ -1530,18 +1530,24 @@ static int write_map(pid_t pid, const char *map)
 	return ok ? 0 : -1;
 }
 
-/* A user namespace mapping ids 0-999 to 100000-100999, as an fd. */
+/*
+ * A user namespace mapping ids 0-999 to 100000-100999, as an fd; -1 when
+ * it cannot be made.
+ */
 static int userns_fd(void)
 {
-	int up[2], down[2], fd = -1;
+	int up[2], down[2], fd = -1, status;
 	char path[64], c;
 	pid_t pid;
 
-	if (pipe(up) || pipe(down))
+	if (pipe(up))
 		return -1;
+	if (pipe(down)) {
+		close(up[0]);
+		close(up[1]);
+		return -1;
+	}
 	pid = fork();
-	if (pid < 0)
-		return -1;
 	if (!pid) {
 		close(up[0]);
 		close(down[1]);
@@ -1552,40 +1558,40 @@ static int userns_fd(void)
 	}
 	close(up[1]);
 	close(down[0]);
-	if (read(up[0], &c, 1) == 1 && !write_map(pid, "uid_map") &&
+	if (pid > 0 && read(up[0], &c, 1) == 1 && !write_map(pid, "uid_map") &&
 	    !write_map(pid, "gid_map")) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	close(down[1]);
 	close(up[0]);
-	waitpid(pid, NULL, 0);
+	if (pid > 0 && (waitpid(pid, &status, 0) != pid || status) && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
 	return fd;
 }
 
 /*
- * Try to make an idmapped mount of @mnt: 0 or the errno. fuse-bpf decides
- * for the caller on ids without an idmap, so a fuse-bpf mount must refuse
- * what a classic mount of the same daemon (FUSE_ALLOW_IDMAP and
- * default_permissions) accepts.
+ * Try to make an idmapped mount of @mnt with the user namespace @ns: 0 or
+ * the errno of open_tree() or mount_setattr().
  */
-static int try_idmap(const char *mnt)
+static int try_idmap(const char *mnt, int ns)
 {
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
-	int tree, ns, err = 0;
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_IDMAP,
+		.userns_fd = ns,
+	};
+	int tree, err = 0;
 
-	ns = userns_fd();
-	if (ns < 0)
-		return errno ?: EIO;
-	attr.userns_fd = ns;
 	tree = syscall(__NR_open_tree, AT_FDCWD, mnt,
 		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree < 0 || syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH,
-				&attr, sizeof(attr)))
+	if (tree < 0)
+		return errno;
+	if (syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr,
+		    sizeof(attr)))
 		err = errno;
-	if (tree >= 0)
-		close(tree);
-	close(ns);
+	close(tree);
 	return err;
 }
 
@@ -1594,6 +1600,11 @@ static const struct ftd_entry idmap_tree[] = {
 	{ NULL }
 };
 
+/*
+ * fuse-bpf decides for the caller on ids without an idmap, so a fuse-bpf
+ * mount must refuse to be idmapped where a classic mount of the same
+ * daemon (FUSE_ALLOW_IDMAP and default_permissions) accepts it.
+ */
 TEST(fuse_bpf_mount_not_idmapped)
 {
 	struct ftd_config cfg = {
@@ -1602,18 +1613,23 @@ TEST(fuse_bpf_mount_not_idmapped)
 		.mount_opts = "default_permissions",
 	};
 	struct ftd *d;
+	int ns;
 
+	ns = userns_fd();
+	ASSERT_LE(0, ns) TH_LOG("no user namespace to idmap with");
 	/* The daemon's own mount can be idmapped: the test can tell. */
 	d = ftd_start(&cfg);
 	ASSERT_NE(NULL, d) TH_LOG("classic mount: %s", strerror(errno));
-	EXPECT_EQ(0, try_idmap(d->mnt));
+	EXPECT_EQ(0, try_idmap(d->mnt, ns));
 	ftd_stop(d);
 
 	cfg.mount_opts = "fuse_bpf,default_permissions";
 	d = ftd_start(&cfg);
 	ASSERT_NE(NULL, d) TH_LOG("fuse_bpf mount: %s", strerror(errno));
-	EXPECT_EQ(EINVAL, try_idmap(d->mnt));
+	/* mount_setattr() refuses a superblock with SB_I_NOIDMAP so */
+	EXPECT_EQ(EINVAL, try_idmap(d->mnt, ns));
 	ftd_stop(d);
+	close(ns);
 }
 
 TEST_HARNESS_MAIN
