@@ -5,8 +5,8 @@
 # Runs make bench's quick workloads on the configurations without fuse-bpf
 # (native, bind, classic FUSE: passthrough_ll, bindfs, 6.12 passthrough)
 # once on the VM kernel (CONFIG_FUSE_BPF=y) and once on the same config
-# with CONFIG_FUSE_BPF=n (build/kernel-nobpf, which make warncheck
-# configures), in instruction-counting mode, and prints for each cell the
+# with CONFIG_FUSE_BPF=n (build/kernel-nobpf, configured as make
+# warncheck does), in instruction-counting mode, and prints for each cell the
 # rate on =y divided by the rate on =n (1.000: free; below: slower).
 # Writes build/bench-cost/{y,n}.csv (bench's results.csv of each run) and
 # build/bench-cost/cost.txt.

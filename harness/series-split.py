@@ -145,6 +145,12 @@ class Series_file:
         for a, b in zip(starts, starts[1:]):
             self.parts.append(idx[a:b])
 
+    def hunk_of(self, i):
+        """The hunk line @i is in (0 in an added file)."""
+        if not self.is_diff:
+            return 0
+        return sum(1 for _, first in self.hunks if first <= i)
+
     def label(self, part):
         for i in part:
             if self.lines[i][1].strip():
@@ -248,16 +254,16 @@ for k, p in enumerate(patches):
 for f in files:
     if f not in whole and f not in split:
         die('no patch takes %s' % f)
-# A part of blank lines and closing braces only goes with the part before
-# it: a brace closes what an earlier line of the file opened.
+# A part of added blank lines and closing braces only goes with the part
+# before it in the same hunk: the brace closes what that part opened.
 for f, sf in split.items():
     for n, part in enumerate(sf.parts):
-        if (f, n) not in owner and n and \
-                all(sf.lines[i][1].strip() in ('', '}', '};')
-                    for i in part):
-            owner[(f, n)] = owner.get((f, n - 1), -1)
-            if owner[(f, n)] < 0:
-                del owner[(f, n)]
+        if (f, n) in owner or not n or (f, n - 1) not in owner or \
+                sf.hunk_of(part[0]) != sf.hunk_of(sf.parts[n - 1][0]):
+            continue
+        if all(sf.lines[i][0] == '+' and
+               sf.lines[i][1].strip() in ('', '}', '};') for i in part):
+            owner[(f, n)] = owner[(f, n - 1)]
 left = ['%s: %s' % (f, sf.label(part)) for f, sf in split.items()
         for n, part in enumerate(sf.parts) if (f, n) not in owner]
 if left:

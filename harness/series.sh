@@ -23,8 +23,8 @@
 #     definitions, and the include guard's #endif a part of its own;
 #   - any other file (Makefile, Kconfig): before every line that does
 #     not continue the one before with a backslash.
-#   Blank lines go with the part after them; a part of blank lines and
-#   closing braces only, with the part before it.
+#   Blank lines go with the part after them; a part of added blank lines
+#   and closing braces only, with the part before it in the same hunk.
 # Every series file must be taken whole by one patch, or each of its
 # parts by exactly one: a part no patch takes, or two patches take, is
 # an error (so a new hunk or declaration never lands in a patch silently),
