@@ -75,7 +75,7 @@ int kfunc_dynptr_uninit_clone(struct __sk_buff *skb)
 }
 
 SEC("tc")
-__failure __msg("kfunc bpf_kfunc_dynptr_view_test cannot initialize a local dynptr: it takes another dynptr")
+__failure __msg("dynptr_view_test cannot initialize a local dynptr: it takes another dynptr")
 int kfunc_dynptr_uninit_view(struct __sk_buff *skb)
 {
 	struct bpf_dynptr ptr, view;
