@@ -137,8 +137,8 @@ static const struct fuse_bpf_op fuse_bpf_lookup_op = {
 	.finalize = fuse_bpf_lookup_finalize,
 };
 
-bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
-		     struct dentry *entry, unsigned int flags)
+bool __fuse_bpf_lookup(struct dentry **res, struct inode *dir,
+		       struct dentry *entry, unsigned int flags)
 {
 	struct fuse_bpf_lookup_io io = {
 		.dir = dir,
@@ -147,8 +147,6 @@ bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
 	};
 	int err;
 
-	if (!fuse_bpf_inode_backed(dir))
-		return false;
 	if (!fuse_bpf_run(&fuse_bpf_lookup_op, dir, &io, &err))
 		return false;
 	*res = err ? ERR_PTR(err) : io.res;
@@ -188,10 +186,9 @@ static int fuse_bpf_revalidate_filter(struct dentry *entry)
 }
 
 /**
- * fuse_bpf_revalidate() - revalidate a dentry of a backed directory
+ * __fuse_bpf_revalidate() - revalidate a dentry of a backed directory
  * @res: the result: 1 valid, 0 invalid, or a negative errno for this walk
- * @dir: the parent, may be NULL in RCU walk
- * @entry: the dentry
+ * @entry: the dentry, on a fuse-bpf mount
  * @flags: lookup flags
  *
  * A node the kernel found in a backing directory is valid while its
@@ -203,9 +200,10 @@ static int fuse_bpf_revalidate_filter(struct dentry *entry)
  *
  * Return: true when fuse-bpf decided.
  */
-bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
-			 unsigned int flags)
+bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 {
+	/* In RCU walk the parent may be NULL. */
+	struct inode *dir = d_inode_rcu(READ_ONCE(entry->d_parent));
 	struct inode *inode = d_inode_rcu(entry);
 	struct dentry *backing, *parent;
 
@@ -342,8 +340,8 @@ static const struct fuse_bpf_op fuse_bpf_getattr_op = {
 	.finalize = fuse_bpf_getattr_finalize,
 };
 
-bool fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
-		      u32 request_mask, unsigned int flags)
+bool __fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
+			u32 request_mask, unsigned int flags)
 {
 	struct fuse_bpf_getattr_io io = {
 		.inode = inode,
@@ -352,8 +350,6 @@ bool fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
 		.flags = flags & ~AT_GETATTR_NOSEC,
 	};
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	io.stat = stat ?: &io.tmp;
 	return fuse_bpf_run(&fuse_bpf_getattr_op, inode, &io, err);
 }
@@ -475,14 +471,11 @@ static const struct fuse_bpf_op fuse_bpf_setattr_op = {
 	.finalize = fuse_bpf_setattr_finalize,
 };
 
-bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
-		      struct file *file)
+bool __fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
+			struct file *file)
 {
 	struct fuse_bpf_setattr_io io = { .dentry = dentry, .attr = attr };
 	struct inode *inode = d_inode(dentry);
-
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 
 	/* The caller's permission, against the attributes of the node. */
 	fuse_bpf_copy_attr(inode);
@@ -562,7 +555,7 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 }
 
 /**
- * fuse_bpf_permission() - may the caller access a backed node
+ * __fuse_bpf_permission() - may the caller access a backed node
  * @err: the result
  * @inode: the node
  * @mask: the access, with %MAY_NOT_BLOCK in RCU walk
@@ -574,13 +567,11 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
  *
  * Return: true when @inode is backed.
  */
-bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
+bool __fuse_bpf_permission(int *err, struct inode *inode, int mask)
 {
 	struct fuse_bpf_access_io io = { .inode = inode, .in.mask = mask };
 	const struct cred *old_cred;
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	if (mask & MAY_NOT_BLOCK) {
 		*err = fuse_bpf_permission_rcu(inode, mask);
 		return true;
@@ -604,7 +595,7 @@ bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
 }
 
 /**
- * fuse_bpf_get_inode_acl() - the ACL of a backed node, for permission
+ * __fuse_bpf_get_inode_acl() - the ACL of a backed node, for permission
  * @res: the ACL, referenced (not in RCU walk), NULL or an ERR_PTR
  * @inode: the node
  * @type: %ACL_TYPE_ACCESS or %ACL_TYPE_DEFAULT
@@ -616,14 +607,12 @@ bool fuse_bpf_permission(int *err, struct inode *inode, int mask)
  *
  * Return: true when @inode is backed.
  */
-bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
-			    int type, bool rcu)
+bool __fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
+			      int type, bool rcu)
 {
 	struct dentry *dentry;
 	struct inode *backing;
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	dentry = READ_ONCE(get_fuse_inode(inode)->backing_path.dentry);
 	backing = dentry ? d_inode_rcu(dentry) : NULL;
 	if (!backing)
@@ -638,7 +627,7 @@ bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
 }
 
 /**
- * fuse_bpf_set_acl() - before an ACL is set on a backed node
+ * __fuse_bpf_set_acl() - before an ACL is set on a backed node
  * @err: the result, when not 0
  * @dentry: the node
  * @acl: the ACL, NULL to remove it
@@ -652,14 +641,12 @@ bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
  * Return: true when that failed (*@err), false when fuse goes on to set
  * the ACL.
  */
-bool fuse_bpf_set_acl(int *err, struct dentry *dentry, struct posix_acl *acl,
-		      int type)
+bool __fuse_bpf_set_acl(int *err, struct dentry *dentry, struct posix_acl *acl,
+			int type)
 {
 	struct inode *inode = d_inode(dentry);
 	struct iattr iattr = { .ia_valid = ATTR_KILL_SGID };
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	fuse_bpf_copy_attr(inode);
 	*err = 0;
 	if (acl && type == ACL_TYPE_ACCESS && (inode->i_mode & S_ISGID) &&
@@ -720,11 +707,9 @@ static const struct fuse_bpf_op fuse_bpf_statfs_op = {
 	.finalize = fuse_bpf_statfs_finalize,
 };
 
-bool fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf)
+bool __fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf)
 {
 	struct fuse_bpf_statfs_io io = { .inode = d_inode(dentry), .buf = buf };
 
-	if (!fuse_bpf_inode_backed(io.inode))
-		return false;
 	return fuse_bpf_run(&fuse_bpf_statfs_op, io.inode, &io, err);
 }

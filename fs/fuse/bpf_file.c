@@ -111,8 +111,8 @@ static const struct fuse_bpf_op fuse_bpf_opendir_op = {
 	.finalize = fuse_bpf_open_finalize,
 };
 
-bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
-		   bool isdir)
+bool __fuse_bpf_open(int *err, struct inode *inode, struct file *file,
+		     bool isdir)
 {
 	struct fuse_bpf_open_io io = {
 		.in.flags = file->f_flags & ~(O_CREAT | O_EXCL | O_NOCTTY),
@@ -120,8 +120,6 @@ bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
 		.file = file,
 	};
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	/* The backing mount's noexec holds through the fuse mount. */
 	if ((file->f_flags & __FMODE_EXEC) &&
 	    path_noexec(&get_fuse_inode(inode)->backing_path)) {
@@ -177,7 +175,7 @@ static const struct fuse_bpf_op fuse_bpf_releasedir_op = {
 	.backing = fuse_bpf_release_backing,
 };
 
-bool fuse_bpf_release(struct inode *inode, struct file *file)
+void __fuse_bpf_release(struct inode *inode, struct file *file)
 {
 	bool isdir = S_ISDIR(inode->i_mode);
 	struct fuse_bpf_release_io io = {
@@ -186,8 +184,6 @@ bool fuse_bpf_release(struct inode *inode, struct file *file)
 	};
 	int err;
 
-	if (!fuse_bpf_backing_file(file))
-		return false;
 	if (fuse_bpf_has_callback(inode, isdir ? FUSE_BPF_OP_IDX(releasedir) :
 						 FUSE_BPF_OP_IDX(release)))
 		fuse_bpf_run(isdir ? &fuse_bpf_releasedir_op :
@@ -195,7 +191,6 @@ bool fuse_bpf_release(struct inode *inode, struct file *file)
 	/* Not run, refused by a filter, or sent to the server. */
 	if (!io.released)
 		fuse_bpf_release_backing(NULL, &io);
-	return true;
 }
 
 /*
@@ -346,17 +341,15 @@ out:
 	return ret;
 }
 
-/* Whether reads (writes) of @file run the filters, see file.c's splice. */
-bool fuse_bpf_rw_filtered(struct file *file, bool write)
+bool __fuse_bpf_rw_filtered(struct file *file, bool write)
 {
-	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_has_callback(file_inode(file),
+	return fuse_bpf_has_callback(file_inode(file),
 				     write ? FUSE_BPF_OP_IDX(write) :
 					     FUSE_BPF_OP_IDX(read));
 }
 
-bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
-		      bool write)
+bool __fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
+			struct iov_iter *iter, bool write)
 {
 	struct file *file = iocb->ki_filp;
 	struct fuse_bpf_rw_io io = {
@@ -374,9 +367,9 @@ bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
 	 * The write kills suid/sgid as the caller (file_remove_privs() in
 	 * backing_file_write_iter()), on the mode as it is.
 	 */
-	if (write && fuse_bpf_backing_file(file))
+	if (write)
 		fuse_bpf_copy_attr(file_inode(file));
-	if (!iov_iter_count(iter) || !fuse_bpf_rw_filtered(file, write))
+	if (!iov_iter_count(iter) || !__fuse_bpf_rw_filtered(file, write))
 		return false;
 	if (!fuse_bpf_run(write ? &fuse_bpf_write_op : &fuse_bpf_read_op,
 			  file_inode(file), &io, &err))
@@ -387,7 +380,7 @@ bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
 }
 
 /**
- * fuse_bpf_mmap() - what mmap of a backed file must refuse first
+ * __fuse_bpf_mmap() - what mmap of a backed file must refuse first
  * @err: the result, when refused
  * @file: the fuse file
  * @vma: the mapping
@@ -399,11 +392,9 @@ bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
  *
  * Return: true when the mapping is refused.
  */
-bool fuse_bpf_mmap(int *err, struct file *file, struct vm_area_struct *vma)
+bool __fuse_bpf_mmap(int *err, struct file *file, struct vm_area_struct *vma)
 {
-	struct file *backing = fuse_bpf_backing_file(file);
-
-	if (!backing || !path_noexec(&backing->f_path))
+	if (!path_noexec(&fuse_bpf_backing_file(file)->f_path))
 		return false;
 	if (vma->vm_flags & VM_EXEC) {
 		*err = -EPERM;
@@ -438,14 +429,12 @@ static const struct fuse_bpf_op fuse_bpf_flush_op = {
 	.backing = fuse_bpf_flush_backing,
 };
 
-bool fuse_bpf_flush(int *err, struct file *file, fl_owner_t id)
+bool __fuse_bpf_flush(int *err, struct file *file, fl_owner_t id)
 {
 	struct fuse_bpf_flush_io io = { .file = file, .id = id };
 	struct file *backing = fuse_bpf_backing_file(file);
 	bool served;
 
-	if (!backing)
-		return false;
 	if (fuse_is_bad(file_inode(file))) {
 		*err = -EIO;
 		served = true;
@@ -493,8 +482,8 @@ static const struct fuse_bpf_op fuse_bpf_fsyncdir_op = {
 	.backing = fuse_bpf_fsync_backing,
 };
 
-bool fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
-		    int datasync)
+bool __fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
+		      int datasync)
 {
 	struct fuse_bpf_fsync_io io = {
 		.in.fsync_flags = datasync ? FUSE_FSYNC_FDATASYNC : 0,
@@ -504,8 +493,6 @@ bool fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
 	};
 	bool isdir = S_ISDIR(file_inode(file)->i_mode);
 
-	if (!fuse_bpf_backing_file(file))
-		return false;
 	return fuse_bpf_run(isdir ? &fuse_bpf_fsyncdir_op : &fuse_bpf_fsync_op,
 			    file_inode(file), &io, err);
 }
@@ -551,8 +538,8 @@ static const struct fuse_bpf_op fuse_bpf_lseek_op = {
 	.finalize = fuse_bpf_lseek_finalize,
 };
 
-bool fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
-		    int whence)
+bool __fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
+		      int whence)
 {
 	struct fuse_bpf_lseek_io io = {
 		.in = { .offset = offset, .whence = whence },
@@ -564,8 +551,7 @@ bool fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
 	 * The backing file belongs to this fuse file alone, and the VFS
 	 * serializes f_pos of a shared file (FMODE_ATOMIC_POS).
 	 */
-	if (!fuse_bpf_backing_file(file) ||
-	    !fuse_bpf_run(&fuse_bpf_lseek_op, file_inode(file), &io, &err))
+	if (!fuse_bpf_run(&fuse_bpf_lseek_op, file_inode(file), &io, &err))
 		return false;
 	*res = err ?: io.out.offset;
 	return true;
@@ -610,16 +596,15 @@ static const struct fuse_bpf_op fuse_bpf_fallocate_op = {
 	.finalize = fuse_bpf_fallocate_finalize,
 };
 
-bool fuse_bpf_fallocate(int *res, struct file *file, int mode,
-			loff_t offset, loff_t length)
+bool __fuse_bpf_fallocate(int *res, struct file *file, int mode,
+			  loff_t offset, loff_t length)
 {
 	struct fuse_bpf_fallocate_io io = {
 		.in = { .offset = offset, .length = length, .mode = mode },
 		.file = file,
 	};
+
 	/* vfs_fallocate() locks the backing inode; there is no fuse cache. */
-	if (!fuse_bpf_backing_file(file))
-		return false;
 	return fuse_bpf_run(&fuse_bpf_fallocate_op, file_inode(file), &io, res);
 }
 
@@ -673,9 +658,9 @@ static const struct fuse_bpf_op fuse_bpf_copy_op = {
 	.finalize = fuse_bpf_copy_finalize,
 };
 
-bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src, loff_t src_off,
-			      struct file *dst, loff_t dst_off, size_t len,
-			      unsigned int flags)
+bool __fuse_bpf_copy_file_range(ssize_t *res, struct file *src,
+				loff_t src_off, struct file *dst,
+				loff_t dst_off, size_t len, unsigned int flags)
 {
 	struct fuse_bpf_copy_io io = {
 		.in = {
@@ -689,8 +674,6 @@ bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src, loff_t src_off,
 	};
 	int err;
 
-	if (!fuse_bpf_backing_file(src) && !fuse_bpf_backing_file(dst))
-		return false;
 	/*
 	 * Only when one policy covers both: else the VFS copies through
 	 * read and write, which run the source's and the destination's
@@ -763,8 +746,8 @@ FUSE_BPF_LOCK_OP(fuse_bpf_setlkw_op, FUSE_SETLKW);
  * backed, or a filter returned %FUSE_BPF_USER; fuse takes it as for any
  * fuse file then.
  */
-bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
-		   bool flock)
+bool __fuse_bpf_lock(int *err, struct file *file, int cmd,
+		     struct file_lock *fl, bool flock)
 {
 	struct inode *inode = file_inode(file);
 	struct fuse_bpf_lock_io io = {
@@ -787,8 +770,6 @@ bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
 	};
 	const struct fuse_bpf_op *op = &fuse_bpf_setlk_op;
 
-	if (!fuse_bpf_backing_file(file))
-		return false;
 	/* Cancelling a lock the filter let through is not its to refuse. */
 	if (cmd == F_CANCELLK ||
 	    !fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(lock))) {
@@ -852,8 +833,8 @@ static const struct fuse_bpf_op fuse_bpf_ioctl_op = {
 	.finalize = fuse_bpf_ioctl_finalize,
 };
 
-bool fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
-		    unsigned int flags)
+bool __fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
+		      unsigned int flags)
 {
 	struct fuse_bpf_ioctl_io io = {
 		.in = { .cmd = cmd, .flags = flags },
@@ -861,16 +842,15 @@ bool fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
 	};
 	int err;
 
-	if (!fuse_bpf_backing_file(file) ||
-	    !fuse_bpf_run(&fuse_bpf_ioctl_op, file_inode(file), &io, &err))
+	if (!fuse_bpf_run(&fuse_bpf_ioctl_op, file_inode(file), &io, &err))
 		return false;
 	*res = err;
 	return true;
 }
 
 /* The fileattr ioctls, as FS_IOC_FSGETXATTR and FS_IOC_FSSETXATTR. */
-bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
-		       bool set)
+bool __fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
+			 bool set)
 {
 	struct fuse_bpf_ioctl_io io = {
 		.in.cmd = set ? FS_IOC_FSSETXATTR : FS_IOC_FSGETXATTR,
@@ -878,7 +858,5 @@ bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
 		.fa = fa,
 	};
 
-	if (!fuse_bpf_inode_backed(d_inode(dentry)))
-		return false;
 	return fuse_bpf_run(&fuse_bpf_ioctl_op, d_inode(dentry), &io, err);
 }

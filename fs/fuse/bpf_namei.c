@@ -247,8 +247,8 @@ static const struct fuse_bpf_op fuse_bpf_link_op = {
 	.finalize = fuse_bpf_new_entry_finalize,
 };
 
-bool fuse_bpf_mknod(int *err, struct inode *dir, struct dentry *entry,
-		    umode_t mode, dev_t rdev)
+bool __fuse_bpf_mknod(int *err, struct inode *dir, struct dentry *entry,
+		      umode_t mode, dev_t rdev)
 {
 	struct fuse_bpf_entry_io io = {
 		.in.mknod = {
@@ -260,13 +260,11 @@ bool fuse_bpf_mknod(int *err, struct inode *dir, struct dentry *entry,
 		.entry = entry,
 	};
 
-	if (!fuse_bpf_inode_backed(dir))
-		return false;
 	return fuse_bpf_run(&fuse_bpf_mknod_op, dir, &io, err);
 }
 
-bool fuse_bpf_mkdir(int *err, struct inode *dir, struct dentry *entry,
-		    umode_t mode)
+bool __fuse_bpf_mkdir(int *err, struct inode *dir, struct dentry *entry,
+		      umode_t mode)
 {
 	struct fuse_bpf_entry_io io = {
 		.in.mkdir = { .mode = mode, .umask = current_umask() },
@@ -274,13 +272,11 @@ bool fuse_bpf_mkdir(int *err, struct inode *dir, struct dentry *entry,
 		.entry = entry,
 	};
 
-	if (!fuse_bpf_inode_backed(dir))
-		return false;
 	return fuse_bpf_run(&fuse_bpf_mkdir_op, dir, &io, err);
 }
 
-bool fuse_bpf_symlink(int *err, struct inode *dir, struct dentry *entry,
-		      const char *target)
+bool __fuse_bpf_symlink(int *err, struct inode *dir, struct dentry *entry,
+			const char *target)
 {
 	struct fuse_bpf_entry_io io = {
 		.dir = dir,
@@ -288,13 +284,11 @@ bool fuse_bpf_symlink(int *err, struct inode *dir, struct dentry *entry,
 		.target = target,
 	};
 
-	if (!fuse_bpf_inode_backed(dir))
-		return false;
 	return fuse_bpf_run(&fuse_bpf_symlink_op, dir, &io, err);
 }
 
-bool fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
-		   struct dentry *entry)
+bool __fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
+		     struct dentry *entry)
 {
 	struct fuse_bpf_entry_io io = {
 		.in.link.oldnodeid = get_node_id(d_inode(old)),
@@ -303,8 +297,6 @@ bool fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
 		.old = old,
 	};
 
-	if (!fuse_bpf_inode_backed(dir))
-		return false;
 	/* A link may not carry a file into another policy's reach. */
 	if (!fuse_bpf_inode_backed(d_inode(old)) ||
 	    !fuse_bpf_same_filter(d_inode(old), dir)) {
@@ -315,7 +307,7 @@ bool fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
 }
 
 /**
- * fuse_bpf_atomic_open() - open, and maybe create, in a backed directory
+ * __fuse_bpf_atomic_open() - open, and maybe create, in a backed directory
  * @res: the result
  * @dir: the directory
  * @entry: the dentry, maybe still in lookup
@@ -328,14 +320,11 @@ bool fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
  *
  * Return: true when @dir is backed.
  */
-bool fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
-			  struct file *file, unsigned int flags, umode_t mode)
+bool __fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
+			    struct file *file, unsigned int flags, umode_t mode)
 {
 	struct dentry *alias = NULL;
 	int err;
-
-	if (!fuse_bpf_inode_backed(dir))
-		return false;
 
 	if (d_in_lookup(entry)) {
 		fuse_bpf_lookup(&alias, dir, entry, 0);
@@ -433,13 +422,11 @@ static const struct fuse_bpf_op fuse_bpf_rmdir_op = {
 	.finalize = fuse_bpf_remove_finalize,
 };
 
-bool fuse_bpf_remove(int *err, struct inode *dir, struct dentry *entry,
-		     bool isdir)
+bool __fuse_bpf_remove(int *err, struct inode *dir, struct dentry *entry,
+		       bool isdir)
 {
 	struct fuse_bpf_remove_io io = { .dir = dir, .entry = entry };
 
-	if (!fuse_bpf_inode_backed(dir))
-		return false;
 	if (!fuse_bpf_inode_backed(d_inode(entry))) {
 		*err = -EXDEV;
 		return true;
@@ -586,9 +573,9 @@ static const struct fuse_bpf_op fuse_bpf_rename_op = {
 	.finalize = fuse_bpf_rename_finalize,
 };
 
-bool fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
-		     struct inode *newdir, struct dentry *newent,
-		     unsigned int flags)
+bool __fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
+		       struct inode *newdir, struct dentry *newent,
+		       unsigned int flags)
 {
 	struct fuse_bpf_rename_io io = {
 		.in = { .newdir = get_node_id(newdir), .flags = flags },
@@ -599,8 +586,6 @@ bool fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
 		.newent = newent,
 	};
 
-	if (!fuse_bpf_inode_backed(olddir) && !fuse_bpf_inode_backed(newdir))
-		return false;
 	/*
 	 * The rename filter of the old directory decides; between
 	 * directories with different filters, neither could decide for the
@@ -681,8 +666,8 @@ static const struct fuse_bpf_op fuse_bpf_readlink_op = {
 	.finalize = fuse_bpf_get_link_finalize,
 };
 
-bool fuse_bpf_get_link(const char **res, struct inode *inode,
-		       struct dentry *dentry, struct delayed_call *callback)
+bool __fuse_bpf_get_link(const char **res, struct inode *inode,
+			 struct dentry *dentry, struct delayed_call *callback)
 {
 	struct fuse_bpf_get_link_io io = {
 		.inode = inode,
@@ -690,8 +675,6 @@ bool fuse_bpf_get_link(const char **res, struct inode *inode,
 	};
 	int err;
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	if (!dentry) {
 		*res = ERR_PTR(-ECHILD);
 		return true;
@@ -772,8 +755,8 @@ static const struct fuse_bpf_op fuse_bpf_tmpfile_op = {
 	.finalize = fuse_bpf_tmpfile_finalize,
 };
 
-bool fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
-		      umode_t mode)
+bool __fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
+			umode_t mode)
 {
 	struct fuse_bpf_tmpfile_io io = {
 		.in = {
@@ -786,7 +769,5 @@ bool fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
 		.file = file,
 	};
 
-	if (!fuse_bpf_inode_backed(dir))
-		return false;
 	return fuse_bpf_run(&fuse_bpf_tmpfile_op, dir, &io, err);
 }

@@ -21,6 +21,8 @@
 #include <linux/posix_acl.h>
 #include <linux/seq_file.h>
 
+DEFINE_STATIC_KEY_FALSE(fuse_bpf_mounted);
+
 /* Attributes of the fuse inode follow those of the backing inode. */
 void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr)
 {
@@ -165,14 +167,14 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 	return 0;
 }
 
-void fuse_bpf_evict_inode(struct inode *inode)
+void __fuse_bpf_evict_inode(struct inode *inode)
 {
 	struct fuse_inode *fi = get_fuse_inode(inode);
-
 	struct path path = fi->backing_path;
 	const struct cred *cred = fi->backing_cred;
 
-	fuse_bpf_set_filter(inode, NULL);
+	if (rcu_access_pointer(fi->bpf_filter))
+		fuse_bpf_set_filter(inode, NULL);
 	if (!path.dentry)
 		return;
 	/*
@@ -343,6 +345,8 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	err = fuse_bpf_conn_init(fc);
 	if (err)
 		return err;
+	/* From now on, the inline predicates of fuse_bpf.h look. */
+	static_branch_enable(&fuse_bpf_mounted);
 	fc->fuse_bpf = 1;
 	fc->max_stack_depth = 1;
 	sb->s_stack_depth = 1;
@@ -416,12 +420,10 @@ int fuse_bpf_fill_super_no_daemon(struct super_block *sb,
  * LOOKUP replies. On a fuse-bpf mount a LOOKUP reply may carry a struct
  * fuse_bpf_entry_out after struct fuse_entry_out.
  */
-void fuse_bpf_lookup_init(struct fuse_conn *fc, struct fuse_args *args,
-			  struct fuse_bpf_entry_out *bpf_entry)
+void __fuse_bpf_lookup_init(struct fuse_args *args,
+			    struct fuse_bpf_entry_out *bpf_entry)
 {
 	memset(bpf_entry, 0, sizeof(*bpf_entry));
-	if (!fc->fuse_bpf)
-		return;
 	args->out_numargs = 2;
 	args->out_args[1].size = sizeof(*bpf_entry);
 	args->out_args[1].value = bpf_entry;
@@ -429,8 +431,7 @@ void fuse_bpf_lookup_init(struct fuse_conn *fc, struct fuse_args *args,
 }
 
 /**
- * fuse_bpf_lookup_reply() - check the fuse-bpf part of a LOOKUP reply
- * @fc: the connection
+ * __fuse_bpf_lookup_reply() - check the fuse-bpf part of a LOOKUP reply
  * @nodeid: node id the server replied with
  * @args: the request, after the reply was copied in
  * @bpf_entry: the extension, valid when it was sent
@@ -438,12 +439,9 @@ void fuse_bpf_lookup_init(struct fuse_conn *fc, struct fuse_args *args,
  * Return: 0 if the reply is well formed, else -EINVAL (-EIO for a node id
  * in the range the kernel keeps for nodes the server never saw).
  */
-int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
-			  struct fuse_args *args,
-			  struct fuse_bpf_entry_out *bpf_entry)
+int __fuse_bpf_lookup_reply(u64 nodeid, struct fuse_args *args,
+			    struct fuse_bpf_entry_out *bpf_entry)
 {
-	if (!fc->fuse_bpf)
-		return 0;
 	if (nodeid & FUSE_BPF_NODEID_BIT)
 		return -EIO;
 	if (args->out_args[1].size == 0) {
@@ -525,7 +523,7 @@ static int fuse_bpf_lookup_filter(struct inode *inode, u64 parent,
 }
 
 /**
- * fuse_bpf_lookup_finish() - apply a LOOKUP reply to its inode
+ * __fuse_bpf_lookup_finish() - apply a LOOKUP reply to its inode
  * @inode: the inode the reply named
  * @parent: node id of the directory the name was looked up in
  * @bpf_entry: the checked extension (all zero when there was none)
@@ -534,15 +532,13 @@ static int fuse_bpf_lookup_filter(struct inode *inode, u64 parent,
  * -EINVAL for a backing of the wrong type or one that differs from the
  * node's.
  */
-int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
-			   struct fuse_bpf_entry_out *bpf_entry)
+int __fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
+			     struct fuse_bpf_entry_out *bpf_entry)
 {
 	struct fuse_conn *fc = get_fuse_conn(inode);
 	struct fuse_backing *fb;
 	int err;
 
-	if (!fc->fuse_bpf)
-		return 0;
 	/* The root's backing and filters are the mount's. */
 	if (get_node_id(inode) == FUSE_ROOT_ID)
 		return bpf_entry->flags || bpf_entry->entry_type ? -EINVAL : 0;

@@ -143,15 +143,13 @@ static const struct fuse_bpf_op fuse_bpf_readdir_op = {
 	.finalize = fuse_bpf_readdir_finalize,
 };
 
-bool fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx)
+bool __fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx)
 {
 	struct fuse_bpf_readdir_io io = {
 		.file = file,
 		.ctx = ctx,
 	};
 
-	if (!fuse_bpf_backing_file(file))
-		return false;
 	/* An empty answer would end the caller's reading: read on. */
 	do {
 		io.in.offset = ctx->pos;

@@ -221,8 +221,8 @@ static const struct fuse_bpf_op fuse_bpf_removexattr_op = {
 	.finalize = fuse_bpf_xattr_write_finalize,
 };
 
-bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,
-		       void *value, size_t size)
+bool __fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,
+			 void *value, size_t size)
 {
 	struct fuse_bpf_xattr_io io = {
 		.in.get.size = size,
@@ -232,8 +232,6 @@ bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,
 	};
 	int err;
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	if (!fuse_bpf_run(&fuse_bpf_getxattr_op, inode, &io, &err))
 		return false;
 	*res = err ?: io.size;
@@ -261,8 +259,8 @@ static ssize_t fuse_bpf_list_for_caller(char *list, ssize_t size)
 	return len;
 }
 
-bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
-			size_t size)
+bool __fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
+			  size_t size)
 {
 	struct fuse_bpf_xattr_io io = {
 		.in.get.size = size,
@@ -272,8 +270,6 @@ bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
 	char *all = NULL;
 	int err;
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	/*
 	 * For a caller who may not see trusted.* names, list them all into
 	 * a buffer of our own: the caller's may be big enough for what it
@@ -304,8 +300,8 @@ bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
 	return true;
 }
 
-bool fuse_bpf_setxattr(int *err, struct inode *inode, const char *name,
-		       const void *value, size_t size, int flags)
+bool __fuse_bpf_setxattr(int *err, struct inode *inode, const char *name,
+			 const void *value, size_t size, int flags)
 {
 	struct fuse_bpf_xattr_io io = {
 		.in.set = { .size = size, .flags = flags },
@@ -314,8 +310,6 @@ bool fuse_bpf_setxattr(int *err, struct inode *inode, const char *name,
 		.cvalue = value,
 	};
 
-	if (!fuse_bpf_inode_backed(inode))
-		return false;
 	return fuse_bpf_run(value ? &fuse_bpf_setxattr_op :
 				    &fuse_bpf_removexattr_op,
 			    inode, &io, err);

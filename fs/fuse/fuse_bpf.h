@@ -5,11 +5,20 @@
  * Included at the end of fuse_i.h. Every fuse entry point that fuse-bpf
  * serves calls one fuse_bpf_<op>() early; it returns true when fuse-bpf
  * handled the operation (the result is in its first argument) and false
- * when the normal FUSE path must run. With CONFIG_FUSE_BPF=n all of them
- * are inline stubs that leave every operation to the normal FUSE path.
+ * when the normal FUSE path must run.
+ *
+ * Each fuse_bpf_<op>() is an inline predicate in front of the out-of-line
+ * __fuse_bpf_<op>(), in the style of fuse_file_passthrough(): the
+ * predicates are false behind a static key until the first fuse-bpf mount,
+ * and after it true only for a node or a file fuse-bpf serves, so that
+ * classic FUSE mounts run as on a kernel without fuse-bpf and nothing is
+ * prepared before the test. With CONFIG_FUSE_BPF=n the predicates are
+ * constant false and the calls are compiled out.
  */
 #ifndef _FS_FUSE_BPF_H
 #define _FS_FUSE_BPF_H
+
+#include <linux/jump_label.h>
 
 /* Filters (bpf_ops.c) */
 #ifdef CONFIG_FUSE_BPF
@@ -40,14 +49,19 @@ struct kstatfs;
 struct posix_acl;
 
 #ifdef CONFIG_FUSE_BPF
-/* A node id the server may not give, on a fuse-bpf mount. */
-static inline bool fuse_bpf_reserved_nodeid(struct fuse_conn *fc, u64 nodeid)
+/* Enabled by the first fuse-bpf mount, never disabled. */
+DECLARE_STATIC_KEY_FALSE(fuse_bpf_mounted);
+
+/* Whether @fc is a fuse-bpf connection. */
+static inline bool fuse_bpf_conn(struct fuse_conn *fc)
 {
-	return fc->fuse_bpf && (nodeid & FUSE_BPF_NODEID_BIT);
+	return static_branch_unlikely(&fuse_bpf_mounted) && fc->fuse_bpf;
 }
 
 static inline bool fuse_bpf_inode_backed(struct inode *inode)
 {
+	if (!static_branch_unlikely(&fuse_bpf_mounted))
+		return false;
 	/* Pairs with the release in fuse_bpf_set_backing(). */
 	return !!smp_load_acquire(&get_fuse_inode(inode)->backing_path.dentry);
 }
@@ -57,31 +71,9 @@ int fuse_bpf_parse_root_dir(struct fs_context *fsc,
 int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx);
 int fuse_bpf_fill_super_no_daemon(struct super_block *sb,
 				  struct fuse_fs_context *ctx);
-void fuse_bpf_evict_inode(struct inode *inode);
 void fuse_bpf_show_options(struct seq_file *m, struct fuse_conn *fc);
-void fuse_bpf_lookup_init(struct fuse_conn *fc, struct fuse_args *args,
-			  struct fuse_bpf_entry_out *bpf_entry);
-int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
-			  struct fuse_args *args,
-			  struct fuse_bpf_entry_out *bpf_entry);
-int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
-			   struct fuse_bpf_entry_out *bpf_entry);
-bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
-		     struct dentry *entry, unsigned int flags);
-bool fuse_bpf_revalidate(int *res, struct inode *dir, struct dentry *entry,
-			 unsigned int flags);
-bool fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
-		      u32 request_mask, unsigned int flags);
-bool fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
-		      struct file *file);
-bool fuse_bpf_permission(int *err, struct inode *inode, int mask);
-bool fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
-			    int type, bool rcu);
-bool fuse_bpf_set_acl(int *err, struct dentry *dentry, struct posix_acl *acl,
-		      int type);
-bool fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf);
 #else
-static inline bool fuse_bpf_reserved_nodeid(struct fuse_conn *fc, u64 nodeid)
+static inline bool fuse_bpf_conn(struct fuse_conn *fc)
 {
 	return false;
 }
@@ -110,172 +102,226 @@ static inline int fuse_bpf_fill_super_no_daemon(struct super_block *sb,
 	return -EINVAL;
 }
 
-static inline void fuse_bpf_evict_inode(struct inode *inode)
-{
-}
-
 static inline void fuse_bpf_show_options(struct seq_file *m,
 					 struct fuse_conn *fc)
 {
 }
+#endif
 
+/* A node id the server may not give, on a fuse-bpf mount. */
+static inline bool fuse_bpf_reserved_nodeid(struct fuse_conn *fc, u64 nodeid)
+{
+	return fuse_bpf_conn(fc) && (nodeid & FUSE_BPF_NODEID_BIT);
+}
+
+void __fuse_bpf_evict_inode(struct inode *inode);
+static inline void fuse_bpf_evict_inode(struct inode *inode)
+{
+	if (fuse_bpf_conn(get_fuse_conn(inode)))
+		__fuse_bpf_evict_inode(inode);
+}
+
+/*
+ * A LOOKUP reply on a fuse-bpf connection may carry a struct
+ * fuse_bpf_entry_out; on any other @bpf_entry is neither set nor read.
+ */
+void __fuse_bpf_lookup_init(struct fuse_args *args,
+			    struct fuse_bpf_entry_out *bpf_entry);
 static inline void fuse_bpf_lookup_init(struct fuse_conn *fc,
 					struct fuse_args *args,
 					struct fuse_bpf_entry_out *bpf_entry)
 {
+	if (fuse_bpf_conn(fc))
+		__fuse_bpf_lookup_init(args, bpf_entry);
 }
 
+int __fuse_bpf_lookup_reply(u64 nodeid, struct fuse_args *args,
+			    struct fuse_bpf_entry_out *bpf_entry);
 static inline int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
 					struct fuse_args *args,
 					struct fuse_bpf_entry_out *bpf_entry)
 {
-	return 0;
+	if (!fuse_bpf_conn(fc))
+		return 0;
+	return __fuse_bpf_lookup_reply(nodeid, args, bpf_entry);
 }
 
+int __fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
+			     struct fuse_bpf_entry_out *bpf_entry);
 static inline int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 					 struct fuse_bpf_entry_out *bpf_entry)
 {
-	return 0;
+	if (!fuse_bpf_conn(get_fuse_conn(inode)))
+		return 0;
+	return __fuse_bpf_lookup_finish(inode, parent, bpf_entry);
 }
 
+bool __fuse_bpf_lookup(struct dentry **res, struct inode *dir,
+		       struct dentry *entry, unsigned int flags);
 static inline bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
 				   struct dentry *entry, unsigned int flags)
 {
-	return false;
+	return fuse_bpf_inode_backed(dir) &&
+	       __fuse_bpf_lookup(res, dir, entry, flags);
 }
 
-static inline bool fuse_bpf_revalidate(int *res, struct inode *dir,
-				       struct dentry *entry,
+bool __fuse_bpf_revalidate(int *res, struct dentry *entry,
+			   unsigned int flags);
+static inline bool fuse_bpf_revalidate(int *res, struct dentry *entry,
 				       unsigned int flags)
 {
-	return false;
+	return fuse_bpf_conn(get_fuse_conn_super(entry->d_sb)) &&
+	       __fuse_bpf_revalidate(res, entry, flags);
 }
 
+bool __fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
+			u32 request_mask, unsigned int flags);
 static inline bool fuse_bpf_getattr(int *err, struct inode *inode,
 				    struct kstat *stat, u32 request_mask,
 				    unsigned int flags)
 {
-	return false;
+	return fuse_bpf_inode_backed(inode) &&
+	       __fuse_bpf_getattr(err, inode, stat, request_mask, flags);
 }
 
+bool __fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
+			struct file *file);
 static inline bool fuse_bpf_setattr(int *err, struct dentry *dentry,
 				    struct iattr *attr, struct file *file)
 {
-	return false;
+	return fuse_bpf_inode_backed(d_inode(dentry)) &&
+	       __fuse_bpf_setattr(err, dentry, attr, file);
 }
 
+bool __fuse_bpf_permission(int *err, struct inode *inode, int mask);
 static inline bool fuse_bpf_permission(int *err, struct inode *inode,
 				       int mask)
 {
-	return false;
+	return fuse_bpf_inode_backed(inode) &&
+	       __fuse_bpf_permission(err, inode, mask);
 }
 
+bool __fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
+			      int type, bool rcu);
 static inline bool fuse_bpf_get_inode_acl(struct posix_acl **res,
 					  struct inode *inode, int type,
 					  bool rcu)
 {
-	return false;
+	return fuse_bpf_inode_backed(inode) &&
+	       __fuse_bpf_get_inode_acl(res, inode, type, rcu);
 }
 
+bool __fuse_bpf_set_acl(int *err, struct dentry *dentry,
+			struct posix_acl *acl, int type);
 static inline bool fuse_bpf_set_acl(int *err, struct dentry *dentry,
 				    struct posix_acl *acl, int type)
 {
-	return false;
+	return fuse_bpf_inode_backed(d_inode(dentry)) &&
+	       __fuse_bpf_set_acl(err, dentry, acl, type);
 }
 
+bool __fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf);
 static inline bool fuse_bpf_statfs(int *err, struct dentry *dentry,
 				   struct kstatfs *buf)
 {
-	return false;
+	return fuse_bpf_inode_backed(d_inode(dentry)) &&
+	       __fuse_bpf_statfs(err, dentry, buf);
 }
-#endif
 
 /* Names in backed directories (bpf_namei.c) */
-#ifdef CONFIG_FUSE_BPF
-bool fuse_bpf_mknod(int *err, struct inode *dir, struct dentry *entry,
-		    umode_t mode, dev_t rdev);
-bool fuse_bpf_mkdir(int *err, struct inode *dir, struct dentry *entry,
-		    umode_t mode);
-bool fuse_bpf_symlink(int *err, struct inode *dir, struct dentry *entry,
-		      const char *target);
-bool fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
-		   struct dentry *entry);
-bool fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
-			  struct file *file, unsigned int flags, umode_t mode);
-bool fuse_bpf_remove(int *err, struct inode *dir, struct dentry *entry,
-		     bool isdir);
-bool fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
-		     struct inode *newdir, struct dentry *newent,
-		     unsigned int flags);
-bool fuse_bpf_get_link(const char **res, struct inode *inode,
-		       struct dentry *dentry, struct delayed_call *callback);
-bool fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
-		      umode_t mode);
-#else
+bool __fuse_bpf_mknod(int *err, struct inode *dir, struct dentry *entry,
+		      umode_t mode, dev_t rdev);
 static inline bool fuse_bpf_mknod(int *err, struct inode *dir,
 				  struct dentry *entry, umode_t mode,
 				  dev_t rdev)
 {
-	return false;
+	return fuse_bpf_inode_backed(dir) &&
+	       __fuse_bpf_mknod(err, dir, entry, mode, rdev);
 }
 
+bool __fuse_bpf_mkdir(int *err, struct inode *dir, struct dentry *entry,
+		      umode_t mode);
 static inline bool fuse_bpf_mkdir(int *err, struct inode *dir,
 				  struct dentry *entry, umode_t mode)
 {
-	return false;
+	return fuse_bpf_inode_backed(dir) &&
+	       __fuse_bpf_mkdir(err, dir, entry, mode);
 }
 
+bool __fuse_bpf_symlink(int *err, struct inode *dir, struct dentry *entry,
+			const char *target);
 static inline bool fuse_bpf_symlink(int *err, struct inode *dir,
 				    struct dentry *entry, const char *target)
 {
-	return false;
+	return fuse_bpf_inode_backed(dir) &&
+	       __fuse_bpf_symlink(err, dir, entry, target);
 }
 
+bool __fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
+		     struct dentry *entry);
 static inline bool fuse_bpf_link(int *err, struct dentry *old,
 				 struct inode *dir, struct dentry *entry)
 {
-	return false;
+	return fuse_bpf_inode_backed(dir) &&
+	       __fuse_bpf_link(err, old, dir, entry);
 }
 
+bool __fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
+			    struct file *file, unsigned int flags,
+			    umode_t mode);
 static inline bool fuse_bpf_atomic_open(int *res, struct inode *dir,
 					struct dentry *entry, struct file *file,
 					unsigned int flags, umode_t mode)
 {
-	return false;
+	return fuse_bpf_inode_backed(dir) &&
+	       __fuse_bpf_atomic_open(res, dir, entry, file, flags, mode);
 }
 
+bool __fuse_bpf_remove(int *err, struct inode *dir, struct dentry *entry,
+		       bool isdir);
 static inline bool fuse_bpf_remove(int *err, struct inode *dir,
 				   struct dentry *entry, bool isdir)
 {
-	return false;
+	return fuse_bpf_inode_backed(dir) &&
+	       __fuse_bpf_remove(err, dir, entry, isdir);
 }
 
+bool __fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
+		       struct inode *newdir, struct dentry *newent,
+		       unsigned int flags);
 static inline bool fuse_bpf_rename(int *err, struct inode *olddir,
 				   struct dentry *oldent, struct inode *newdir,
 				   struct dentry *newent, unsigned int flags)
 {
-	return false;
+	return (fuse_bpf_inode_backed(olddir) ||
+		fuse_bpf_inode_backed(newdir)) &&
+	       __fuse_bpf_rename(err, olddir, oldent, newdir, newent, flags);
 }
 
+bool __fuse_bpf_get_link(const char **res, struct inode *inode,
+			 struct dentry *dentry,
+			 struct delayed_call *callback);
 static inline bool fuse_bpf_get_link(const char **res, struct inode *inode,
 				     struct dentry *dentry,
 				     struct delayed_call *callback)
 {
-	return false;
+	return fuse_bpf_inode_backed(inode) &&
+	       __fuse_bpf_get_link(res, inode, dentry, callback);
 }
 
+bool __fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
+			umode_t mode);
 static inline bool fuse_bpf_tmpfile(int *err, struct inode *dir,
 				    struct file *file, umode_t mode)
 {
-	return false;
+	return fuse_bpf_inode_backed(dir) &&
+	       __fuse_bpf_tmpfile(err, dir, file, mode);
 }
-#endif
 
 /* Open files of backed nodes (bpf_file.c) */
 struct file_lock;
 struct fileattr;
 
-#ifdef CONFIG_FUSE_BPF
 /*
  * The backing file of a file fuse-bpf opened, NULL for any other: a file
  * of a backed node that the server opened (an open filter sent it there)
@@ -283,156 +329,167 @@ struct fileattr;
  */
 static inline struct file *fuse_bpf_backing_file(struct file *file)
 {
+#ifdef CONFIG_FUSE_BPF
 	struct fuse_file *ff = file->private_data;
 
-	return ff && ff->bpf_backed ? ff->passthrough : NULL;
-}
-
-bool fuse_bpf_open(int *err, struct inode *inode, struct file *file,
-		   bool isdir);
-bool fuse_bpf_release(struct inode *inode, struct file *file);
-bool fuse_bpf_flush(int *err, struct file *file, fl_owner_t id);
-bool fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
-		    int datasync);
-bool fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset, int whence);
-bool fuse_bpf_fallocate(int *res, struct file *file, int mode, loff_t offset,
-			loff_t length);
-bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src, loff_t src_off,
-			      struct file *dst, loff_t dst_off, size_t len,
-			      unsigned int flags);
-bool fuse_bpf_lock(int *err, struct file *file, int cmd, struct file_lock *fl,
-		   bool flock);
-bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb, struct iov_iter *iter,
-		      bool write);
-bool fuse_bpf_rw_filtered(struct file *file, bool write);
-bool fuse_bpf_mmap(int *err, struct file *file, struct vm_area_struct *vma);
-bool fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
-		    unsigned int flags);
-bool fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
-		       bool set);
-#else
-static inline struct file *fuse_bpf_backing_file(struct file *file)
-{
+	if (static_branch_unlikely(&fuse_bpf_mounted) && ff && ff->bpf_backed)
+		return ff->passthrough;
+#endif
 	return NULL;
 }
 
+bool __fuse_bpf_open(int *err, struct inode *inode, struct file *file,
+		     bool isdir);
 static inline bool fuse_bpf_open(int *err, struct inode *inode,
 				 struct file *file, bool isdir)
 {
-	return false;
+	return fuse_bpf_inode_backed(inode) &&
+	       __fuse_bpf_open(err, inode, file, isdir);
 }
 
+void __fuse_bpf_release(struct inode *inode, struct file *file);
 static inline bool fuse_bpf_release(struct inode *inode, struct file *file)
 {
-	return false;
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	__fuse_bpf_release(inode, file);
+	return true;
 }
 
+bool __fuse_bpf_flush(int *err, struct file *file, fl_owner_t id);
 static inline bool fuse_bpf_flush(int *err, struct file *file,
 				  fl_owner_t id)
 {
-	return false;
+	return fuse_bpf_backing_file(file) && __fuse_bpf_flush(err, file, id);
 }
 
+bool __fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
+		      int datasync);
 static inline bool fuse_bpf_fsync(int *err, struct file *file, loff_t start,
 				  loff_t end, int datasync)
 {
-	return false;
+	return fuse_bpf_backing_file(file) &&
+	       __fuse_bpf_fsync(err, file, start, end, datasync);
 }
 
-static inline bool fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
-				  int whence)
+bool __fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
+		      int whence);
+static inline bool fuse_bpf_lseek(loff_t *res, struct file *file,
+				  loff_t offset, int whence)
 {
-	return false;
+	return fuse_bpf_backing_file(file) &&
+	       __fuse_bpf_lseek(res, file, offset, whence);
 }
 
+bool __fuse_bpf_fallocate(int *res, struct file *file, int mode,
+			  loff_t offset, loff_t length);
 static inline bool fuse_bpf_fallocate(int *res, struct file *file, int mode,
 				      loff_t offset, loff_t length)
 {
-	return false;
+	return fuse_bpf_backing_file(file) &&
+	       __fuse_bpf_fallocate(res, file, mode, offset, length);
 }
 
+bool __fuse_bpf_copy_file_range(ssize_t *res, struct file *src,
+				loff_t src_off, struct file *dst,
+				loff_t dst_off, size_t len,
+				unsigned int flags);
 static inline bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src,
 					    loff_t src_off, struct file *dst,
 					    loff_t dst_off, size_t len,
 					    unsigned int flags)
 {
-	return false;
+	return (fuse_bpf_backing_file(src) || fuse_bpf_backing_file(dst)) &&
+	       __fuse_bpf_copy_file_range(res, src, src_off, dst, dst_off,
+					  len, flags);
 }
 
+bool __fuse_bpf_lock(int *err, struct file *file, int cmd,
+		     struct file_lock *fl, bool flock);
 static inline bool fuse_bpf_lock(int *err, struct file *file, int cmd,
 				 struct file_lock *fl, bool flock)
 {
-	return false;
+	return fuse_bpf_backing_file(file) &&
+	       __fuse_bpf_lock(err, file, cmd, fl, flock);
 }
 
+bool __fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
+			struct iov_iter *iter, bool write);
 static inline bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
 				    struct iov_iter *iter, bool write)
 {
-	return false;
+	return fuse_bpf_backing_file(iocb->ki_filp) &&
+	       __fuse_bpf_rw_iter(res, iocb, iter, write);
 }
 
+/* Whether reads (writes) of @file run the filters, see file.c's splice. */
+bool __fuse_bpf_rw_filtered(struct file *file, bool write);
 static inline bool fuse_bpf_rw_filtered(struct file *file, bool write)
 {
-	return false;
+	return fuse_bpf_backing_file(file) &&
+	       __fuse_bpf_rw_filtered(file, write);
 }
 
+bool __fuse_bpf_mmap(int *err, struct file *file, struct vm_area_struct *vma);
 static inline bool fuse_bpf_mmap(int *err, struct file *file,
 				 struct vm_area_struct *vma)
 {
-	return false;
+	return fuse_bpf_backing_file(file) && __fuse_bpf_mmap(err, file, vma);
 }
 
+bool __fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
+		      unsigned int flags);
 static inline bool fuse_bpf_ioctl(long *res, struct file *file,
 				  unsigned int cmd, unsigned int flags)
 {
-	return false;
+	return fuse_bpf_backing_file(file) &&
+	       __fuse_bpf_ioctl(res, file, cmd, flags);
 }
 
+bool __fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
+			 bool set);
 static inline bool fuse_bpf_fileattr(int *err, struct dentry *dentry,
 				     struct fileattr *fa, bool set)
 {
-	return false;
+	return fuse_bpf_inode_backed(d_inode(dentry)) &&
+	       __fuse_bpf_fileattr(err, dentry, fa, set);
 }
-#endif
 
 /* readdir of backed directories (bpf_readdir.c) */
-#ifdef CONFIG_FUSE_BPF
-bool fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx);
-#else
+bool __fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx);
 static inline bool fuse_bpf_readdir(int *err, struct file *file,
 				    struct dir_context *ctx)
 {
-	return false;
+	return fuse_bpf_backing_file(file) && __fuse_bpf_readdir(err, file, ctx);
 }
-#endif
 
 /* Extended attributes of backed nodes (bpf_xattr.c) */
-#ifdef CONFIG_FUSE_BPF
-bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,
-		       void *value, size_t size);
-bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
-			size_t size);
-bool fuse_bpf_setxattr(int *err, struct inode *inode, const char *name,
-		       const void *value, size_t size, int flags);
-#else
+bool __fuse_bpf_getxattr(ssize_t *res, struct inode *inode, const char *name,
+			 void *value, size_t size);
 static inline bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode,
 				     const char *name, void *value, size_t size)
 {
-	return false;
+	return fuse_bpf_inode_backed(inode) &&
+	       __fuse_bpf_getxattr(res, inode, name, value, size);
 }
 
+bool __fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
+			  size_t size);
 static inline bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode,
 				      char *list, size_t size)
 {
-	return false;
+	return fuse_bpf_inode_backed(inode) &&
+	       __fuse_bpf_listxattr(res, inode, list, size);
 }
 
+bool __fuse_bpf_setxattr(int *err, struct inode *inode, const char *name,
+			 const void *value, size_t size, int flags);
 static inline bool fuse_bpf_setxattr(int *err, struct inode *inode,
 				     const char *name, const void *value,
 				     size_t size, int flags)
 {
-	return false;
+	return fuse_bpf_inode_backed(inode) &&
+	       __fuse_bpf_setxattr(err, inode, name, value, size, flags);
 }
-#endif
 
 #endif /* _FS_FUSE_BPF_H */
