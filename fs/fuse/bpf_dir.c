@@ -185,6 +185,31 @@ static int fuse_bpf_revalidate_filter(struct dentry *entry)
 	return io.valid;
 }
 
+/*
+ * The same in RCU walk, where @dir is the parent found under RCU: a filter
+ * that lets the name through as it is (or sends the lookup to the server)
+ * keeps the dentry valid, and its error fails this walk, without leaving
+ * RCU walk; anything else is decided by fuse_bpf_revalidate_filter(),
+ * which runs the filter again.
+ */
+static int fuse_bpf_revalidate_filter_rcu(struct inode *dir,
+					  struct dentry *entry)
+{
+	struct fuse_bpf_lookup_io io = {
+		.dir = dir,
+		.entry = entry,
+		.revalidate = true,
+	};
+	struct name_snapshot name;
+	int ret;
+
+	take_dentry_name_snapshot(&name, entry);
+	io.name = &name.name;
+	ret = fuse_bpf_run_prefilter(&fuse_bpf_lookup_op, dir, &io);
+	release_dentry_name_snapshot(&name);
+	return ret < 0 ? ret : 1;
+}
+
 /**
  * __fuse_bpf_revalidate() - revalidate a dentry of a backed directory
  * @res: the result: 1 valid, 0 invalid, or a negative errno for this walk
@@ -262,7 +287,8 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 			return true;
 	}
 	if (parent && fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup))) {
-		*res = flags & LOOKUP_RCU ? -ECHILD :
+		*res = flags & LOOKUP_RCU ?
+		       fuse_bpf_revalidate_filter_rcu(dir, entry) :
 		       fuse_bpf_revalidate_filter(entry);
 		return true;
 	}
@@ -557,7 +583,7 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 /**
  * __fuse_bpf_permission() - may the caller access a backed node
  * @err: the result
- * @inode: the node
+ * @inode: the node, backed
  * @mask: the access, with %MAY_NOT_BLOCK in RCU walk
  *
  * As ovl_permission(): the caller against the fuse inode, whose mode,
@@ -565,7 +591,8 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
  * the backing inode (fuse_bpf_get_inode_acl()), then the registered
  * credentials against the backing inode.
  *
- * Return: true when @inode is backed.
+ * Return: true when fuse-bpf decided (*@err), false when a filter sent
+ * the check to the server.
  */
 bool __fuse_bpf_permission(int *err, struct inode *inode, int mask)
 {
@@ -605,7 +632,7 @@ bool __fuse_bpf_permission(int *err, struct inode *inode, int mask)
  * none of their own (%ACL_DONT_CACHE), so a change made directly in the
  * backing tree counts at once.
  *
- * Return: true when @inode is backed.
+ * Return: true, fuse-bpf answered (*@res).
  */
 bool __fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
 			      int type, bool rcu)

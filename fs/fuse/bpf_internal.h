@@ -107,6 +107,8 @@ struct fuse_bpf_op {
 
 bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 		  void *io, int *res);
+int fuse_bpf_run_prefilter(const struct fuse_bpf_op *op, struct inode *inode,
+			   void *io);
 
 /*
  * A variable in-argument: @max_size bounds what a prefilter may make of

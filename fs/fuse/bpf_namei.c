@@ -318,7 +318,7 @@ bool __fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
  * Looks up and creates through the pipeline, then lets the VFS open the
  * positive dentry, which reaches fuse_bpf_open().
  *
- * Return: true when @dir is backed.
+ * Return: true, fuse-bpf served it (*@res).
  */
 bool __fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
 			    struct file *file, unsigned int flags, umode_t mode)

@@ -346,7 +346,8 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	if (err)
 		return err;
 	/* From now on, the inline predicates of fuse_bpf.h look. */
-	static_branch_enable(&fuse_bpf_mounted);
+	if (!static_key_enabled(&fuse_bpf_mounted))
+		static_branch_enable(&fuse_bpf_mounted);
 	fc->fuse_bpf = 1;
 	fc->max_stack_depth = 1;
 	sb->s_stack_depth = 1;

@@ -344,6 +344,67 @@ static int fuse_bpf_override_creds(const struct fuse_bpf_op *op,
 	return 0;
 }
 
+/*
+ * initialize_in and the prefilter: the action (%FUSE_BPF_CONTINUE when no
+ * prefilter ran) in *@action, or a negative errno. Nothing here sleeps.
+ */
+static int fuse_bpf_prefilter(const struct fuse_bpf_op *op,
+			      struct inode *inode, void *io,
+			      struct fuse_bpf_args *fa, int *action)
+{
+	int err, ret;
+
+	*action = FUSE_BPF_CONTINUE;
+	if (op->in_size)
+		fuse_bpf_in_arg(fa, io + op->in_off, op->in_size);
+	if (op->init_in) {
+		err = op->init_in(fa, io);
+		if (err)
+			return err;
+	}
+	if (!fuse_bpf_has_filter(inode) ||
+	    !fuse_bpf_call_filter(inode, op->filter, false, fa, &ret))
+		return 0;
+	*action = fuse_bpf_filter_ret(ret, false);
+	if (*action < 0)
+		return *action;
+	return fuse_bpf_check_bufs(fa->in_args, fa->in_numargs);
+}
+
+/**
+ * fuse_bpf_run_prefilter() - only the prefilter of an operation
+ * @op: the operation
+ * @inode: the fuse inode the operation is on; it must be backed
+ * @io: the operation's arguments
+ *
+ * For a caller that may not sleep (RCU walk), and needs no more than the
+ * prefilter's word when the prefilter leaves the in-arguments as they are.
+ *
+ * Return: %FUSE_BPF_CONTINUE (also when there is no prefilter) or
+ * %FUSE_BPF_USER with the in-arguments unchanged; the prefilter's error;
+ * -ECHILD when the rest of the pipeline is needed to decide (it changed
+ * an in-argument, or asked for a postfilter or the server's prefilter).
+ */
+int fuse_bpf_run_prefilter(const struct fuse_bpf_op *op, struct inode *inode,
+			   void *io)
+{
+	struct fuse_bpf_args fa = {
+		.meta.nodeid = get_fuse_inode(inode)->nodeid,
+		.meta.opcode = op->opcode,
+	};
+	unsigned int i;
+	int action, err;
+
+	err = fuse_bpf_prefilter(op, inode, io, &fa, &action);
+	for (i = 0; !err && i < fa.in_numargs; i++)
+		if (fa.in_args[i].flags & FUSE_BPF_BUF_CHANGED)
+			err = -ECHILD;
+	if (!err && action != FUSE_BPF_CONTINUE && action != FUSE_BPF_USER)
+		err = -ECHILD;
+	fuse_bpf_free_args(&fa);
+	return err ?: action;
+}
+
 /**
  * fuse_bpf_run() - run an operation on a backed node
  * @op: the operation
@@ -366,36 +427,20 @@ bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
 		.meta.nodeid = fi->nodeid,
 		.meta.opcode = op->opcode,
 	};
-	bool filtered = fuse_bpf_has_filter(inode);
-	int action = FUSE_BPF_CONTINUE;
 	const struct cred *old_cred;
-	int err, ret;
+	int action, err, ret;
 
-	if (op->in_size)
-		fuse_bpf_in_arg(&fa, io + op->in_off, op->in_size);
-	if (op->init_in) {
-		err = op->init_in(&fa, io);
+	err = fuse_bpf_prefilter(op, inode, io, &fa, &action);
+	if (err)
+		goto out;
+	if (action == FUSE_BPF_USER) {
+		fuse_bpf_free_args(&fa);
+		return false;
+	}
+	if (action == FUSE_BPF_USER_PREFILTER) {
+		err = fuse_bpf_user_prefilter(op, inode, &fa);
 		if (err)
 			goto out;
-	}
-
-	if (filtered) {
-		if (fuse_bpf_call_filter(inode, op->filter, false, &fa, &ret)) {
-			action = fuse_bpf_filter_ret(ret, false);
-			err = action < 0 ? action :
-			      fuse_bpf_check_bufs(fa.in_args, fa.in_numargs);
-			if (err)
-				goto out;
-		}
-		if (action == FUSE_BPF_USER) {
-			fuse_bpf_free_args(&fa);
-			return false;
-		}
-		if (action == FUSE_BPF_USER_PREFILTER) {
-			err = fuse_bpf_user_prefilter(op, inode, &fa);
-			if (err)
-				goto out;
-		}
 	}
 
 	/* Operations set up for a postfilter what it is to see. */

@@ -13,7 +13,8 @@
  * and after it true only for a node or a file fuse-bpf serves, so that
  * classic FUSE mounts run as on a kernel without fuse-bpf and nothing is
  * prepared before the test. With CONFIG_FUSE_BPF=n the predicates are
- * constant false and the calls are compiled out.
+ * constant false and the calls are compiled out. A __fuse_bpf_<op>() may
+ * only be called when its predicate holds.
  */
 #ifndef _FS_FUSE_BPF_H
 #define _FS_FUSE_BPF_H
@@ -53,7 +54,7 @@ struct posix_acl;
 DECLARE_STATIC_KEY_FALSE(fuse_bpf_mounted);
 
 /* Whether @fc is a fuse-bpf connection. */
-static inline bool fuse_bpf_conn(struct fuse_conn *fc)
+static inline bool fuse_bpf_conn_enabled(struct fuse_conn *fc)
 {
 	return static_branch_unlikely(&fuse_bpf_mounted) && fc->fuse_bpf;
 }
@@ -73,7 +74,7 @@ int fuse_bpf_fill_super_no_daemon(struct super_block *sb,
 				  struct fuse_fs_context *ctx);
 void fuse_bpf_show_options(struct seq_file *m, struct fuse_conn *fc);
 #else
-static inline bool fuse_bpf_conn(struct fuse_conn *fc)
+static inline bool fuse_bpf_conn_enabled(struct fuse_conn *fc)
 {
 	return false;
 }
@@ -111,13 +112,13 @@ static inline void fuse_bpf_show_options(struct seq_file *m,
 /* A node id the server may not give, on a fuse-bpf mount. */
 static inline bool fuse_bpf_reserved_nodeid(struct fuse_conn *fc, u64 nodeid)
 {
-	return fuse_bpf_conn(fc) && (nodeid & FUSE_BPF_NODEID_BIT);
+	return fuse_bpf_conn_enabled(fc) && (nodeid & FUSE_BPF_NODEID_BIT);
 }
 
 void __fuse_bpf_evict_inode(struct inode *inode);
 static inline void fuse_bpf_evict_inode(struct inode *inode)
 {
-	if (fuse_bpf_conn(get_fuse_conn(inode)))
+	if (fuse_bpf_conn_enabled(get_fuse_conn(inode)))
 		__fuse_bpf_evict_inode(inode);
 }
 
@@ -131,7 +132,7 @@ static inline void fuse_bpf_lookup_init(struct fuse_conn *fc,
 					struct fuse_args *args,
 					struct fuse_bpf_entry_out *bpf_entry)
 {
-	if (fuse_bpf_conn(fc))
+	if (fuse_bpf_conn_enabled(fc))
 		__fuse_bpf_lookup_init(args, bpf_entry);
 }
 
@@ -141,7 +142,7 @@ static inline int fuse_bpf_lookup_reply(struct fuse_conn *fc, u64 nodeid,
 					struct fuse_args *args,
 					struct fuse_bpf_entry_out *bpf_entry)
 {
-	if (!fuse_bpf_conn(fc))
+	if (!fuse_bpf_conn_enabled(fc))
 		return 0;
 	return __fuse_bpf_lookup_reply(nodeid, args, bpf_entry);
 }
@@ -151,7 +152,7 @@ int __fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 static inline int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 					 struct fuse_bpf_entry_out *bpf_entry)
 {
-	if (!fuse_bpf_conn(get_fuse_conn(inode)))
+	if (!fuse_bpf_conn_enabled(get_fuse_conn(inode)))
 		return 0;
 	return __fuse_bpf_lookup_finish(inode, parent, bpf_entry);
 }
@@ -170,7 +171,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry,
 static inline bool fuse_bpf_revalidate(int *res, struct dentry *entry,
 				       unsigned int flags)
 {
-	return fuse_bpf_conn(get_fuse_conn_super(entry->d_sb)) &&
+	return fuse_bpf_conn_enabled(get_fuse_conn_super(entry->d_sb)) &&
 	       __fuse_bpf_revalidate(res, entry, flags);
 }
 

@@ -45,9 +45,9 @@ exec 3<&-
 # Functions whose calls are counted (those that cannot be probed are left
 # out); the trace buffer stays off, kprobe_profile counts the hits.
 T=/sys/kernel/tracing
-PROBES="fuse_bpf_run fuse_bpf_permission fuse_bpf_revalidate fuse_bpf_getattr
-fuse_bpf_copy_attr fuse_bpf_lookup fuse_bpf_iget fuse_bpf_open
-fuse_bpf_release fuse_bpf_call_filter __bpf_prog_enter fuse_permission
+PROBES="fuse_bpf_run __fuse_bpf_permission __fuse_bpf_revalidate __fuse_bpf_getattr
+fuse_bpf_copy_attr __fuse_bpf_lookup fuse_bpf_iget __fuse_bpf_open
+__fuse_bpf_release fuse_bpf_call_filter __bpf_prog_enter fuse_permission
 fuse_dentry_revalidate take_dentry_name_snapshot override_creds
 revert_creds inode_permission generic_permission vfs_getattr
 vfs_getattr_nosec try_to_unlazy backing_file_open d_alloc_parallel

@@ -1861,6 +1861,31 @@ TEST_F(filter, prefilter_cannot_widen)
 	EXPECT_EQ(S_IFDIR | 02700, st.st_mode);
 }
 
+/*
+ * Revalidation runs a lookup filter once per walk (without leaving RCU
+ * walk when the filter lets the name through as it is) and keeps the node
+ * while its backing is in place; a rename in the backing tree still
+ * invalidates it.
+ */
+TEST_F(filter, revalidate_filter_once)
+{
+	struct stat st, first;
+	__u32 n;
+
+	FILTER_MOUNT(self->skel->maps.count_lookups, NULL, NULL);
+	ASSERT_EQ(0, stat(MNT("visible"), &first));
+	n = self->skel->bss->lookup_calls;
+	ASSERT_LE(1, n);
+	ASSERT_EQ(0, stat(MNT("visible"), &st));
+	ASSERT_EQ(n + 1, self->skel->bss->lookup_calls);
+	ASSERT_EQ(first.st_ino, st.st_ino);
+	ASSERT_EQ(0, rename(BACK("visible"), BACK("moved")));
+	ASSERT_FAILS(ENOENT, stat(MNT("visible"), &st));
+	ASSERT_EQ(0, stat(MNT("moved"), &st));
+	ASSERT_EQ(first.st_ino, st.st_ino);
+	CHECK_FILE(MNT("moved"), VISIBLE_DATA);
+}
+
 /* A policy that replaces another holds for the dentries in the cache. */
 TEST_F(filter, revalidate_after_update)
 {

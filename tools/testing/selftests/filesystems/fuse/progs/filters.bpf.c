@@ -608,6 +608,20 @@ struct fuse_bpf_prefilters count = {
 	.getattr = (void *)count_getattr,
 };
 
+/* count_lookups: every lookup continues, counted */
+SEC("struct_ops/count_lookup")
+int BPF_PROG(count_lookup, const struct fuse_bpf_meta *meta,
+	     struct fuse_bpf_buf *name)
+{
+	lookup_calls++;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters count_lookups = {
+	.lookup = (void *)count_lookup,
+};
+
 /*
  * Filters that try to give a caller more than it may have: what they
  * change must be checked against the caller, or not be done at all.
