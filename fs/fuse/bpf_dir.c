@@ -303,7 +303,6 @@ struct fuse_bpf_getattr_io {
 	struct fuse_attr_out out;
 	struct inode *inode;
 	struct kstat *stat;
-	struct kstat tmp;
 	u32 request_mask;
 	unsigned int flags;
 };
@@ -375,8 +374,9 @@ bool __fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
 		/* the backing call goes through its own security check */
 		.flags = flags & ~AT_GETATTR_NOSEC,
 	};
+	struct kstat tmp;	/* filled by the backing call, not zeroed */
 
-	io.stat = stat ?: &io.tmp;
+	io.stat = stat ?: &tmp;
 	return fuse_bpf_run(&fuse_bpf_getattr_op, inode, &io, err);
 }
 
@@ -548,7 +548,9 @@ static const struct fuse_bpf_op fuse_bpf_access_op = {
  * RCU walk: decide without sleeping and without writing the inode, else
  * -ECHILD. Eviction drops the backing under an RCU walker's feet, so each
  * pointer is read once (their memory outlives the walk) and the
- * credentials are used only while they are still alive.
+ * credentials are used only while they are still alive. Filters never
+ * sleep: an access prefilter runs here, and what it does not let through
+ * as it is (the server's word, a postfilter) is decided out of RCU walk.
  */
 static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 {
@@ -560,9 +562,7 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 	struct inode *backing;
 	int err;
 
-	/* A filter may sleep. */
-	if (!dentry || !mnt || !cred ||
-	    fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(access)))
+	if (!dentry || !mnt || !cred)
 		return -ECHILD;
 	backing = d_inode_rcu(dentry);
 	if (!backing || fuse_bpf_attr_stale(inode, backing))
@@ -570,6 +570,19 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 	err = generic_permission(&nop_mnt_idmap, inode, mask);
 	if (err)
 		return err;
+	if (fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(access))) {
+		struct fuse_bpf_access_io io = {
+			.inode = inode,
+			.in.mask = mask & ~MAY_NOT_BLOCK,
+		};
+
+		err = fuse_bpf_run_prefilter(&fuse_bpf_access_op, inode, &io);
+		if (err < 0)
+			return err;
+		if (err != FUSE_BPF_CONTINUE)
+			return -ECHILD;
+		mask = io.in.mask | MAY_NOT_BLOCK;
+	}
 	cred = get_cred_rcu(cred);
 	if (!cred)
 		return -ECHILD;

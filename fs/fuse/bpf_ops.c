@@ -468,8 +468,9 @@ static void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode)
 {
 	struct fuse_conn *fc = get_fuse_conn(inode);
 
-	fa->meta.uid = from_kuid(fc->user_ns, current_fsuid());
-	fa->meta.gid = from_kgid(fc->user_ns, current_fsgid());
+	/* fuse_bpf_fill_super() took only the initial user namespace. */
+	fa->meta.uid = __kuid_val(current_fsuid());
+	fa->meta.gid = __kgid_val(current_fsgid());
 	fa->meta.pid = pid_nr_ns(task_tgid(current), fc->pid_ns);
 }
 

@@ -1690,6 +1690,32 @@ TEST_F(filter, revalidate_by_caller)
 }
 
 /*
+ * An access filter deciding by the caller holds on every walk, those of
+ * paths already in the cache (RCU walk) included, and is asked for each
+ * directory searched.
+ */
+TEST_F(filter, access_by_caller)
+{
+	struct stat st;
+	__u32 n;
+
+	ALLOW_OTHER();
+	put_str(_metadata, BACK("d/f"), VISIBLE_DATA);
+	FILTER_MOUNT(self->skel->maps.nosearch, NULL, NULL);
+	ASSERT_EQ(0, stat(MNT("d/f"), &st));
+	ASSERT_EQ(0, stat(MNT("d/f"), &st));
+	n = self->skel->bss->access_calls;
+	ASSERT_EQ(0, stat(MNT("d/f"), &st));
+	/* the root and d searched */
+	ASSERT_EQ(n + 2, self->skel->bss->access_calls);
+	ASSERT_EQ(EACCES, AS_CALLER(stat(MNT("d/f"), &st)));
+	ASSERT_EQ(EACCES, AS_CALLER(stat(MNT("visible"), &st)));
+	/* the backing lets the caller search */
+	ASSERT_EQ(0, AS_CALLER(stat(BACK("d/f"), &st)));
+	ASSERT_EQ(0, stat(MNT("d/f"), &st));
+}
+
+/*
  * A lookup filter's refusal for one caller fails that caller's walk: it
  * does not invalidate the dentry, which would detach whatever is mounted
  * on it for everybody (d_invalidate()). Root mounts a tmpfs on "secret1",

@@ -608,6 +608,24 @@ struct fuse_bpf_prefilters count = {
 	.getattr = (void *)count_getattr,
 };
 
+/* nosearch: callers other than root may not search directories */
+__u32 access_calls;
+
+SEC("struct_ops/nosearch_access")
+int BPF_PROG(nosearch_access, const struct fuse_bpf_meta *meta,
+	     struct fuse_access_in *in)
+{
+	access_calls++;
+	if (meta->uid && (in->mask & 1 /* MAY_EXEC */))
+		return -EACCES;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters nosearch = {
+	.access = (void *)nosearch_access,
+};
+
 /* count_lookups: every lookup continues, counted */
 SEC("struct_ops/count_lookup")
 int BPF_PROG(count_lookup, const struct fuse_bpf_meta *meta,
