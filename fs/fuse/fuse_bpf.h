@@ -53,15 +53,19 @@ struct posix_acl;
 /* Enabled by the first fuse-bpf mount, never disabled. */
 DECLARE_STATIC_KEY_FALSE(fuse_bpf_mounted);
 
-/* Whether @fc is a fuse-bpf connection. */
-static inline bool fuse_bpf_conn_enabled(struct fuse_conn *fc)
+/*
+ * Whether there has been a fuse-bpf mount. Every predicate tests it before
+ * it reads anything else, so that until then an entry point pays a patched
+ * jump and nothing more.
+ */
+static inline bool fuse_bpf_active(void)
 {
-	return static_branch_unlikely(&fuse_bpf_mounted) && fc->fuse_bpf;
+	return static_branch_unlikely(&fuse_bpf_mounted);
 }
 
 static inline bool fuse_bpf_inode_backed(struct inode *inode)
 {
-	if (!static_branch_unlikely(&fuse_bpf_mounted))
+	if (!fuse_bpf_active())
 		return false;
 	/* Pairs with the release in fuse_bpf_set_backing(). */
 	return !!smp_load_acquire(&get_fuse_inode(inode)->backing_path.dentry);
@@ -74,7 +78,7 @@ int fuse_bpf_fill_super_no_daemon(struct super_block *sb,
 				  struct fuse_fs_context *ctx);
 void fuse_bpf_show_options(struct seq_file *m, struct fuse_conn *fc);
 #else
-static inline bool fuse_bpf_conn_enabled(struct fuse_conn *fc)
+static inline bool fuse_bpf_active(void)
 {
 	return false;
 }
@@ -109,6 +113,12 @@ static inline void fuse_bpf_show_options(struct seq_file *m,
 }
 #endif
 
+/* Whether @fc is a fuse-bpf connection. */
+static inline bool fuse_bpf_conn_enabled(struct fuse_conn *fc)
+{
+	return fuse_bpf_active() && fc->fuse_bpf;
+}
+
 /* A node id the server may not give, on a fuse-bpf mount. */
 static inline bool fuse_bpf_reserved_nodeid(struct fuse_conn *fc, u64 nodeid)
 {
@@ -118,7 +128,7 @@ static inline bool fuse_bpf_reserved_nodeid(struct fuse_conn *fc, u64 nodeid)
 void __fuse_bpf_evict_inode(struct inode *inode);
 static inline void fuse_bpf_evict_inode(struct inode *inode)
 {
-	if (fuse_bpf_conn_enabled(get_fuse_conn(inode)))
+	if (fuse_bpf_active() && get_fuse_conn(inode)->fuse_bpf)
 		__fuse_bpf_evict_inode(inode);
 }
 
@@ -152,7 +162,7 @@ int __fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 static inline int fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 					 struct fuse_bpf_entry_out *bpf_entry)
 {
-	if (!fuse_bpf_conn_enabled(get_fuse_conn(inode)))
+	if (!fuse_bpf_active() || !get_fuse_conn(inode)->fuse_bpf)
 		return 0;
 	return __fuse_bpf_lookup_finish(inode, parent, bpf_entry);
 }
@@ -171,7 +181,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry,
 static inline bool fuse_bpf_revalidate(int *res, struct dentry *entry,
 				       unsigned int flags)
 {
-	return fuse_bpf_conn_enabled(get_fuse_conn_super(entry->d_sb)) &&
+	return fuse_bpf_active() && get_fuse_conn_super(entry->d_sb)->fuse_bpf &&
 	       __fuse_bpf_revalidate(res, entry, flags);
 }
 
@@ -190,7 +200,7 @@ bool __fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 static inline bool fuse_bpf_setattr(int *err, struct dentry *dentry,
 				    struct iattr *attr, struct file *file)
 {
-	return fuse_bpf_inode_backed(d_inode(dentry)) &&
+	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
 	       __fuse_bpf_setattr(err, dentry, attr, file);
 }
 
@@ -217,7 +227,7 @@ bool __fuse_bpf_set_acl(int *err, struct dentry *dentry,
 static inline bool fuse_bpf_set_acl(int *err, struct dentry *dentry,
 				    struct posix_acl *acl, int type)
 {
-	return fuse_bpf_inode_backed(d_inode(dentry)) &&
+	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
 	       __fuse_bpf_set_acl(err, dentry, acl, type);
 }
 
@@ -225,7 +235,7 @@ bool __fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf);
 static inline bool fuse_bpf_statfs(int *err, struct dentry *dentry,
 				   struct kstatfs *buf)
 {
-	return fuse_bpf_inode_backed(d_inode(dentry)) &&
+	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
 	       __fuse_bpf_statfs(err, dentry, buf);
 }
 
@@ -331,9 +341,12 @@ struct fileattr;
 static inline struct file *fuse_bpf_backing_file(struct file *file)
 {
 #ifdef CONFIG_FUSE_BPF
-	struct fuse_file *ff = file->private_data;
+	struct fuse_file *ff;
 
-	if (static_branch_unlikely(&fuse_bpf_mounted) && ff && ff->bpf_backed)
+	if (!fuse_bpf_active())
+		return NULL;
+	ff = file->private_data;
+	if (ff && ff->bpf_backed)
 		return ff->passthrough;
 #endif
 	return NULL;
@@ -419,7 +432,7 @@ bool __fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
 static inline bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
 				    struct iov_iter *iter, bool write)
 {
-	return fuse_bpf_backing_file(iocb->ki_filp) &&
+	return fuse_bpf_active() && fuse_bpf_backing_file(iocb->ki_filp) &&
 	       __fuse_bpf_rw_iter(res, iocb, iter, write);
 }
 
@@ -452,7 +465,7 @@ bool __fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
 static inline bool fuse_bpf_fileattr(int *err, struct dentry *dentry,
 				     struct fileattr *fa, bool set)
 {
-	return fuse_bpf_inode_backed(d_inode(dentry)) &&
+	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
 	       __fuse_bpf_fileattr(err, dentry, fa, set);
 }
 
