@@ -155,7 +155,8 @@ bool __fuse_bpf_lookup(struct dentry **res, struct inode *dir,
 
 /*
  * A lookup filter may decide by who asks (uid, pid), and may have been
- * replaced since the dentry was made: run it again, out of RCU walk.
+ * replaced since the dentry was made: run it again (in RCU walk, see
+ * fuse_bpf_revalidate_filter_rcu()).
  * Return: 1 valid, 0 invalid, or the filter's error for this walk. A
  * filter that sends the lookup to the server leaves the dentry as the
  * backing has it: the server sees fresh lookups only.
@@ -186,27 +187,27 @@ static int fuse_bpf_revalidate_filter(struct dentry *entry)
 }
 
 /*
- * The same in RCU walk, where @dir is the parent found under RCU: a filter
- * that lets the name through as it is (or sends the lookup to the server)
+ * The same in RCU walk, where @dir is the parent found under RCU and
+ * @name a copy of the backing name the entry's was found equal to (the
+ * entry holds no reference, so its name cannot be taken): a filter that
+ * lets the name through as it is (or sends the lookup to the server)
  * keeps the dentry valid, and its error fails this walk, without leaving
  * RCU walk; anything else is decided by fuse_bpf_revalidate_filter(),
  * which runs the filter again.
  */
 static int fuse_bpf_revalidate_filter_rcu(struct inode *dir,
-					  struct dentry *entry)
+					  struct dentry *entry,
+					  const struct qstr *name)
 {
 	struct fuse_bpf_lookup_io io = {
 		.dir = dir,
 		.entry = entry,
+		.name = name,
 		.revalidate = true,
 	};
-	struct name_snapshot name;
 	int ret;
 
-	take_dentry_name_snapshot(&name, entry);
-	io.name = &name.name;
 	ret = fuse_bpf_run_prefilter(&fuse_bpf_lookup_op, dir, &io);
-	release_dentry_name_snapshot(&name);
 	return ret < 0 ? ret : 1;
 }
 
@@ -221,7 +222,8 @@ static int fuse_bpf_revalidate_filter_rcu(struct inode *dir,
  * or unlink done directly in the backing directory invalidates it.
  * Negative dentries of backed directories are never trusted. Nodes the
  * server named keep the server's entry timeouts. In a directory with a
- * lookup filter, the filter is run again (fuse_bpf_revalidate_filter()).
+ * lookup filter, the filter is run again (fuse_bpf_revalidate_filter(),
+ * in RCU walk fuse_bpf_revalidate_filter_rcu() for a short name).
  *
  * Return: true when fuse-bpf decided.
  */
@@ -230,6 +232,8 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	/* In RCU walk the parent may be NULL. */
 	struct inode *dir = d_inode_rcu(READ_ONCE(entry->d_parent));
 	struct inode *inode = d_inode_rcu(entry);
+	unsigned char copy[DNAME_INLINE_LEN];
+	struct qstr name = QSTR_INIT(NULL, 0);
 	struct dentry *backing, *parent;
 
 	if (!inode) {
@@ -266,7 +270,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	parent = dir ? READ_ONCE(get_fuse_inode(dir)->backing_path.dentry) :
 		       NULL;
 	if (parent) {
-		const unsigned char *name;
+		const unsigned char *str;
 		unsigned int len;
 		bool same;
 
@@ -277,19 +281,29 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 		 */
 		rcu_read_lock();
 		spin_lock(&backing->d_lock);
-		name = READ_ONCE(entry->d_name.name);
+		str = READ_ONCE(entry->d_name.name);
 		len = backing->d_name.len;
 		same = backing->d_parent == parent &&
-		       !strncmp(name, backing->d_name.name, len) && !name[len];
+		       !strncmp(str, backing->d_name.name, len) && !str[len];
+		/* What a filter in RCU walk sees: the name compared. */
+		if (same && (flags & LOOKUP_RCU) && fuse_bpf_has_filter(dir) &&
+		    len < sizeof(copy)) {
+			memcpy(copy, backing->d_name.name, len);
+			copy[len] = '\0';
+			name = (struct qstr)QSTR_INIT(copy, len);
+		}
 		spin_unlock(&backing->d_lock);
 		rcu_read_unlock();
 		if (!same)
 			return true;
 	}
 	if (parent && fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup))) {
-		*res = flags & LOOKUP_RCU ?
-		       fuse_bpf_revalidate_filter_rcu(dir, entry) :
-		       fuse_bpf_revalidate_filter(entry);
+		if (!(flags & LOOKUP_RCU))
+			*res = fuse_bpf_revalidate_filter(entry);
+		else if (name.name)
+			*res = fuse_bpf_revalidate_filter_rcu(dir, entry, &name);
+		else
+			*res = -ECHILD;
 		return true;
 	}
 	*res = 1;
@@ -528,13 +542,17 @@ struct fuse_bpf_access_io {
 	struct inode *inode;
 };
 
+/* What a prefilter may leave in the mask: access bits, no internal flag. */
+#define FUSE_BPF_ACCESS_MASK	(MAY_READ | MAY_WRITE | MAY_EXEC | MAY_APPEND | \
+				 MAY_ACCESS | MAY_OPEN | MAY_CHDIR)
+
 static int fuse_bpf_access_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_access_io *io = data;
 	struct path *path = fuse_bpf_backing_path(io->inode);
 
 	return inode_permission(mnt_idmap(path->mnt), d_inode(path->dentry),
-				io->in.mask);
+				io->in.mask & FUSE_BPF_ACCESS_MASK);
 }
 
 static const struct fuse_bpf_op fuse_bpf_access_op = {
@@ -581,7 +599,7 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 			return err;
 		if (err != FUSE_BPF_CONTINUE)
 			return -ECHILD;
-		mask = io.in.mask | MAY_NOT_BLOCK;
+		mask = (io.in.mask & FUSE_BPF_ACCESS_MASK) | MAY_NOT_BLOCK;
 	}
 	cred = get_cred_rcu(cred);
 	if (!cred)

@@ -10,11 +10,15 @@
 
 #include <linux/cred.h>
 
-/* A filter's return value, checked: an errno, or the action. */
+/*
+ * A filter's return value, checked: an errno a caller may see (not one of
+ * the kernel's own, nor -ECHILD, which means "leave RCU walk"), or the
+ * action.
+ */
 static int fuse_bpf_filter_ret(int ret, bool post)
 {
 	if (ret < 0)
-		return ret >= -MAX_ERRNO ? ret : -EIO;
+		return ret >= -EHWPOISON && ret != -ECHILD ? ret : -EIO;
 	switch (ret) {
 	case FUSE_BPF_CONTINUE:
 	case FUSE_BPF_USER_POSTFILTER:
@@ -346,7 +350,9 @@ static int fuse_bpf_override_creds(const struct fuse_bpf_op *op,
 
 /*
  * initialize_in and the prefilter: the action (%FUSE_BPF_CONTINUE when no
- * prefilter ran) in *@action, or a negative errno. Nothing here sleeps.
+ * prefilter ran) in *@action, or a negative errno. Nothing here sleeps:
+ * an init_in hook must not either (fuse_bpf_run_prefilter() runs in RCU
+ * walk), and a buffer a filter made writable is kzalloc()ed GFP_NOWAIT.
  */
 static int fuse_bpf_prefilter(const struct fuse_bpf_op *op,
 			      struct inode *inode, void *io,
@@ -380,10 +386,13 @@ static int fuse_bpf_prefilter(const struct fuse_bpf_op *op,
  * For a caller that may not sleep (RCU walk), and needs no more than the
  * prefilter's word when the prefilter leaves the in-arguments as they are.
  *
+ * A fixed in-argument comes back in @io as the prefilter left it; the
+ * caller uses it as the backing call would.
+ *
  * Return: %FUSE_BPF_CONTINUE (also when there is no prefilter) or
- * %FUSE_BPF_USER with the in-arguments unchanged; the prefilter's error;
- * -ECHILD when the rest of the pipeline is needed to decide (it changed
- * an in-argument, or asked for a postfilter or the server's prefilter).
+ * %FUSE_BPF_USER; the prefilter's error; -ECHILD when the rest of the
+ * pipeline is needed to decide (the prefilter changed a variable
+ * in-argument, or asked for a postfilter or the server's prefilter).
  */
 int fuse_bpf_run_prefilter(const struct fuse_bpf_op *op, struct inode *inode,
 			   void *io)

@@ -467,6 +467,10 @@ TEST_F(filter, garbage_return)
 	FILTER_MOUNT(self->skel->maps.garbage, NULL, NULL);
 	ASSERT_FAILS(EIO, stat(MNT("visible"), &st));
 	ASSERT_FAILS(EIO, stat(MNT("d"), &st));
+	/* errnos a caller may not see are I/O errors too */
+	ASSERT_FAILS(EIO, stat(MNT("d/x"), &st));
+	ASSERT_FAILS(EIO, stat(MNT("d/x"), &st));
+	ASSERT_FAILS(EIO, stat(MNT("restart"), &st));
 	/* other operations are not affected */
 	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
 }

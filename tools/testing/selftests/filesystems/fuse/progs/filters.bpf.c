@@ -548,9 +548,31 @@ int BPF_PROG(garbage_getattr, const struct fuse_bpf_meta *meta,
 	return meta->nodeid == 1 ? FUSE_BPF_CONTINUE : FILTERS_GARBAGE;
 }
 
+/* errnos no caller may see: -ECHILD and the kernel's -ERESTARTSYS */
+SEC("struct_ops/garbage_access")
+int BPF_PROG(garbage_access, const struct fuse_bpf_meta *meta,
+	     struct fuse_access_in *in)
+{
+	/* searching a directory but the root */
+	if (meta->nodeid == 1 || !(in->mask & 1 /* MAY_EXEC */))
+		return FUSE_BPF_CONTINUE;
+	return -10 /* ECHILD */;
+}
+
+SEC("struct_ops/garbage_lookup")
+int BPF_PROG(garbage_lookup, const struct fuse_bpf_meta *meta,
+	     struct fuse_bpf_buf *name)
+{
+	if (name->ro.size == 7 && name_starts(&name->ro, "restart", 7))
+		return -512 /* ERESTARTSYS */;
+	return FUSE_BPF_CONTINUE;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters garbage = {
 	.getattr = (void *)garbage_getattr,
+	.access = (void *)garbage_access,
+	.lookup = (void *)garbage_lookup,
 };
 
 /* user: getattr goes to the daemon, lookups of "ask*" to its prefilter,
