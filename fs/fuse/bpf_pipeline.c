@@ -11,14 +11,20 @@
 #include <linux/cred.h>
 
 /*
- * A filter's return value, checked: an errno a caller may see (not one of
- * the kernel's own, nor -ECHILD, which means "leave RCU walk"), or the
- * action.
+ * An errno from a filter or from the server's userspace filter, checked:
+ * one a caller may see (not one of the kernel's own, nor -ECHILD, which
+ * means "leave RCU walk"), else -EIO.
  */
+static int fuse_bpf_errno(int err)
+{
+	return err >= -EHWPOISON && err != -ECHILD ? err : -EIO;
+}
+
+/* A filter's return value, checked: an errno, or the action. */
 static int fuse_bpf_filter_ret(int ret, bool post)
 {
 	if (ret < 0)
-		return ret >= -EHWPOISON && ret != -ECHILD ? ret : -EIO;
+		return fuse_bpf_errno(ret);
 	switch (ret) {
 	case FUSE_BPF_CONTINUE:
 	case FUSE_BPF_USER_POSTFILTER:
@@ -202,6 +208,8 @@ static int fuse_bpf_user_prefilter(const struct fuse_bpf_op *op,
 	if (ret >= 0)
 		ret = fuse_bpf_prefilter_reply(op, fa, reply,
 					       args.out_args[0].size);
+	else
+		ret = fuse_bpf_errno(ret);
 	kvfree(reply);
 	return ret;
 }
@@ -275,8 +283,10 @@ static int fuse_bpf_user_postfilter(const struct fuse_bpf_op *op,
 	args.out_args[0].size = reply_max;
 	args.out_args[0].value = buf;
 	ret = fuse_simple_request(fm, &args);
-	if (ret < 0)
+	if (ret < 0) {
+		ret = fuse_bpf_errno(ret);
 		goto out;
+	}
 	ret = fa->meta.error;
 	size = args.out_args[0].size;
 	if (!size)
