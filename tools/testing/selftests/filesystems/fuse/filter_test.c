@@ -1029,14 +1029,28 @@ TEST_F(filter, user_readdir_adds)
 	ASSERT_FALSE(dir_has(self->e.back, USER_ADDED));
 }
 
-/* The daemon answers the userspace prefilter with a malformed reply. */
+/*
+ * The daemon answers the userspace prefilter with a malformed reply, or
+ * with an errno: one a caller may see ("askperm"), -ECHILD ("askchild"),
+ * one that is none ("askhuge").
+ */
 static int bad_user_filter_hook(struct ftd *d, const struct fuse_in_header *in,
 				const void *arg, size_t len, void *priv)
 {
-	if (in->opcode == (FUSE_LOOKUP | FUSE_PREFILTER))
-		/* no NUL: not a name */
-		return ftd_reply(d, in->unique, 0, "visible", 7) ?: FTD_HANDLED;
-	return FTD_DEFAULT;
+	int err = 0;
+
+	if (in->opcode != (FUSE_LOOKUP | FUSE_PREFILTER))
+		return FTD_DEFAULT;
+	if (len == sizeof("askperm") && !memcmp(arg, "askperm", len))
+		err = -EPERM;
+	else if (len == sizeof("askchild") && !memcmp(arg, "askchild", len))
+		err = -ECHILD;
+	else if (len == sizeof("askhuge") && !memcmp(arg, "askhuge", len))
+		err = -300;
+	if (err)
+		return ftd_reply(d, in->unique, err, NULL, 0) ?: FTD_HANDLED;
+	/* no NUL: not a name */
+	return ftd_reply(d, in->unique, 0, "visible", 7) ?: FTD_HANDLED;
 }
 
 TEST_F(filter, user_bad_reply)
@@ -1048,6 +1062,9 @@ TEST_F(filter, user_bad_reply)
 		SKIP(return, "needs a daemon");
 	FILTER_MOUNT(self->skel->maps.user, NULL, &cfg);
 	ASSERT_FAILS(EIO, stat(MNT("askme"), &st));
+	ASSERT_FAILS(EPERM, stat(MNT("askperm"), &st));
+	ASSERT_FAILS(EIO, stat(MNT("askchild"), &st));
+	ASSERT_FAILS(EIO, stat(MNT("askhuge"), &st));
 	CHECK_FILE(MNT("visible"), VISIBLE_DATA);
 }
 
