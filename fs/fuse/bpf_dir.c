@@ -13,12 +13,35 @@
 #include <linux/posix_acl.h>
 #include <linux/statfs.h>
 
+/*
+ * backing_timeout=: the name was checked against the backing just now,
+ * and holds that long. The deadline is kept in d_time, which FUSE does not
+ * use; 0 means none.
+ */
+static void fuse_bpf_entry_checked(struct dentry *entry, struct inode *inode)
+{
+	u32 timeout = READ_ONCE(get_fuse_inode(inode)->backing_timeout);
+
+	if (timeout)
+		WRITE_ONCE(entry->d_time, (jiffies + timeout) | 1);
+}
+
+/* Whether a name checked lately still holds, as FUSE's entry timeout. */
+static bool fuse_bpf_entry_cached(struct dentry *entry, struct inode *inode)
+{
+	unsigned long deadline = READ_ONCE(entry->d_time);
+
+	return READ_ONCE(get_fuse_inode(inode)->backing_timeout) && deadline &&
+	       time_before(jiffies, deadline);
+}
+
 /* Backed dentries stay until the backing says otherwise. */
 void fuse_bpf_entry_valid(struct dentry *entry)
 {
 	struct fuse_entry_out valid = { .entry_valid = U32_MAX };
 
 	fuse_change_entry_timeout(entry, &valid);
+	fuse_bpf_entry_checked(entry, d_inode(entry));
 }
 
 /* lookup */
@@ -232,7 +255,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	/* In RCU walk the parent may be NULL. */
 	struct inode *dir = d_inode_rcu(READ_ONCE(entry->d_parent));
 	struct inode *inode = d_inode_rcu(entry);
-	unsigned char copy[DNAME_INLINE_LEN];
+	unsigned char copy[DNAME_INLINE_LEN] __uninitialized;
 	struct qstr name = QSTR_INIT(NULL, 0);
 	struct dentry *backing, *parent;
 
@@ -246,6 +269,18 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 		return false;
 
 	/*
+	 * backing_timeout=: a name the kernel found and checked lately
+	 * holds, with the attributes it has (unless a lookup filter is to
+	 * see the name again).
+	 */
+	if ((get_fuse_inode(inode)->nodeid & FUSE_BPF_NODEID_BIT) &&
+	    fuse_bpf_entry_cached(entry, inode) && dir &&
+	    !fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup))) {
+		*res = 1;
+		return true;
+	}
+
+	/*
 	 * In RCU walk the inode may be evicted under us: read each backing
 	 * pointer once. What the VFS checks on the node next (sticky bit,
 	 * hard link protection, ownership) must not be stale.
@@ -253,11 +288,12 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	backing = READ_ONCE(get_fuse_inode(inode)->backing_path.dentry);
 	if (flags & LOOKUP_RCU) {
 		if (!backing || !d_inode_rcu(backing) ||
-		    fuse_bpf_attr_stale(inode, d_inode_rcu(backing))) {
+		    (!fuse_bpf_attr_cached(inode) &&
+		     fuse_bpf_attr_stale(inode, d_inode_rcu(backing)))) {
 			*res = -ECHILD;
 			return true;
 		}
-	} else {
+	} else if (!fuse_bpf_attr_cached(inode)) {
 		fuse_bpf_copy_attr(inode);
 	}
 	/* Nodes the server named keep the server's entry timeouts. */
@@ -306,6 +342,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 			*res = -ECHILD;
 		return true;
 	}
+	fuse_bpf_entry_checked(entry, inode);
 	*res = 1;
 	return true;
 }
@@ -319,6 +356,7 @@ struct fuse_bpf_getattr_io {
 	struct kstat *stat;
 	u32 request_mask;
 	unsigned int flags;
+	bool update;	/* for fuse_update_attributes(): the node's */
 };
 
 static int fuse_bpf_getattr_backing(struct fuse_bpf_args *fa, void *data)
@@ -356,17 +394,34 @@ static void fuse_bpf_attr_to_stat(const struct fuse_attr *attr,
 	stat->ctime.tv_nsec = attr->ctimensec;
 }
 
+/*
+ * A stat reads the backing inode; the fuse inode's attributes are brought
+ * up to date where the kernel acts on them (permission, revalidation,
+ * setattr, after each change made through the mount), and here only for
+ * fuse_update_attributes(), which asks for them.
+ */
+static int fuse_bpf_getattr_done(struct fuse_bpf_getattr_io *io)
+{
+	if (io->update)
+		fuse_bpf_copy_attr(io->inode);
+	io->stat->dev = io->inode->i_sb->s_dev;
+	return 0;
+}
+
 static int fuse_bpf_getattr_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_getattr_io *io = data;
 
 	if (fa->meta.error)
 		return fa->meta.error;
-	fuse_bpf_copy_attr(io->inode);
 	if (fa->post)
 		fuse_bpf_attr_to_stat(&io->out.attr, io->stat);
-	io->stat->dev = io->inode->i_sb->s_dev;
-	return 0;
+	return fuse_bpf_getattr_done(io);
+}
+
+static int fuse_bpf_getattr_direct(void *data)
+{
+	return fuse_bpf_getattr_backing(NULL, data) ?: fuse_bpf_getattr_done(data);
 }
 
 static const struct fuse_bpf_op fuse_bpf_getattr_op = {
@@ -377,21 +432,52 @@ static const struct fuse_bpf_op fuse_bpf_getattr_op = {
 	.backing = fuse_bpf_getattr_backing,
 	.init_post = fuse_bpf_getattr_init_post,
 	.finalize = fuse_bpf_getattr_finalize,
+	.direct = fuse_bpf_getattr_direct,
 };
 
-bool __fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
-			u32 request_mask, unsigned int flags)
+/*
+ * backing_timeout=: a stat from the attributes the node has, as FUSE's
+ * attribute cache serves one, when no filter is to see it.
+ */
+static bool fuse_bpf_getattr_cached(struct inode *inode, struct kstat *stat,
+				    u32 request_mask, unsigned int flags)
+{
+	if (!stat || (flags & AT_STATX_FORCE_SYNC) ||
+	    !fuse_bpf_attr_cached(inode) ||
+	    fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(getattr)))
+		return false;
+	generic_fillattr(&nop_mnt_idmap, request_mask ?: STATX_BASIC_STATS,
+			 inode, stat);
+	return true;
+}
+
+/* Apart, so that a stat from the cache does not set up @io. */
+static noinline bool fuse_bpf_getattr_run(int *err, struct inode *inode,
+					  struct kstat *stat, u32 request_mask,
+					  unsigned int flags)
 {
 	struct fuse_bpf_getattr_io io = {
 		.inode = inode,
 		.request_mask = request_mask ?: STATX_BASIC_STATS,
 		/* the backing call goes through its own security check */
 		.flags = flags & ~AT_GETATTR_NOSEC,
+		.update = !stat || READ_ONCE(get_fuse_inode(inode)->backing_timeout),
 	};
-	struct kstat tmp;	/* filled by the backing call, not zeroed */
+	/* vfs_getattr_nosec() clears it first */
+	struct kstat tmp __uninitialized;
 
 	io.stat = stat ?: &tmp;
 	return fuse_bpf_run(&fuse_bpf_getattr_op, inode, &io, err);
+}
+
+bool __fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
+			u32 request_mask, unsigned int flags)
+{
+	if (fuse_bpf_getattr_cached(inode, stat, request_mask, flags)) {
+		*err = 0;
+		return true;
+	}
+	return fuse_bpf_getattr_run(err, inode, stat, request_mask, flags);
 }
 
 /* setattr */
@@ -555,11 +641,17 @@ static int fuse_bpf_access_backing(struct fuse_bpf_args *fa, void *data)
 				io->in.mask & FUSE_BPF_ACCESS_MASK);
 }
 
+static int fuse_bpf_access_direct(void *data)
+{
+	return fuse_bpf_access_backing(NULL, data);
+}
+
 static const struct fuse_bpf_op fuse_bpf_access_op = {
 	.opcode = FUSE_ACCESS,
 	.filter = FUSE_BPF_OP_IDX(access),
 	FUSE_BPF_IN(struct fuse_bpf_access_io, in),
 	.backing = fuse_bpf_access_backing,
+	.direct = fuse_bpf_access_direct,
 };
 
 /*
@@ -583,7 +675,8 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 	if (!dentry || !mnt || !cred)
 		return -ECHILD;
 	backing = d_inode_rcu(dentry);
-	if (!backing || fuse_bpf_attr_stale(inode, backing))
+	if (!backing || (!fuse_bpf_attr_cached(inode) &&
+			 fuse_bpf_attr_stale(inode, backing)))
 		return -ECHILD;
 	err = generic_permission(&nop_mnt_idmap, inode, mask);
 	if (err)
@@ -628,28 +721,18 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 bool __fuse_bpf_permission(int *err, struct inode *inode, int mask)
 {
 	struct fuse_bpf_access_io io = { .inode = inode, .in.mask = mask };
-	const struct cred *old_cred;
 
 	if (mask & MAY_NOT_BLOCK) {
 		*err = fuse_bpf_permission_rcu(inode, mask);
 		return true;
 	}
 
-	fuse_bpf_copy_attr(inode);
+	if (!fuse_bpf_attr_cached(inode))
+		fuse_bpf_copy_attr(inode);
 	*err = generic_permission(&nop_mnt_idmap, inode, mask);
 	if (*err)
 		return true;
-	if (fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(access)))
-		return fuse_bpf_run(&fuse_bpf_access_op, inode, &io, err);
-
-	/*
-	 * What the pipeline would do without a filter, without setting it
-	 * up: this runs for every component of every path walked.
-	 */
-	old_cred = override_creds(get_fuse_inode(inode)->backing_cred);
-	*err = fuse_bpf_access_backing(NULL, &io);
-	revert_creds(old_cred);
-	return true;
+	return fuse_bpf_run(&fuse_bpf_access_op, inode, &io, err);
 }
 
 /**

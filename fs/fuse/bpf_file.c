@@ -79,6 +79,12 @@ static void fuse_bpf_file_free(struct fuse_file *ff)
 	fuse_file_free(ff);
 }
 
+static void fuse_bpf_open_done(struct fuse_bpf_open_io *io, u32 open_flags)
+{
+	io->ff->open_flags = open_flags & ~FOPEN_DIRECT_IO;
+	io->file->private_data = io->ff;
+}
+
 static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_open_io *io = data;
@@ -88,9 +94,17 @@ static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)
 			fuse_bpf_file_free(io->ff);
 		return fa->meta.error;
 	}
-	io->ff->open_flags = io->out.open_flags & ~FOPEN_DIRECT_IO;
-	io->file->private_data = io->ff;
+	fuse_bpf_open_done(io, io->out.open_flags);
 	return 0;
+}
+
+static int fuse_bpf_open_direct(void *data)
+{
+	int err = fuse_bpf_open_backing(NULL, data);
+
+	if (!err)
+		fuse_bpf_open_done(data, 0);
+	return err;
 }
 
 static const struct fuse_bpf_op fuse_bpf_open_op = {
@@ -100,6 +114,7 @@ static const struct fuse_bpf_op fuse_bpf_open_op = {
 	FUSE_BPF_OUT(struct fuse_bpf_open_io, out),
 	.backing = fuse_bpf_open_backing,
 	.finalize = fuse_bpf_open_finalize,
+	.direct = fuse_bpf_open_direct,
 };
 
 static const struct fuse_bpf_op fuse_bpf_opendir_op = {
@@ -109,6 +124,7 @@ static const struct fuse_bpf_op fuse_bpf_opendir_op = {
 	FUSE_BPF_OUT(struct fuse_bpf_open_io, out),
 	.backing = fuse_bpf_open_backing,
 	.finalize = fuse_bpf_open_finalize,
+	.direct = fuse_bpf_open_direct,
 };
 
 bool __fuse_bpf_open(int *err, struct inode *inode, struct file *file,
@@ -422,11 +438,17 @@ static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
 	return 0;
 }
 
+static int fuse_bpf_flush_direct(void *data)
+{
+	return fuse_bpf_flush_backing(NULL, data);
+}
+
 static const struct fuse_bpf_op fuse_bpf_flush_op = {
 	.opcode = FUSE_FLUSH,
 	.filter = FUSE_BPF_OP_IDX(flush),
 	FUSE_BPF_IN(struct fuse_bpf_flush_io, in),
 	.backing = fuse_bpf_flush_backing,
+	.direct = fuse_bpf_flush_direct,
 };
 
 bool __fuse_bpf_flush(int *err, struct file *file, fl_owner_t id)

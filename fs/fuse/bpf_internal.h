@@ -76,10 +76,16 @@ struct fuse_bpf_args {
  *	the VFS call from @fa->meta.error, releasing what the backing call
  *	acquired when that is an error (a postfilter may have set it); may
  *	be NULL (the result is @fa->meta.error)
+ * @direct: optional; what @backing and @finalize do together when no
+ *	filter runs, from @io alone: the operation's result. It runs with
+ *	the credentials @backing runs with. Only an operation whose
+ *	@init_in and @init_out do nothing without a filter may have one
  *
  * Every operation runs initialize_in, prefilter, initialize_out, backing,
  * postfilter, finalize, in fuse_bpf_run(). @io is the operation's own
  * structure holding the VFS arguments and the FUSE argument structures.
+ * On a node without a prefilter for the operation, an operation with
+ * @direct runs only that, and builds no arguments for filters.
  */
 struct fuse_bpf_op {
 	u32 opcode;
@@ -95,6 +101,7 @@ struct fuse_bpf_op {
 	int (*backing)(struct fuse_bpf_args *fa, void *io);
 	void (*init_post)(struct fuse_bpf_args *fa, void *io);
 	int (*finalize)(struct fuse_bpf_args *fa, void *io);
+	int (*direct)(void *io);
 };
 
 /* The fixed in- and out-argument of an operation, members of its @io. */
@@ -105,8 +112,10 @@ struct fuse_bpf_op {
 	.out_off = offsetof(type, member),			\
 	.out_size = sizeof_field(type, member)
 
-bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
-		  void *io, int *res);
+bool fuse_bpf_run_filtered(const struct fuse_bpf_op *op, struct inode *inode,
+			   void *io, int *res);
+int fuse_bpf_run_direct(const struct fuse_bpf_op *op, struct inode *inode,
+			void *io);
 int fuse_bpf_run_prefilter(const struct fuse_bpf_op *op, struct inode *inode,
 			   void *io);
 
@@ -178,6 +187,21 @@ static inline struct inode *fuse_bpf_backing_inode(struct inode *inode)
 	return d_inode(get_fuse_inode(inode)->backing_path.dentry);
 }
 
+/*
+ * backing_timeout=: whether the attributes fuse_bpf_copy_attr() last
+ * copied still hold (and are what permission checks read), as FUSE's
+ * attribute cache holds until fuse_inode.i_time. A server's
+ * FUSE_NOTIFY_INVAL_INODE, or a write, ends it early.
+ */
+static inline bool fuse_bpf_attr_cached(struct inode *inode)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+
+	return READ_ONCE(fi->backing_timeout) &&
+	       time_before64(get_jiffies_64(), READ_ONCE(fi->i_time)) &&
+	       !(READ_ONCE(fi->inval_mask) & STATX_BASIC_STATS);
+}
+
 /* Whether the node has filters: each operation on it may run a program. */
 static inline bool fuse_bpf_has_filter(struct inode *inode)
 {
@@ -185,10 +209,47 @@ static inline bool fuse_bpf_has_filter(struct inode *inode)
 }
 
 /* bpf_ops.c */
+bool __fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op);
+
+/* Whether the node has a prefilter for @filter_op, so that it can act. */
+static inline bool fuse_bpf_has_callback(struct inode *inode,
+					 unsigned int filter_op)
+{
+	return fuse_bpf_has_filter(inode) &&
+	       __fuse_bpf_has_callback(inode, filter_op);
+}
+
+/**
+ * fuse_bpf_run() - run an operation on a backed node
+ * @op: the operation
+ * @inode: the fuse inode the operation is on; it must be backed
+ * @io: the operation's arguments, passed to @op's hooks
+ * @res: the result of the operation when fuse-bpf served it
+ *
+ * A node without filters, or whose filters have no prefilter for @op,
+ * runs no BPF program: then an operation with a @direct hook runs only
+ * that (fuse_bpf_run_direct()), the rest the whole pipeline
+ * (fuse_bpf_run_filtered()).
+ *
+ * Return: true when fuse-bpf served the operation (the result is in
+ * *@res), false when the operation must take the normal FUSE path to the
+ * server (a prefilter returned %FUSE_BPF_USER).
+ */
+static __always_inline bool fuse_bpf_run(const struct fuse_bpf_op *op,
+					 struct inode *inode, void *io,
+					 int *res)
+{
+	if (op->direct && !fuse_bpf_has_callback(inode, op->filter)) {
+		*res = fuse_bpf_run_direct(op, inode, io);
+		return true;
+	}
+	return fuse_bpf_run_filtered(op, inode, io, res);
+}
+
 bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 			  bool post, struct fuse_bpf_args *fa, int *res);
 bool fuse_bpf_same_filter(struct inode *a, struct inode *b);
-bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op);
+bool __fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op);
 int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,
 			 const void *new, u32 size);
 void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter);

@@ -77,12 +77,22 @@ bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing)
  *
  * Copies mode, owner, size, times, link count and the flags in
  * %FUSE_BPF_COPY_I_FLAGS of the backing inode, and uses the backing
- * inode number, so that st_ino and d_ino agree. Never in RCU walk.
+ * inode number, so that st_ino and d_ino agree. With a backing_timeout,
+ * they are then good until it runs out (fuse_bpf_attr_cached()). Never
+ * in RCU walk.
  */
 void fuse_bpf_copy_attr(struct inode *inode)
 {
 	struct inode *backing = fuse_bpf_backing_inode(inode);
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	u32 timeout = READ_ONCE(fi->backing_timeout);
 
+	/* backing_timeout=: the copy holds that long (before the read). */
+	if (timeout) {
+		if (READ_ONCE(fi->inval_mask) & STATX_BASIC_STATS)
+			set_mask_bits(&fi->inval_mask, STATX_BASIC_STATS, 0);
+		WRITE_ONCE(fi->i_time, get_jiffies_64() + timeout);
+	}
 	/* Not fsstack_copy_attr_all(): the fuse inode keeps S_NOATIME. */
 	inode_set_flags(inode, backing->i_flags & FUSE_BPF_COPY_I_FLAGS,
 			FUSE_BPF_COPY_I_FLAGS);
@@ -263,6 +273,8 @@ struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path)
 			inode->i_fop = &fuse_bpf_nodev_fops;
 		fuse_change_attributes(inode, &attr, NULL, 0, 0);
 		fuse_bpf_dont_cache_acls(inode);
+		get_fuse_inode(inode)->backing_timeout =
+			get_fuse_inode(dir)->backing_timeout;
 		fuse_bpf_copy_attr(inode);
 		filter = fuse_bpf_get_filter(dir);
 		fuse_bpf_set_filter(inode, filter);
@@ -349,6 +361,8 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	if (!static_key_enabled(&fuse_bpf_mounted))
 		static_branch_enable(&fuse_bpf_mounted);
 	fc->fuse_bpf = 1;
+	fc->bpf_timeout = msecs_to_jiffies(ctx->backing_timeout);
+	get_fuse_inode(d_inode(sb->s_root))->backing_timeout = fc->bpf_timeout;
 	fc->max_stack_depth = 1;
 	sb->s_stack_depth = 1;
 	if (ctx->root_ops) {
@@ -382,8 +396,12 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 
 void fuse_bpf_show_options(struct seq_file *m, struct fuse_conn *fc)
 {
-	if (fc->fuse_bpf)
-		seq_puts(m, fc->connected ? ",fuse_bpf" : ",no_daemon");
+	if (!fc->fuse_bpf)
+		return;
+	seq_puts(m, fc->connected ? ",fuse_bpf" : ",no_daemon");
+	if (fc->bpf_timeout)
+		seq_printf(m, ",backing_timeout=%u",
+			   jiffies_to_msecs(fc->bpf_timeout));
 }
 
 /**
@@ -453,7 +471,10 @@ int __fuse_bpf_lookup_reply(u64 nodeid, struct fuse_args *args,
 		return -EINVAL;
 	if (bpf_entry->reserved)
 		return -EINVAL;
-	switch (bpf_entry->flags) {
+	if (!(bpf_entry->flags & FUSE_BPF_ENTRY_TIMEOUT) &&
+	    bpf_entry->backing_timeout)
+		return -EINVAL;
+	switch (bpf_entry->flags & ~FUSE_BPF_ENTRY_TIMEOUT) {
 	case 0:
 	case FUSE_BPF_ENTRY_NO_OPS:
 		if (bpf_entry->ops_id)
@@ -488,7 +509,7 @@ static int fuse_bpf_lookup_filter(struct inode *inode, u64 parent,
 	struct fuse_bpf_filter *filter;
 	struct inode *dir;
 
-	switch (bpf_entry->flags) {
+	switch (bpf_entry->flags & ~FUSE_BPF_ENTRY_TIMEOUT) {
 	case FUSE_BPF_ENTRY_SET_OPS:
 		filter = fuse_bpf_ops_lookup(fc, bpf_entry->ops_id);
 		if (!filter)
@@ -544,8 +565,14 @@ int __fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 	if (get_node_id(inode) == FUSE_ROOT_ID)
 		return bpf_entry->flags || bpf_entry->entry_type ? -EINVAL : 0;
 	err = fuse_bpf_lookup_filter(inode, parent, bpf_entry);
-	if (err || bpf_entry->entry_type != FUSE_BPF_ENTRY_BACKING)
+	if (err)
 		return err;
+	WRITE_ONCE(get_fuse_inode(inode)->backing_timeout,
+		   bpf_entry->flags & FUSE_BPF_ENTRY_TIMEOUT ?
+		   msecs_to_jiffies(bpf_entry->backing_timeout) :
+		   fc->bpf_timeout);
+	if (bpf_entry->entry_type != FUSE_BPF_ENTRY_BACKING)
+		return 0;
 
 	rcu_read_lock();
 	fb = fuse_backing_get(idr_find(&fc->backing_files_map,

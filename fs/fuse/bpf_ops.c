@@ -523,8 +523,8 @@ out:
 	return called;
 }
 
-/* Whether the node has a prefilter for @filter_op, so that it can act. */
-bool fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op)
+/* The rest of fuse_bpf_has_callback(), for a node with filters. */
+bool __fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op)
 {
 	const struct fuse_bpf_prefilters *pre;
 	struct fuse_bpf_filter *filter;

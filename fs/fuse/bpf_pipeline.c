@@ -425,21 +425,45 @@ int fuse_bpf_run_prefilter(const struct fuse_bpf_op *op, struct inode *inode,
 }
 
 /**
- * fuse_bpf_run() - run an operation on a backed node
+ * fuse_bpf_run_direct() - an operation on a node no prefilter watches
+ * @op: the operation, which has a @direct hook
+ * @inode: the fuse inode the operation is on; it must be backed
+ * @io: the operation's arguments
+ *
+ * What the pipeline would do without a filter, without setting it up:
+ * this runs for every component of every path walked, every stat and
+ * every open.
+ *
+ * Return: the result of the operation.
+ */
+int fuse_bpf_run_direct(const struct fuse_bpf_op *op, struct inode *inode,
+			void *io)
+{
+	const struct cred *old_cred;
+	int err;
+
+	if (op->own_creds)
+		return op->direct(io);
+	err = fuse_bpf_override_creds(op, get_fuse_inode(inode)->backing_cred,
+				      &old_cred);
+	if (err)
+		return err;
+	err = op->direct(io);
+	revert_creds(old_cred);
+	return err;
+}
+
+/**
+ * fuse_bpf_run_filtered() - run the whole pipeline of an operation
  * @op: the operation
  * @inode: the fuse inode the operation is on; it must be backed
  * @io: the operation's arguments, passed to @op's hooks
  * @res: the result of the operation when fuse-bpf served it
  *
- * A node without filters, or whose filters have no callback for @op,
- * runs no BPF program at all.
- *
- * Return: true when fuse-bpf served the operation (the result is in
- * *@res), false when the operation must take the normal FUSE path to the
- * server (a prefilter returned %FUSE_BPF_USER).
+ * Return: as fuse_bpf_run().
  */
-bool fuse_bpf_run(const struct fuse_bpf_op *op, struct inode *inode,
-		  void *io, int *res)
+bool fuse_bpf_run_filtered(const struct fuse_bpf_op *op, struct inode *inode,
+			   void *io, int *res)
 {
 	struct fuse_inode *fi = get_fuse_inode(inode);
 	struct fuse_bpf_args fa = {

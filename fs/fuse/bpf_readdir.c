@@ -71,26 +71,47 @@ static int fuse_bpf_readdir_init_out(struct fuse_bpf_args *fa, void *data)
 	return 0;
 }
 
-static int fuse_bpf_readdir_backing(struct fuse_bpf_args *fa, void *data)
+/* The backing directory, at the position the request reads from. */
+static struct file *fuse_bpf_readdir_seek(struct fuse_bpf_readdir_io *io)
 {
-	struct fuse_bpf_readdir_io *io = data;
 	struct file *backing = fuse_bpf_backing_file(io->file);
-	struct fuse_bpf_dirents d = {
-		.ctx.actor = fuse_bpf_dirents_fill,
-		.buf = &fa->out_args[0],
-	};
 	loff_t pos;
-	int err;
 
 	if (backing->f_pos != io->in.offset) {
 		pos = vfs_llseek(backing, io->in.offset, SEEK_SET);
 		if (pos < 0)
-			return pos;
+			return ERR_PTR(pos);
 	}
-	if (!fa->post) {
-		io->ctx->pos = backing->f_pos;
-		return iterate_dir(backing, io->ctx);
-	}
+	return backing;
+}
+
+/* The entries straight into the caller's dir_context. */
+static int fuse_bpf_readdir_direct(void *data)
+{
+	struct fuse_bpf_readdir_io *io = data;
+	struct file *backing = fuse_bpf_readdir_seek(io);
+
+	if (IS_ERR(backing))
+		return PTR_ERR(backing);
+	io->ctx->pos = backing->f_pos;
+	return iterate_dir(backing, io->ctx);
+}
+
+static int fuse_bpf_readdir_backing(struct fuse_bpf_args *fa, void *data)
+{
+	struct fuse_bpf_readdir_io *io = data;
+	struct fuse_bpf_dirents d = {
+		.ctx.actor = fuse_bpf_dirents_fill,
+		.buf = &fa->out_args[0],
+	};
+	struct file *backing;
+	int err;
+
+	if (!fa->post)
+		return fuse_bpf_readdir_direct(io);
+	backing = fuse_bpf_readdir_seek(io);
+	if (IS_ERR(backing))
+		return PTR_ERR(backing);
 	err = iterate_dir(backing, &d.ctx);
 	if (d.last)
 		d.last->off = d.ctx.pos;
@@ -141,6 +162,7 @@ static const struct fuse_bpf_op fuse_bpf_readdir_op = {
 	.init_out = fuse_bpf_readdir_init_out,
 	.backing = fuse_bpf_readdir_backing,
 	.finalize = fuse_bpf_readdir_finalize,
+	.direct = fuse_bpf_readdir_direct,
 };
 
 bool __fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx)
