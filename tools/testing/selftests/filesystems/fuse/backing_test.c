@@ -1404,6 +1404,214 @@ TEST_F(backed, coherency_unlink)
 	ASSERT_FAILS(ENOENT, stat(MNT("d"), &st));
 }
 
+/*
+ * ---- cached: backing_timeout=, the opt-in attribute and entry cache ----
+ *
+ * For backing_timeout milliseconds after the kernel last read a node's
+ * attributes (or checked a name) in the backing tree, it uses them without
+ * reading again. Changes made through the mount show at once; changes made
+ * directly in the backing tree may not until the time runs out. Data is
+ * never cached, and names new in the backing tree are found at once.
+ */
+
+FIXTURE(cached) {
+	struct env e;
+};
+
+FIXTURE_VARIANT(cached) {
+	bool daemon;
+};
+
+FIXTURE_VARIANT_ADD(cached, no_daemon) {
+	.daemon = false,
+};
+
+FIXTURE_VARIANT_ADD(cached, daemon) {
+	.daemon = true,
+};
+
+/* An hour: it does not run out during a test. */
+#define CACHE_OPT	",backing_timeout=3600000"
+
+FIXTURE_SETUP(cached)
+{
+	umask(022);
+	ASSERT_EQ(0, env_backing(&self->e)) TH_LOG("%s", strerror(errno));
+	strcpy(self->e.extra, CACHE_OPT);
+	ASSERT_EQ(0, env_mount(&self->e, variant->daemon))
+		TH_LOG("mount with %s: %s", CACHE_OPT, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(cached)
+{
+	if (self->e.d)
+		expect_only_init(_metadata, self->e.d);
+	env_teardown(_metadata, &self->e);
+}
+
+/* The option is in /proc/self/mounts, as it was given. */
+TEST_F(cached, shown)
+{
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, self->e.mnt) &&
+		    strstr(line, "backing_timeout=3600000"))
+			found = true;
+	fclose(f);
+	ASSERT_TRUE(found);
+}
+
+/* What may show stale: attributes and names changed in the backing. */
+TEST_F(cached, stale_from_backing)
+{
+	struct stat st0, st;
+	char buf[64];
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, mkdir(BACK("dir"), 0755));
+	ASSERT_EQ(0, stat(MNT("file"), &st0));
+	ASSERT_EQ(0, stat(MNT("dir"), &st));
+
+	ASSERT_EQ(0, chmod(BACK("file"), 0600));
+	ASSERT_EQ(0, truncate(BACK("file"), 2));
+	ASSERT_EQ(0, stat(MNT("file"), &st));
+	EXPECT_EQ(st0.st_mode, st.st_mode) TH_LOG("the mode was not cached");
+	EXPECT_EQ(st0.st_size, st.st_size) TH_LOG("the size was not cached");
+
+	/* data is the backing file's, always */
+	ASSERT_EQ(2, read_all(MNT("file"), buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, CONTENT, 2));
+
+	/* a name removed or renamed in the backing still leads to its node */
+	ASSERT_EQ(0, rename(BACK("dir"), BACK("dir2")));
+	ASSERT_EQ(0, stat(MNT("dir"), &st)) TH_LOG("the name was not cached");
+	/* but a listing is the backing directory's */
+	ASSERT_FALSE(dir_has(self->e.mnt, "dir"));
+	ASSERT_TRUE(dir_has(self->e.mnt, "dir2"));
+}
+
+/* What may not: what is done through the mount, and new names. */
+TEST_F(cached, fresh_through_mount)
+{
+	struct timespec times[2] = { { .tv_sec = 1000 }, { .tv_sec = 2000 } };
+	struct stat st;
+	int fd;
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, stat(MNT("file"), &st));
+
+	ASSERT_EQ(0, chmod(MNT("file"), 0640));
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+	ASSERT_EQ(0, truncate(MNT("file"), 3));
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+	fd = open(MNT("file"), O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(5, write(fd, "12345", 5));
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(8, st.st_size);
+	ASSERT_EQ(0, close(fd));
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+	ASSERT_EQ(0, utimensat(AT_FDCWD, MNT("file"), times, 0));
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+
+	ASSERT_EQ(0, link(MNT("file"), MNT("link")));
+	check_stat(_metadata, MNT("file"), BACK("file"), self->e.dev);
+	ASSERT_EQ(0, rename(MNT("file"), MNT("moved")));
+	ASSERT_FAILS(ENOENT, stat(MNT("file"), &st));
+	check_stat(_metadata, MNT("moved"), BACK("moved"), self->e.dev);
+	ASSERT_EQ(0, unlink(MNT("moved")));
+	ASSERT_FAILS(ENOENT, stat(MNT("moved"), &st));
+	check_stat(_metadata, MNT("link"), BACK("link"), self->e.dev);
+	check_stat(_metadata, self->e.mnt, self->e.back, self->e.dev);
+
+	/* a name new in the backing tree is found at once */
+	ASSERT_FAILS(ENOENT, stat(MNT("late"), &st));
+	PUT(BACK("late"), "late");
+	CHECK_FILE(MNT("late"), "late");
+	check_stat(_metadata, MNT("late"), BACK("late"), self->e.dev);
+}
+
+/* Whether uid 65534 can stat @path. */
+static bool nobody_can_stat(const char *path)
+{
+	struct stat st;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		_exit(stat(path, &st) ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * The time runs out: then the backing tree's changes show, names and
+ * attributes, and the permission checks made for the caller (on an
+ * allow_other mount) read the backing's mode again. Until then they read
+ * the cached one: the backing's own check, with the registered
+ * credentials, is all that runs fresh.
+ */
+TEST(cached_expires)
+{
+	struct env e;
+	struct stat st;
+
+	umask(022);
+	ASSERT_EQ(0, env_backing(&e)) TH_LOG("%s", strerror(errno));
+	strcpy(e.extra, ",allow_other,backing_timeout=300");
+	ASSERT_EQ(0, env_mount(&e, false)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, mkdir(path_in(e.back, "dir"), 0755));
+	put_str(_metadata, path_in(e.back, "dir/file"), CONTENT);
+	put_str(_metadata, path_in(e.back, "file"), CONTENT);
+	ASSERT_TRUE(nobody_can_stat(path_in(e.mnt, "dir/file")));
+	ASSERT_EQ(0, stat(path_in(e.mnt, "file"), &st));
+
+	ASSERT_EQ(0, chmod(path_in(e.back, "dir"), 0700));
+	ASSERT_EQ(0, chmod(path_in(e.back, "file"), 0600));
+	ASSERT_EQ(0, rename(path_in(e.back, "file"), path_in(e.back, "new")));
+	/* within the time, in all likelihood: not asserted */
+	if (!nobody_can_stat(path_in(e.mnt, "dir/file")))
+		TH_LOG("the cached mode was not used (a slow machine?)");
+
+	usleep(600000);
+	ASSERT_FALSE(nobody_can_stat(path_in(e.mnt, "dir/file")));
+	ASSERT_FAILS(ENOENT, stat(path_in(e.mnt, "file"), &st));
+	check_stat(_metadata, path_in(e.mnt, "new"), path_in(e.back, "new"),
+		   e.dev);
+	check_stat(_metadata, path_in(e.mnt, "dir"), path_in(e.back, "dir"),
+		   e.dev);
+	env_teardown(_metadata, &e);
+}
+
+/* With an hour, the cached mode holds for the other caller. */
+TEST(cached_permission)
+{
+	struct env e;
+
+	umask(022);
+	ASSERT_EQ(0, env_backing(&e)) TH_LOG("%s", strerror(errno));
+	strcpy(e.extra, ",allow_other" CACHE_OPT);
+	ASSERT_EQ(0, env_mount(&e, false)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, mkdir(path_in(e.back, "dir"), 0755));
+	put_str(_metadata, path_in(e.back, "dir/file"), CONTENT);
+	ASSERT_TRUE(nobody_can_stat(path_in(e.mnt, "dir/file")));
+	ASSERT_EQ(0, chmod(path_in(e.back, "dir"), 0700));
+	ASSERT_TRUE(nobody_can_stat(path_in(e.mnt, "dir/file")))
+		TH_LOG("the mode was not cached");
+	/* a chmod through the mount counts at once */
+	ASSERT_EQ(0, chmod(path_in(e.mnt, "dir"), 0700));
+	ASSERT_FALSE(nobody_can_stat(path_in(e.mnt, "dir/file")));
+	env_teardown(_metadata, &e);
+}
+
 /* ---- LOOKUP replies with struct fuse_bpf_entry_out ---- */
 
 static const struct ftd_entry lx_tree[] = {
@@ -1707,6 +1915,55 @@ TEST_F(lookup_ext, backing_dir)
 	ASSERT_FAILS(ENOENT, stat(MNT("dir/none"), &st));
 
 	assert_only_lookup(_metadata, self->e.d, "dir");
+}
+
+/*
+ * FUSE_BPF_ENTRY_TIMEOUT gives a node (and what the kernel finds beneath
+ * it) its own backing_timeout; the server's FUSE_NOTIFY_INVAL_INODE ends
+ * the node's early. A node without it has the mount's: none here.
+ */
+TEST_F(lookup_ext, timeout)
+{
+	struct {
+		struct fuse_out_header h;
+		struct fuse_notify_inval_inode_out arg;
+	} notify = {
+		.h.len = sizeof(notify),
+		.h.error = FUSE_NOTIFY_INVAL_INODE,
+		.arg.off = -1,
+	};
+	struct reply_spec r = {
+		.extra = EXT_SIZE,
+		.ext = {
+			.entry_type = FUSE_BPF_ENTRY_BACKING,
+			.backing_id = self->dir_id,
+			.flags = FUSE_BPF_ENTRY_TIMEOUT,
+			.backing_timeout = 3600000,
+		},
+	};
+	struct stat st0, st;
+
+	lx_set(&self->lx, "dir", &r);
+	lx_reply(&self->lx, "file", FUSE_BPF_ENTRY_BACKING, self->file_id);
+	ASSERT_EQ(0, stat(MNT("dir"), &st0));
+	ASSERT_EQ(0, stat(MNT("dir/f1"), &st));
+	ASSERT_EQ(0, stat(MNT("file"), &st));
+
+	ASSERT_EQ(0, chmod(BACK("bdir"), 0700));
+	ASSERT_EQ(0, chmod(BACK("bdir/f1"), 0600));
+	ASSERT_EQ(0, chmod(BACK("bfile"), 0600));
+	ASSERT_EQ(0, stat(MNT("dir"), &st));
+	EXPECT_EQ(st0.st_mode, st.st_mode) TH_LOG("dir: not cached");
+	ASSERT_EQ(0, stat(MNT("dir/f1"), &st));
+	EXPECT_NE(S_IFREG | 0600, st.st_mode) TH_LOG("dir/f1: not cached");
+	check_stat(_metadata, MNT("file"), BACK("bfile"), self->e.dev);
+
+	notify.arg.ino = ftd_lookup(self->e.d, FUSE_ROOT_ID, "dir");
+	ASSERT_NE(0, notify.arg.ino);
+	ASSERT_EQ(sizeof(notify), write(self->e.d->fd, &notify,
+					 sizeof(notify)));
+	check_stat(_metadata, MNT("dir"), BACK("bdir"), self->e.dev);
+	EXPECT_EQ(0, ftd_count(self->e.d, FUSE_GETATTR));
 }
 
 TEST_F(lookup_ext, nested)
@@ -2013,6 +2270,7 @@ FIXTURE_VARIANT(bad_lookup) {
 	__u32 flags;
 	__u64 reserved;
 	__u64 ops_id;
+	__u32 timeout;
 	enum bad_id id;
 	bool kernel_nodeid;	/* a node id with bit 63 set */
 	int err;		/* what the caller must get */
@@ -2064,6 +2322,14 @@ FIXTURE_VARIANT_ADD(bad_lookup, both_ops_flags) {
 	BACKING_REPLY("file", ID_FILE),
 	.flags = FUSE_BPF_ENTRY_SET_OPS | FUSE_BPF_ENTRY_NO_OPS, .ops_id = 1,
 	.err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, timeout_without_flag) {
+	BACKING_REPLY("file", ID_FILE), .timeout = 1000, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_lookup, unknown_flag) {
+	BACKING_REPLY("file", ID_FILE), .flags = 1 << 3, .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_lookup, ops_id_without_flag) {
@@ -2151,6 +2417,7 @@ static void bad_lookup_ext(struct __test_metadata *_metadata,
 	ext->flags = variant->flags;
 	ext->backing_id = id;
 	ext->reserved = variant->reserved;
+	ext->backing_timeout = variant->timeout;
 	ext->ops_id = variant->ops_id;
 }
 
