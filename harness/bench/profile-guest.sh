@@ -18,7 +18,8 @@
 # The files a workload needs are made untimed and uncounted in the
 # backing directory (the mount itself for overlayfs), as bench-guest.sh
 # does. SECS (default 3) is the length of the profiled run; CONFIGS
-# (default "native ovl fbnd fbd fbtriv") the configurations.
+# (default "native ovl fbnd fbd fbtriv") the configurations; RATES=1
+# prints only the rates (one 0.5 s run each: a quick A/B of two kernels).
 set -euo pipefail
 
 O=$FBT_BENCH
@@ -33,10 +34,13 @@ echo -1 >/proc/sys/kernel/perf_event_paranoid
 mkdir -p $B
 mount -t tmpfs -o size=1g tmpfs $B
 mkdir -p $B/native $B/ovl.lower $B/ovl.upper $B/ovl.work $B/mnt
-for c in ovl fbnd fbd fbtriv; do mkdir -p $B/mnt/$c $B/$c.back; done
+for c in ovl fbnd fbndc fbd fbtriv; do mkdir -p $B/mnt/$c $B/$c.back; done
 mount -t overlay overlay -o lowerdir=$B/ovl.lower,upperdir=$B/ovl.upper,workdir=$B/ovl.work $B/mnt/ovl
 exec 3<$B/fbnd.back
 mount -i -t fuse -o no_daemon,root_dir=3 fuse-bpf $B/mnt/fbnd
+exec 3<&-
+exec 3<$B/fbndc.back
+mount -i -t fuse -o no_daemon,root_dir=3,backing_timeout=1000 fuse-bpf $B/mnt/fbndc
 exec 3<&-
 "$O/benchfs" mount fb $B/fbd.back $B/mnt/fbd $B/fbd.counts >/dev/null
 "$O/benchfs" mount fb $B/fbtriv.back $B/mnt/fbtriv $B/fbtriv.counts \
@@ -105,6 +109,7 @@ for w in "$@"; do
 		fresh "$c" "$w"
 		"$O/fsbench" "$d" "$w" 0.5 "$s" >$B/out
 		echo "=== $w on $c: $(cut -d' ' -f2 $B/out) ops/s"
+		[ "${RATES:-0}" = 1 ] && continue
 
 		# perf attached to the stopped fsbench, enabled when it goes on
 		fresh "$c" "$w"
@@ -144,5 +149,5 @@ for w in "$@"; do
 	done
 done
 echo >$T/kprobe_events 2>/dev/null || true
-umount $B/mnt/fbtriv $B/mnt/fbd $B/mnt/fbnd $B/mnt/ovl
+umount $B/mnt/fbtriv $B/mnt/fbd $B/mnt/fbndc $B/mnt/fbnd $B/mnt/ovl
 umount $B
