@@ -428,14 +428,24 @@ struct fuse_bpf_flush_io {
 	fl_owner_t id;
 };
 
+/*
+ * Most backing files have no ->flush (local file systems): then there is
+ * nothing to switch credentials for, as ovl_flush() does not.
+ */
 static int fuse_bpf_flush_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_flush_io *io = data;
-	struct file *backing = fuse_bpf_backing_file(io->file);
+	struct fuse_file *ff = io->file->private_data;
+	struct file *backing = ff->passthrough;
+	const struct cred *old_cred;
+	int err;
 
-	if (backing->f_op->flush)
-		return backing->f_op->flush(backing, io->id);
-	return 0;
+	if (!backing->f_op->flush)
+		return 0;
+	old_cred = override_creds(ff->cred);
+	err = backing->f_op->flush(backing, io->id);
+	revert_creds(old_cred);
+	return err;
 }
 
 static int fuse_bpf_flush_direct(void *data)
@@ -446,6 +456,7 @@ static int fuse_bpf_flush_direct(void *data)
 static const struct fuse_bpf_op fuse_bpf_flush_op = {
 	.opcode = FUSE_FLUSH,
 	.filter = FUSE_BPF_OP_IDX(flush),
+	.own_creds = true,
 	FUSE_BPF_IN(struct fuse_bpf_flush_io, in),
 	.backing = fuse_bpf_flush_backing,
 	.direct = fuse_bpf_flush_direct,
