@@ -34,6 +34,10 @@
  *   --readonly=NAME    the top-level subtree NAME is read-only (EROFS)
  *   --owner=NAME:UID   only UID may see and use the top-level subtree NAME
  *
+ * --backing-timeout=MS lets the kernel use the attributes and names it read
+ * in SOURCE for MS milliseconds (FUSE_BPF_ENTRY_TIMEOUT in each reply):
+ * faster, but changes made directly in SOURCE show up to MS later.
+ *
  * See Documentation/filesystems/fuse-bpf.rst.
  */
 #define _GNU_SOURCE
@@ -115,6 +119,7 @@ struct mirror {
 	struct fuse_session *se;
 	bool se_has_fd;		/* libfuse closes fuse_fd */
 	bool allow_other;
+	__u32 backing_timeout;	/* --backing-timeout, 0 if not given */
 
 	/* policies */
 	const char *hide;
@@ -467,6 +472,10 @@ static void mirror_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	ext.ops_id = entry_ops(name);
 	if (ext.ops_id)
 		ext.flags = FUSE_BPF_ENTRY_SET_OPS;
+	if (mirror.backing_timeout) {
+		ext.flags |= FUSE_BPF_ENTRY_TIMEOUT;
+		ext.backing_timeout = mirror.backing_timeout;
+	}
 	iov[0].iov_base = &eo;
 	iov[0].iov_len = sizeof(eo);
 	iov[1].iov_base = &ext;
@@ -870,6 +879,9 @@ static void print_usage(FILE *f)
 		"  --owner=NAME:UID  only UID sees and uses the top-level subtree\n"
 		"                    NAME (implies --allow-other)\n"
 		"  --allow-other     let other users than the mounter in\n"
+		"  --backing-timeout=MS  the kernel may use what it read in\n"
+		"                    SOURCE for MS milliseconds (changes made\n"
+		"                    directly in SOURCE show up to MS later)\n"
 		"  -h, --help        this text\n"
 		"Must run as root. Exits when unmounted or on SIGTERM/SIGINT.\n",
 		MAX_READONLY);
@@ -902,10 +914,11 @@ static int parse_args(int argc, char **argv)
 		{ "readonly", required_argument, NULL, 'r' },
 		{ "owner", required_argument, NULL, 'o' },
 		{ "allow-other", no_argument, NULL, 'a' },
+		{ "backing-timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	unsigned long uid;
+	unsigned long uid, ms;
 	char *colon, *end;
 	int c;
 
@@ -948,6 +961,14 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'a':
 			mirror.allow_other = true;
+			break;
+		case 't':
+			errno = 0;
+			ms = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || !ms || ms > UINT32_MAX)
+				return bad_option("--backing-timeout=%s: 1 to %u milliseconds",
+						  optarg, UINT32_MAX);
+			mirror.backing_timeout = ms;
 			break;
 		case 'h':
 			print_usage(stdout);

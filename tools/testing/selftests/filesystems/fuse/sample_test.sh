@@ -148,6 +148,9 @@ fi
 out=$("$FUSE_BPF_SAMPLE" --owner=private "$src" "$mnt" 2>&1)
 rc=$?
 [ $rc = 2 ] && ok "bad_owner_usage" || not_ok "bad_owner_usage" "exit $rc: $out"
+out=$("$FUSE_BPF_SAMPLE" --backing-timeout=0 "$src" "$mnt" 2>&1)
+rc=$?
+[ $rc = 2 ] && ok "bad_timeout_usage" || not_ok "bad_timeout_usage" "exit $rc: $out"
 
 # The daemon, with all three policies.
 "$FUSE_BPF_SAMPLE" --hide="$HIDE" --readonly=ro --owner=private:$OWNER_UID \
@@ -305,13 +308,21 @@ pid=
 check "unmounted" bash -c "! grep -q ' $mnt ' /proc/self/mounts"
 
 # Unmounting from outside: the daemon notices and exits cleanly too.
-"$FUSE_BPF_SAMPLE" "$src" "$mnt" 2>"$tmp/daemon.err" &
+# Here with --backing-timeout of an hour: a chmod made directly in the
+# source stays unseen, one made through the mount shows at once.
+"$FUSE_BPF_SAMPLE" --backing-timeout=3600000 "$src" "$mnt" 2>"$tmp/daemon.err" &
 pid=$!
 for _ in $(seq 100); do
 	grep -q " $mnt fuse" /proc/self/mounts && break
 	sleep 0.1
 done
 check "plain_mirror_reads" cmp "$mnt/data/${HIDE}_below" "$src/data/${HIDE}_below"
+mode_before=$(stat -c %a "$mnt/data/sub/small")
+chmod 600 "$src/data/sub/small"
+check "backing_timeout_keeps_mode" test "$(stat -c %a "$mnt/data/sub/small")" = "$mode_before"
+chmod 640 "$mnt/data/sub/small"
+check "backing_timeout_mount_chmod" test "$(stat -c %a "$mnt/data/sub/small")" = 640
+check "backing_timeout_reads" cmp "$mnt/data/sub/small" "$src/data/sub/small"
 umount "$mnt"
 wait "$pid"
 rc=$?
