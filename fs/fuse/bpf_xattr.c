@@ -95,10 +95,25 @@ static int fuse_bpf_set_acl_backing(struct inode *inode,
 }
 
 /* getxattr, listxattr */
+
+/* The value of @name, or with no name the list, from the backing inode. */
+static ssize_t fuse_bpf_xattr_read(struct fuse_bpf_xattr_io *io,
+				   const char *name, void *value, size_t size)
+{
+	struct path *path = fuse_bpf_backing_path(io->inode);
+
+	if (!name)
+		return vfs_listxattr(path->dentry, value, size);
+	if (is_posix_acl_xattr(name))
+		return fuse_bpf_get_acl(io->inode, path, name, value, size);
+	return vfs_getxattr(mnt_idmap(path->mnt), path->dentry, name, value,
+			    size);
+}
+
 static int fuse_bpf_xattr_read_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_xattr_io *io = data;
-	struct path *path = fuse_bpf_backing_path(io->inode);
+	const char *name = NULL;
 	void *value = io->value;
 	size_t size = io->in.get.size;
 
@@ -106,21 +121,24 @@ static int fuse_bpf_xattr_read_backing(struct fuse_bpf_args *fa, void *data)
 		value = fa->out_args[0].ro.data;
 		size = fa->out_args[0].max_size;
 	}
-	if (fa->meta.opcode == FUSE_GETXATTR &&
-	    is_posix_acl_xattr(fa->in_args[1].ro.data))
-		io->size = fuse_bpf_get_acl(io->inode, path,
-					    fa->in_args[1].ro.data, value,
-					    size);
-	else if (fa->meta.opcode == FUSE_GETXATTR)
-		io->size = vfs_getxattr(mnt_idmap(path->mnt), path->dentry,
-					fa->in_args[1].ro.data, value, size);
-	else
-		io->size = vfs_listxattr(path->dentry, value, size);
+	if (fa->meta.opcode == FUSE_GETXATTR)
+		name = fa->in_args[1].ro.data;
+	io->size = fuse_bpf_xattr_read(io, name, value, size);
 	if (io->size < 0)
 		return io->size;
 	if (fa->post)
 		fa->out_args[0].ro.size = io->size;
 	return 0;
+}
+
+/* Straight into the caller's buffer (for a listxattr, io->name is NULL). */
+static int fuse_bpf_xattr_read_direct(void *data)
+{
+	struct fuse_bpf_xattr_io *io = data;
+
+	io->size = fuse_bpf_xattr_read(io, io->name, io->value,
+				       io->in.get.size);
+	return io->size < 0 ? io->size : 0;
 }
 
 /* setxattr, removexattr */
@@ -192,6 +210,7 @@ static const struct fuse_bpf_op fuse_bpf_getxattr_op = {
 	.init_out = fuse_bpf_xattr_init_out,
 	.backing = fuse_bpf_xattr_read_backing,
 	.finalize = fuse_bpf_xattr_read_finalize,
+	.direct = fuse_bpf_xattr_read_direct,
 };
 
 static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
@@ -202,6 +221,7 @@ static const struct fuse_bpf_op fuse_bpf_listxattr_op = {
 	.init_out = fuse_bpf_xattr_init_out,
 	.backing = fuse_bpf_xattr_read_backing,
 	.finalize = fuse_bpf_xattr_read_finalize,
+	.direct = fuse_bpf_xattr_read_direct,
 };
 
 static const struct fuse_bpf_op fuse_bpf_setxattr_op = {
