@@ -558,6 +558,7 @@ static int fuse_bpf_setattr_backing(struct fuse_bpf_args *fa, void *data)
 	struct path *path = fuse_bpf_backing_path(d_inode(io->dentry));
 	struct inode *backing = d_inode(path->dentry);
 	struct iattr attr = io->backing;
+	bool size = attr.ia_valid & ATTR_SIZE;
 	int err;
 
 	/* The fuse file is not the backing file: truncate by path. */
@@ -573,9 +574,18 @@ static int fuse_bpf_setattr_backing(struct fuse_bpf_args *fa, void *data)
 	err = mnt_want_write(path->mnt);
 	if (err)
 		return err;
+	/* Not a file being executed, as ovl_setattr() checks (-ETXTBSY). */
+	if (size) {
+		err = get_write_access(backing);
+		if (err)
+			goto out;
+	}
 	inode_lock(backing);
 	err = notify_change(mnt_idmap(path->mnt), path->dentry, &attr, NULL);
 	inode_unlock(backing);
+	if (size)
+		put_write_access(backing);
+out:
 	mnt_drop_write(path->mnt);
 	return err;
 }

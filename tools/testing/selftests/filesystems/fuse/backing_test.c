@@ -207,6 +207,59 @@ TEST_F(backed, truncate)
 	ASSERT_EQ(0, st.st_size);
 }
 
+/*
+ * A program running from the backing tree is not truncated through the
+ * mount (ETXTBSY), as it is not on the backing itself.
+ */
+TEST_F(backed, truncate_running)
+{
+	char buf[65536], exe[PATH_MAX] = "";
+	int in, out, status, i, errs[3];
+	ssize_t n, len;
+	pid_t pid;
+
+	in = open("/bin/sleep", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, in);
+	out = open(BACK("prog"), O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	ASSERT_LE(0, out);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ASSERT_EQ(n, write(out, buf, n));
+	ASSERT_EQ(0, n);
+	close(in);
+	ASSERT_EQ(0, close(out));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		execl(BACK("prog"), "prog", "30", (char *)NULL);
+		_exit(127);
+	}
+	/* until it runs the program */
+	for (i = 0; i < 500; i++) {
+		snprintf(buf, sizeof(buf), "/proc/%d/exe", pid);
+		len = readlink(buf, exe, sizeof(exe) - 1);
+		if (len > 0) {
+			exe[len] = '\0';
+			if (!strcmp(exe, BACK("prog")))
+				break;
+		}
+		usleep(10000);
+	}
+	errs[0] = truncate(BACK("prog"), 0) ? errno : 0;
+	errs[1] = truncate(MNT("prog"), 0) ? errno : 0;
+	n = open(MNT("prog"), O_WRONLY | O_TRUNC | O_CLOEXEC);
+	errs[2] = n < 0 ? errno : 0;
+	if (n >= 0)
+		close(n);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_STREQ(BACK("prog"), exe);
+	EXPECT_EQ(ETXTBSY, errs[0]) TH_LOG("backing: %s", strerror(errs[0]));
+	EXPECT_EQ(ETXTBSY, errs[1]) TH_LOG("truncate: %s", strerror(errs[1]));
+	EXPECT_EQ(ETXTBSY, errs[2]) TH_LOG("O_TRUNC: %s", strerror(errs[2]));
+	ASSERT_EQ(0, truncate(MNT("prog"), 0));
+}
+
 TEST_F(backed, chmod)
 {
 	struct stat st;
