@@ -258,6 +258,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	unsigned char copy[DNAME_INLINE_LEN] __uninitialized;
 	struct qstr name = QSTR_INIT(NULL, 0);
 	struct dentry *backing, *parent;
+	bool filtered;
 
 	if (!inode) {
 		if (!dir || !fuse_bpf_inode_backed(dir))
@@ -305,6 +306,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 		return true;
 	parent = dir ? READ_ONCE(get_fuse_inode(dir)->backing_path.dentry) :
 		       NULL;
+	filtered = parent && fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup));
 	if (parent) {
 		const unsigned char *str;
 		unsigned int len;
@@ -322,7 +324,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 		same = backing->d_parent == parent &&
 		       !strncmp(str, backing->d_name.name, len) && !str[len];
 		/* What a filter in RCU walk sees: the name compared. */
-		if (same && (flags & LOOKUP_RCU) && fuse_bpf_has_filter(dir) &&
+		if (same && filtered && (flags & LOOKUP_RCU) &&
 		    len < sizeof(copy)) {
 			memcpy(copy, backing->d_name.name, len);
 			copy[len] = '\0';
@@ -333,7 +335,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 		if (!same)
 			return true;
 	}
-	if (parent && fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup))) {
+	if (filtered) {
 		if (!(flags & LOOKUP_RCU))
 			*res = fuse_bpf_revalidate_filter(entry);
 		else if (name.name)
