@@ -14,33 +14,24 @@
 #include <linux/statfs.h>
 
 /*
- * backing_timeout=: the name was checked against the backing just now,
- * and holds that long. The deadline is kept in d_time, which FUSE does not
- * use; 0 means none.
+ * A name the kernel found was checked against the backing just now: it
+ * holds until the backing says otherwise, or with a backing_timeout, for
+ * that long, as a FUSE entry timeout.
  */
 static void fuse_bpf_entry_checked(struct dentry *entry, struct inode *inode)
 {
-	u32 timeout = READ_ONCE(get_fuse_inode(inode)->backing_timeout);
-
-	if (timeout)
-		WRITE_ONCE(entry->d_time, (jiffies + timeout) | 1);
-}
-
-/* Whether a name checked lately still holds, as FUSE's entry timeout. */
-static bool fuse_bpf_entry_cached(struct dentry *entry, struct inode *inode)
-{
-	unsigned long deadline = READ_ONCE(entry->d_time);
-
-	return READ_ONCE(get_fuse_inode(inode)->backing_timeout) && deadline &&
-	       time_before(jiffies, deadline);
-}
-
-/* Backed dentries stay until the backing says otherwise. */
-void fuse_bpf_entry_valid(struct dentry *entry)
-{
-	struct fuse_entry_out valid = { .entry_valid = U32_MAX };
+	u32 ms = READ_ONCE(get_fuse_inode(inode)->backing_timeout);
+	struct fuse_entry_out valid = {
+		.entry_valid = ms ? ms / MSEC_PER_SEC : U32_MAX,
+		.entry_valid_nsec = ms % MSEC_PER_SEC * NSEC_PER_MSEC,
+	};
 
 	fuse_change_entry_timeout(entry, &valid);
+}
+
+/* A positive dentry the kernel made or found. */
+void fuse_bpf_entry_valid(struct dentry *entry)
+{
 	fuse_bpf_entry_checked(entry, d_inode(entry));
 }
 
@@ -270,18 +261,6 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 		return false;
 
 	/*
-	 * backing_timeout=: a name the kernel found and checked lately
-	 * holds, with the attributes it has (unless a lookup filter is to
-	 * see the name again).
-	 */
-	if ((get_fuse_inode(inode)->nodeid & FUSE_BPF_NODEID_BIT) &&
-	    fuse_bpf_entry_cached(entry, inode) && dir &&
-	    !fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup))) {
-		*res = 1;
-		return true;
-	}
-
-	/*
 	 * In RCU walk the inode may be evicted under us: read each backing
 	 * pointer once. What the VFS checks on the node next (sticky bit,
 	 * hard link protection, ownership) must not be stale.
@@ -289,13 +268,12 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	backing = READ_ONCE(get_fuse_inode(inode)->backing_path.dentry);
 	if (flags & LOOKUP_RCU) {
 		if (!backing || !d_inode_rcu(backing) ||
-		    (!fuse_bpf_attr_cached(inode) &&
-		     fuse_bpf_attr_stale(inode, d_inode_rcu(backing)))) {
+		    fuse_bpf_attr_stale(inode, d_inode_rcu(backing))) {
 			*res = -ECHILD;
 			return true;
 		}
-	} else if (!fuse_bpf_attr_cached(inode)) {
-		fuse_bpf_copy_attr(inode);
+	} else {
+		fuse_bpf_refresh(inode);
 	}
 	/* Nodes the server named keep the server's entry timeouts. */
 	if (!(get_fuse_inode(inode)->nodeid & FUSE_BPF_NODEID_BIT))
@@ -307,6 +285,21 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	parent = dir ? READ_ONCE(get_fuse_inode(dir)->backing_path.dentry) :
 		       NULL;
 	filtered = parent && fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup));
+	/*
+	 * backing_timeout=: a name checked lately holds (unless a lookup
+	 * filter is to see it again); an older one is checked again, out of
+	 * RCU walk, where its time can be renewed.
+	 */
+	if (!filtered && READ_ONCE(get_fuse_inode(inode)->backing_timeout)) {
+		if (time_before64(get_jiffies_64(), fuse_entry_time(entry))) {
+			*res = 1;
+			return true;
+		}
+		if (flags & LOOKUP_RCU) {
+			*res = -ECHILD;
+			return true;
+		}
+	}
 	if (parent) {
 		const unsigned char *str;
 		unsigned int len;
@@ -344,7 +337,8 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 			*res = -ECHILD;
 		return true;
 	}
-	fuse_bpf_entry_checked(entry, inode);
+	if (!(flags & LOOKUP_RCU))
+		fuse_bpf_entry_checked(entry, inode);
 	*res = 1;
 	return true;
 }
@@ -404,8 +398,11 @@ static void fuse_bpf_attr_to_stat(const struct fuse_attr *attr,
  */
 static int fuse_bpf_getattr_done(struct fuse_bpf_getattr_io *io)
 {
+	/* The size, at least: the VFS bounds a copy_file_range() by it. */
 	if (io->update)
 		fuse_bpf_copy_attr(io->inode);
+	else
+		fuse_bpf_copy_size(io->inode);
 	io->stat->dev = io->inode->i_sb->s_dev;
 	return 0;
 }
@@ -445,6 +442,7 @@ static bool fuse_bpf_getattr_cached(struct inode *inode, struct kstat *stat,
 				    u32 request_mask, unsigned int flags)
 {
 	if (!stat || (flags & AT_STATX_FORCE_SYNC) ||
+	    (request_mask & ~STATX_BASIC_STATS) ||
 	    !fuse_bpf_attr_cached(inode) ||
 	    fuse_bpf_has_callback(inode, FUSE_BPF_OP_IDX(getattr)))
 		return false;
@@ -687,8 +685,7 @@ static int fuse_bpf_permission_rcu(struct inode *inode, int mask)
 	if (!dentry || !mnt || !cred)
 		return -ECHILD;
 	backing = d_inode_rcu(dentry);
-	if (!backing || (!fuse_bpf_attr_cached(inode) &&
-			 fuse_bpf_attr_stale(inode, backing)))
+	if (!backing || fuse_bpf_attr_stale(inode, backing))
 		return -ECHILD;
 	err = generic_permission(&nop_mnt_idmap, inode, mask);
 	if (err)
@@ -739,8 +736,7 @@ bool __fuse_bpf_permission(int *err, struct inode *inode, int mask)
 		return true;
 	}
 
-	if (!fuse_bpf_attr_cached(inode))
-		fuse_bpf_copy_attr(inode);
+	fuse_bpf_refresh(inode);
 	*err = generic_permission(&nop_mnt_idmap, inode, mask);
 	if (*err)
 		return true;

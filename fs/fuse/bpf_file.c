@@ -83,6 +83,8 @@ static void fuse_bpf_open_done(struct fuse_bpf_open_io *io, u32 open_flags)
 {
 	io->ff->open_flags = open_flags & ~FOPEN_DIRECT_IO;
 	io->file->private_data = io->ff;
+	/* The VFS bounds a copy_file_range() by the node's size. */
+	fuse_bpf_copy_size(io->inode);
 }
 
 static int fuse_bpf_open_finalize(struct fuse_bpf_args *fa, void *data)

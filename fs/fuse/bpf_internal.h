@@ -188,18 +188,31 @@ static inline struct inode *fuse_bpf_backing_inode(struct inode *inode)
 }
 
 /*
- * backing_timeout=: whether the attributes fuse_bpf_copy_attr() last
- * copied still hold (and are what permission checks read), as FUSE's
- * attribute cache holds until fuse_inode.i_time. A server's
- * FUSE_NOTIFY_INVAL_INODE, or a write, ends it early.
+ * What ends the attributes a node copied early: a write through the mount,
+ * a server's FUSE_NOTIFY_INVAL_INODE. Not a read (atime may lag).
+ */
+#define FUSE_BPF_CACHE_INVAL	(STATX_BASIC_STATS & ~STATX_ATIME)
+
+/*
+ * backing_timeout=: whether a stat may take the attributes
+ * fuse_bpf_copy_attr() last copied, as FUSE's attribute cache serves one.
+ * Not if anything else changed them since (a server's reply to LOOKUP
+ * sets a server-named node's).
  */
 static inline bool fuse_bpf_attr_cached(struct inode *inode)
 {
 	struct fuse_inode *fi = get_fuse_inode(inode);
+	bool cached;
 
-	return READ_ONCE(fi->backing_timeout) &&
-	       time_before64(get_jiffies_64(), READ_ONCE(fi->i_time)) &&
-	       !(READ_ONCE(fi->inval_mask) & STATX_BASIC_STATS);
+	cached = READ_ONCE(fi->backing_timeout) &&
+		 time_before64(get_jiffies_64(),
+			       READ_ONCE(fi->backing_attr_time)) &&
+		 READ_ONCE(fi->attr_version) ==
+		 READ_ONCE(fi->backing_attr_version) &&
+		 !(READ_ONCE(fi->inval_mask) & FUSE_BPF_CACHE_INVAL);
+	/* Pairs with smp_wmb() in fuse_bpf_copy_attr(). */
+	smp_rmb();
+	return cached;
 }
 
 /* Whether the node has filters: each operation on it may run a program. */
@@ -249,7 +262,6 @@ static __always_inline bool fuse_bpf_run(const struct fuse_bpf_op *op,
 bool fuse_bpf_call_filter(struct inode *inode, unsigned int filter_op,
 			  bool post, struct fuse_bpf_args *fa, int *res);
 bool fuse_bpf_same_filter(struct inode *a, struct inode *b);
-bool __fuse_bpf_has_callback(struct inode *inode, unsigned int filter_op);
 int fuse_bpf_check_fixed(unsigned int filter_op, bool post, const void *old,
 			 const void *new, u32 size);
 void fuse_bpf_set_filter(struct inode *inode, struct fuse_bpf_filter *filter);
@@ -266,6 +278,8 @@ void fuse_bpf_entry_valid(struct dentry *entry);
 /* bpf_node.c */
 struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path);
 void fuse_bpf_copy_attr(struct inode *inode);
+void fuse_bpf_copy_size(struct inode *inode);
+void fuse_bpf_refresh(struct inode *inode);
 bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing);
 void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr);
 

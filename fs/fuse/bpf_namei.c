@@ -555,10 +555,15 @@ static int fuse_bpf_rename_finalize(struct fuse_bpf_args *fa, void *data)
 	fuse_bpf_copy_attr(io->olddir);
 	if (io->newdir != io->olddir)
 		fuse_bpf_copy_attr(io->newdir);
-	if (!fa->meta.error && d_really_is_positive(io->newent) &&
+	if (fa->meta.error)
+		return fa->meta.error;
+	/* A rename changes the ctime of what it moves, and of a victim. */
+	if (fuse_bpf_inode_backed(d_inode(io->oldent)))
+		fuse_bpf_copy_attr(d_inode(io->oldent));
+	if (d_really_is_positive(io->newent) &&
 	    fuse_bpf_inode_backed(d_inode(io->newent)))
 		fuse_bpf_copy_attr(d_inode(io->newent));
-	return fa->meta.error;
+	return 0;
 }
 
 static const struct fuse_bpf_op fuse_bpf_rename_op = {

@@ -71,6 +71,16 @@ bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing)
 		FUSE_BPF_COPY_I_FLAGS);
 }
 
+/* What permission checks read: mode, owner, the append/immutable flags. */
+static void fuse_bpf_copy_perm(struct inode *inode, struct inode *backing)
+{
+	inode_set_flags(inode, backing->i_flags & FUSE_BPF_COPY_I_FLAGS,
+			FUSE_BPF_COPY_I_FLAGS);
+	inode->i_mode = backing->i_mode;
+	inode->i_uid = backing->i_uid;
+	inode->i_gid = backing->i_gid;
+}
+
 /**
  * fuse_bpf_copy_attr() - bring a fuse inode's attributes up to date
  * @inode: a backed fuse inode
@@ -78,7 +88,7 @@ bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing)
  * Copies mode, owner, size, times, link count and the flags in
  * %FUSE_BPF_COPY_I_FLAGS of the backing inode, and uses the backing
  * inode number, so that st_ino and d_ino agree. With a backing_timeout,
- * they are then good until it runs out (fuse_bpf_attr_cached()). Never
+ * a stat may take them until it runs out (fuse_bpf_attr_cached()). Never
  * in RCU walk.
  */
 void fuse_bpf_copy_attr(struct inode *inode)
@@ -86,19 +96,13 @@ void fuse_bpf_copy_attr(struct inode *inode)
 	struct inode *backing = fuse_bpf_backing_inode(inode);
 	struct fuse_inode *fi = get_fuse_inode(inode);
 	u32 timeout = READ_ONCE(fi->backing_timeout);
+	u64 version = READ_ONCE(fi->attr_version);
 
-	/* backing_timeout=: the copy holds that long (before the read). */
-	if (timeout) {
-		if (READ_ONCE(fi->inval_mask) & STATX_BASIC_STATS)
-			set_mask_bits(&fi->inval_mask, STATX_BASIC_STATS, 0);
-		WRITE_ONCE(fi->i_time, get_jiffies_64() + timeout);
-	}
+	/* An invalidation from now on counts: clear before the copy. */
+	if (timeout && (READ_ONCE(fi->inval_mask) & FUSE_BPF_CACHE_INVAL))
+		set_mask_bits(&fi->inval_mask, FUSE_BPF_CACHE_INVAL, 0);
 	/* Not fsstack_copy_attr_all(): the fuse inode keeps S_NOATIME. */
-	inode_set_flags(inode, backing->i_flags & FUSE_BPF_COPY_I_FLAGS,
-			FUSE_BPF_COPY_I_FLAGS);
-	inode->i_mode = backing->i_mode;
-	inode->i_uid = backing->i_uid;
-	inode->i_gid = backing->i_gid;
+	fuse_bpf_copy_perm(inode, backing);
 	inode->i_rdev = backing->i_rdev;
 	inode_set_atime_to_ts(inode, inode_get_atime(backing));
 	inode_set_mtime_to_ts(inode, inode_get_mtime(backing));
@@ -107,6 +111,32 @@ void fuse_bpf_copy_attr(struct inode *inode)
 	set_nlink(inode, backing->i_nlink);
 	fsstack_copy_inode_size(inode, backing);
 	inode->i_ino = backing->i_ino;
+	if (!timeout)
+		return;
+	/* backing_timeout=: the copy holds that long (fuse_bpf_attr_cached()) */
+	smp_wmb();
+	WRITE_ONCE(fi->backing_attr_version, version);
+	WRITE_ONCE(fi->backing_attr_time,
+		   get_jiffies_64() + msecs_to_jiffies(timeout));
+}
+
+/*
+ * Before the VFS checks the caller against a node: what the check reads,
+ * never cached; and, unless backing_timeout= lets a stat use the rest as
+ * it is, the rest too.
+ */
+void fuse_bpf_refresh(struct inode *inode)
+{
+	if (fuse_bpf_attr_cached(inode))
+		fuse_bpf_copy_perm(inode, fuse_bpf_backing_inode(inode));
+	else
+		fuse_bpf_copy_attr(inode);
+}
+
+/* Only the size and blocks, where the VFS bounds I/O by them. */
+void fuse_bpf_copy_size(struct inode *inode)
+{
+	fsstack_copy_inode_size(inode, fuse_bpf_backing_inode(inode));
 }
 
 /*
@@ -361,7 +391,7 @@ int fuse_bpf_fill_super(struct super_block *sb, struct fuse_fs_context *ctx)
 	if (!static_key_enabled(&fuse_bpf_mounted))
 		static_branch_enable(&fuse_bpf_mounted);
 	fc->fuse_bpf = 1;
-	fc->bpf_timeout = msecs_to_jiffies(ctx->backing_timeout);
+	fc->bpf_timeout = ctx->backing_timeout;
 	get_fuse_inode(d_inode(sb->s_root))->backing_timeout = fc->bpf_timeout;
 	fc->max_stack_depth = 1;
 	sb->s_stack_depth = 1;
@@ -400,8 +430,7 @@ void fuse_bpf_show_options(struct seq_file *m, struct fuse_conn *fc)
 		return;
 	seq_puts(m, fc->connected ? ",fuse_bpf" : ",no_daemon");
 	if (fc->bpf_timeout)
-		seq_printf(m, ",backing_timeout=%u",
-			   jiffies_to_msecs(fc->bpf_timeout));
+		seq_printf(m, ",backing_timeout=%u", fc->bpf_timeout);
 }
 
 /**
@@ -567,10 +596,11 @@ int __fuse_bpf_lookup_finish(struct inode *inode, u64 parent,
 	err = fuse_bpf_lookup_filter(inode, parent, bpf_entry);
 	if (err)
 		return err;
+	/* A new timeout counts from now: what was copied is read again. */
 	WRITE_ONCE(get_fuse_inode(inode)->backing_timeout,
 		   bpf_entry->flags & FUSE_BPF_ENTRY_TIMEOUT ?
-		   msecs_to_jiffies(bpf_entry->backing_timeout) :
-		   fc->bpf_timeout);
+		   bpf_entry->backing_timeout : fc->bpf_timeout);
+	WRITE_ONCE(get_fuse_inode(inode)->backing_attr_time, 0);
 	if (bpf_entry->entry_type != FUSE_BPF_ENTRY_BACKING)
 		return 0;
 
