@@ -7,11 +7,15 @@
 # bindfs), 6.12 FUSE passthrough (benchfs pt) and fuse-bpf (no daemon; a
 # daemon and no program; a trivial program; a filter hiding names; 1% and
 # 10% of lookups sent to the daemon), interleaved, median of 3 runs.
-# quick: 6 workloads, a few minutes; full: 20 workloads (fio, fs_mark,
-# untar, find+grep), about an hour under TCG. Prints a table per file
-# system of rates and ratios to native, the daemon requests per
+# quick: 6 workloads, a few minutes; full: 22 workloads (fio, fs_mark,
+# untar, find+grep, a libbpf build, git status), hours under TCG (the
+# build alone takes about 3.5 min of host time per cell counting
+# instructions: 72 cells with every configuration). Prints a table per
+# file system of rates and ratios to native, the daemon requests per
 # operation and the design targets; writes results.csv, requests.csv,
-# summary.csv, report.txt, hostload.csv and ratios.png in build/bench.
+# summary.csv, report.txt, hostload.csv and ratios.png in build/bench
+# (BENCH_OUT=dir: in dir instead, and the VM runs as build/vm/<its
+# name>, so that a second benchmark can run beside the default one).
 #
 # Measures instructions, not time, by default: the VM runs QEMU's
 # instruction counter (vm.sh --accel icount), in which a guest second is
@@ -23,16 +27,22 @@
 #
 # Needs the kernel (make kernel) and the BPF tooling the fuse selftests
 # build (make selftests): libbpf, vmlinux.h. Copies what it uses into
-# build/bench first, so that a rebuild cannot change it mid-run.
+# the output folder first, so that a rebuild cannot change it mid-run.
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-${BENCH_MODE:-quick}}
 case "$mode" in
 quick) timeout=1800 ;;
-full) timeout=5400 ;;
+full) timeout=12600 ;;	# 5400 before the build workload
 *) die "usage: bench.sh [quick|full]" ;;
 esac
-out=$BUILD/bench
+out=${BENCH_OUT:-$BUILD/bench}
+case "$out" in /*) ;; *) out=$PWD/$out ;; esac
+# the guest writes only under build/
+case "$out/" in "$BUILD"/*/) ;; *) die "BENCH_OUT must be under $BUILD" ;; esac
+# The VM's run folder (build/vm/NAME): bench for the default output.
+vmname=bench
+[ "$out" = "$BUILD/bench" ] || vmname=$(basename "$out")
 O=$(kernel_out)
 K=$O/kselftest/filesystems/fuse/tools
 mkdir -p "$out"
@@ -41,7 +51,7 @@ for f in "$O/bzImage" "$K/build/libbpf/libbpf.a" "$K/include/vmlinux.h" \
 	 "$K/include/bpf/libbpf.h" "$O/usr/include/linux/fuse.h"; do
 	[ -e "$f" ] || die "missing $f: run 'make selftests' first"
 done
-for t in fio bindfs fs_mark gnuplot mkfs.ext4 "$CLANG"; do
+for t in fio bindfs fs_mark gnuplot mkfs.ext4 git make python3 strace "$CLANG"; do
 	command -v "$t" >/dev/null || die "$t missing: run 'make deps'"
 done
 
@@ -94,6 +104,41 @@ git -C "$TREE" archive --format=tar -o "$out/src-quick.tar" base \
 	tools/lib tools/include
 git -C "$TREE" archive --format=tar -o "$out/src-full.tar" base \
 	tools/lib tools/include tools/arch tools/bpf tools/objtool tools/power
+# The tarball of the build workload: libbpf's sources and what its
+# Makefile includes (tools/build, tools/scripts) or runs
+# (scripts/bpf_doc.py makes bpf_helper_defs.h); the guest has no
+# network and builds it with the host's gcc, make and python3.
+git -C "$TREE" archive --format=tar -o "$out/src-build.tar" base \
+	tools/lib/bpf tools/include tools/arch/x86/include tools/build \
+	tools/scripts scripts/bpf_doc.py
+
+# The tools of the real workloads (build, gitstatus; see bench-guest.sh):
+# they run them here once under strace, and toolroot.tar holds every
+# file they used outside their directories (executables, libraries,
+# headers, python modules), for the guest to run them from a tmpfs.
+# Left out: LLVM's linker plugins, which ar loads when it finds them
+# (libLLVM is 100 MB and more), and /usr/local (this host's python
+# path hooks).
+if [ "$mode" = full ] || [[ " ${BENCH_WORKLOADS:-} " =~ \ (build|gitstatus)\  ]]; then
+	note "bench: tracing the real workloads for their tools (about 30 s)"
+	tr=$out/toolroot.trace
+	rm -rf "$tr"
+	mkdir -p "$tr/log" "$tr/build" "$tr/git"
+	w="bash $REPO/harness/bench/realwork.sh"
+	(cd / && env -i PATH=/usr/bin:/bin HOME=/ strace -f -ff -qq -s 4096 \
+		-e trace=%file -o "$tr/log/t" bash -c "
+		$w build '$out/src-build.tar' '$tr/build' &&
+		$w gitsetup '$out/src-full.tar' '$tr/git' '$tr/git' &&
+		$w gitstatus '$tr/git' 1") >"$tr/run.log" 2>&1 ||
+		die "the real workloads failed on the host (see $tr/run.log)"
+	python3 "$src/toolroot.py" "$tr"/log/t.* -- /tmp "$BUILD" /usr/local \
+		'/usr/lib/llvm-*' '/usr/lib/x86_64-linux-gnu/libLLVM*' \
+		'/usr/lib/bfd-plugins/*' >"$tr/list" ||
+		die "cannot list the real workloads' files"
+	tar -cf "$out/toolroot.tar" --no-recursion -C / -T "$tr/list" ||
+		die "cannot make $out/toolroot.tar"
+	rm -rf "$tr/build" "$tr/git" "$tr/log"
+fi
 
 mem=4096
 accel=${BENCH_ACCEL:-icount}
@@ -121,7 +166,7 @@ host_busy() {
 sample_host() {
 	local qemu="" b0 q0 b1 q1 t=0
 	for _ in $(seq 1 50); do
-		qemu=$(pgrep -f -- "^qemu-system.*fbt.run=$BUILD/vm/bench( |$)" | head -n 1) || true
+		qemu=$(pgrep -f -- "^qemu-system.*fbt.run=$BUILD/vm/$vmname( |$)" | head -n 1) || true
 		[ -n "$qemu" ] && break
 		sleep 0.2
 	done
@@ -148,7 +193,7 @@ sampler=$!
 # mount still caches them, up to a round of fio files).
 vm_rc=0
 FBT_APPEND="tsc=reliable brd.rd_nr=1 brd.rd_size=2097152 ${FBT_APPEND:-}" \
-	bash "$REPO/harness/vm.sh" --name bench --timeout "$timeout" --mem $mem \
+	bash "$REPO/harness/vm.sh" --name "$vmname" --timeout "$timeout" --mem $mem \
 	--accel "$accel" \
 	--kernel "$out/bzImage" -- \
 	"$env FBT_BENCH='$out' BENCH_MODE=$mode bash '$REPO/harness/bench/bench-guest.sh'" \
