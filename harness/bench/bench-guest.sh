@@ -66,7 +66,7 @@ REALWORK=/realwork.sh
 BUILD_TARBALL=$O/src-build.tar
 real=
 case " ${WORKLOADS[*]} " in *" build "* | *" gitstatus "*) real=1 ;; esac
-CONFIGS=(native bind ovl pll bindfs pt fbnd fbd fbtriv fbhide fbu1 fbu10)
+CONFIGS=(native bind ovl pll bindfs pt fbnd fbndc fbd fbtriv fbhide fbu1 fbu10)
 [ -n "${BENCH_CONFIGS:-}" ] && read -ra CONFIGS <<<"$BENCH_CONFIGS"
 FSLIST=(tmpfs ext4)
 [ "$MODE" = quick ] && FSLIST=(tmpfs)
@@ -133,6 +133,10 @@ mount_config() {
 	fbnd) exec 3<"$back"
 	      mount -i -t fuse -o no_daemon,root_dir=3 fuse-bpf "$mnt"
 	      exec 3<&- ;;
+	fbndc) exec 3<"$back"
+	       mount -i -t fuse -o no_daemon,root_dir=3,backing_timeout=1000 \
+		     fuse-bpf "$mnt"
+	       exec 3<&- ;;
 	fbd) "$BFS" mount fb "$back" "$mnt" "$M/$c.counts" >/dev/null ;;
 	fbtriv) "$BFS" mount fb "$back" "$mnt" "$M/$c.counts" \
 		"$O/trivial.bpf.o" trivial_pre trivial_post >/dev/null ;;
