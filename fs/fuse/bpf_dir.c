@@ -249,7 +249,7 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	unsigned char copy[DNAME_INLINE_LEN] __uninitialized;
 	struct qstr name = QSTR_INIT(NULL, 0);
 	struct dentry *backing, *parent;
-	bool filtered;
+	bool filtered, timeout;
 
 	if (!inode) {
 		if (!dir || !fuse_bpf_inode_backed(dir))
@@ -287,18 +287,13 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 	filtered = parent && fuse_bpf_has_callback(dir, FUSE_BPF_OP_IDX(lookup));
 	/*
 	 * backing_timeout=: a name checked lately holds (unless a lookup
-	 * filter is to see it again); an older one is checked again, out of
-	 * RCU walk, where its time can be renewed.
+	 * filter is to see it again); an older one is checked below, and
+	 * renewed.
 	 */
-	if (!filtered && READ_ONCE(get_fuse_inode(inode)->backing_timeout)) {
-		if (time_before64(get_jiffies_64(), fuse_entry_time(entry))) {
-			*res = 1;
-			return true;
-		}
-		if (flags & LOOKUP_RCU) {
-			*res = -ECHILD;
-			return true;
-		}
+	timeout = !filtered && READ_ONCE(get_fuse_inode(inode)->backing_timeout);
+	if (timeout && time_before64(get_jiffies_64(), fuse_entry_time(entry))) {
+		*res = 1;
+		return true;
 	}
 	if (parent) {
 		const unsigned char *str;
@@ -337,7 +332,8 @@ bool __fuse_bpf_revalidate(int *res, struct dentry *entry, unsigned int flags)
 			*res = -ECHILD;
 		return true;
 	}
-	if (!(flags & LOOKUP_RCU))
+	/* In RCU walk too: the dentry's memory outlives the walk. */
+	if (timeout)
 		fuse_bpf_entry_checked(entry, inode);
 	*res = 1;
 	return true;

@@ -109,7 +109,7 @@ void fuse_bpf_copy_attr(struct inode *inode)
 	inode_set_ctime_to_ts(inode, inode_get_ctime(backing));
 	inode->i_blkbits = backing->i_blkbits;
 	set_nlink(inode, backing->i_nlink);
-	fsstack_copy_inode_size(inode, backing);
+	fuse_bpf_copy_size(inode);
 	inode->i_ino = backing->i_ino;
 	if (!timeout)
 		return;
@@ -133,10 +133,19 @@ void fuse_bpf_refresh(struct inode *inode)
 		fuse_bpf_copy_attr(inode);
 }
 
-/* Only the size and blocks, where the VFS bounds I/O by them. */
+/*
+ * Only the size and blocks, where the VFS bounds I/O by them. Under
+ * fi->lock, as fuse_write_update_attr() sets the size after a write of
+ * the backing file: the size read here is never older than one it
+ * overwrites.
+ */
 void fuse_bpf_copy_size(struct inode *inode)
 {
+	struct fuse_inode *fi = get_fuse_inode(inode);
+
+	spin_lock(&fi->lock);
 	fsstack_copy_inode_size(inode, fuse_bpf_backing_inode(inode));
+	spin_unlock(&fi->lock);
 }
 
 /*
@@ -205,6 +214,26 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 	spin_unlock(&fi->lock);
 	fuse_bpf_copy_attr(inode);
 	return 0;
+}
+
+/**
+ * __fuse_bpf_change_attributes() - a server's attributes for a backed node
+ * @inode: the node, backed
+ *
+ * Instead of what the server replied, the backing inode's, as every
+ * permission check reads them (a server's attributes lose S_ISVTX without
+ * default_permissions, and may be older). The reply's caller has just
+ * forgotten the node's ACLs: no ACL is to be cached on it either.
+ */
+void __fuse_bpf_change_attributes(struct inode *inode)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+
+	fuse_bpf_dont_cache_acls(inode);
+	spin_lock(&fi->lock);
+	fi->attr_version = atomic64_inc_return(&get_fuse_conn(inode)->attr_version);
+	spin_unlock(&fi->lock);
+	fuse_bpf_copy_attr(inode);
 }
 
 void __fuse_bpf_evict_inode(struct inode *inode)

@@ -133,6 +133,19 @@ static inline void fuse_bpf_evict_inode(struct inode *inode)
 }
 
 /*
+ * A backed node's attributes are its backing inode's: a server's reply
+ * (LOOKUP, READDIRPLUS) for a node it named does not set them.
+ */
+void __fuse_bpf_change_attributes(struct inode *inode);
+static inline bool fuse_bpf_change_attributes(struct inode *inode)
+{
+	if (!fuse_bpf_inode_backed(inode))
+		return false;
+	__fuse_bpf_change_attributes(inode);
+	return true;
+}
+
+/*
  * A LOOKUP reply on a fuse-bpf connection may carry a struct
  * fuse_bpf_entry_out; on any other @bpf_entry is neither set nor read.
  */

@@ -1484,7 +1484,7 @@ FIXTURE_VARIANT_ADD(cached, daemon) {
 };
 
 /* An hour: it does not run out during a test. */
-#define CACHE_OPT	",backing_timeout=3600000"
+#define CACHE_OPT	",backing_timeout=3601234"
 
 FIXTURE_SETUP(cached)
 {
@@ -1512,7 +1512,7 @@ TEST_F(cached, shown)
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f))
 		if (strstr(line, self->e.mnt) &&
-		    strstr(line, "backing_timeout=3600000"))
+		    strstr(line, "backing_timeout=3601234"))
 			found = true;
 	fclose(f);
 	ASSERT_TRUE(found);
