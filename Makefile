@@ -19,7 +19,7 @@
 #   make modcheck    fuse-bpf in a modular fuse (BUILD=1: build, load, run the suite)
 #   make bpfcheck    the series' test_progs test in selftests/bpf (after modcheck BUILD=1)
 #   make bench       quick side-by-side benchmark in one VM boot
-#   make bench-full  the full benchmark (about 40 minutes under TCG)
+#   make bench-full  the full benchmark (several hours, counting instructions)
 #   make bench-cost  what CONFIG_FUSE_BPF=y costs classic FUSE mounts (=y vs =n)
 #   make deps        install the Debian packages the harness needs
 
