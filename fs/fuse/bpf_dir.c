@@ -237,7 +237,10 @@ static int fuse_bpf_revalidate_filter_rcu(struct inode *dir,
  * Negative dentries of backed directories are never trusted. Nodes the
  * server named keep the server's entry timeouts. In a directory with a
  * lookup filter, the filter is run again (fuse_bpf_revalidate_filter(),
- * in RCU walk fuse_bpf_revalidate_filter_rcu() for a short name).
+ * in RCU walk fuse_bpf_revalidate_filter_rcu() for a short name). With a
+ * backing_timeout, a name checked less than that long ago is taken as
+ * valid without the check. In every case, what permission checks read of
+ * the node is brought up to date with the backing inode first.
  *
  * Return: true when fuse-bpf decided.
  */
