@@ -1557,6 +1557,27 @@ TEST_F(cached, stale_from_backing)
 	ASSERT_TRUE(dir_has(self->e.mnt, "dir2"));
 }
 
+/*
+ * A read through the mount does not end the cache (atime may lag); a
+ * statx asking for more than the basic fields is not served from it.
+ */
+TEST_F(cached, reads_and_statx)
+{
+	struct statx stx;
+	struct stat st0, st;
+	char buf[64];
+
+	PUT(BACK("file"), CONTENT);
+	ASSERT_EQ(0, stat(MNT("file"), &st0));
+	ASSERT_EQ(strlen(CONTENT), read_all(MNT("file"), buf, sizeof(buf)));
+	ASSERT_EQ(0, truncate(BACK("file"), 3));
+	ASSERT_EQ(0, stat(MNT("file"), &st));
+	EXPECT_EQ(st0.st_size, st.st_size) TH_LOG("a read ended the cache");
+	ASSERT_EQ(0, statx(AT_FDCWD, MNT("file"), 0,
+			   STATX_BASIC_STATS | STATX_BTIME, &stx));
+	EXPECT_EQ(3, stx.stx_size) TH_LOG("statx with btime was cached");
+}
+
 /* What may not: what is done through the mount, and new names. */
 TEST_F(cached, fresh_through_mount)
 {
