@@ -85,7 +85,9 @@ struct fuse_bpf_args {
  * postfilter, finalize, in fuse_bpf_run(). @io is the operation's own
  * structure holding the VFS arguments and the FUSE argument structures.
  * On a node without a prefilter for the operation, an operation with
- * @direct runs only that, and builds no arguments for filters.
+ * @direct runs only that, and builds no arguments for filters; after a
+ * prefilter that let it through unchanged but for its fixed in-argument,
+ * it runs @direct too.
  */
 struct fuse_bpf_op {
 	u32 opcode;

@@ -387,6 +387,20 @@ static int fuse_bpf_prefilter(const struct fuse_bpf_op *op,
 	return fuse_bpf_check_bufs(fa->in_args, fa->in_numargs);
 }
 
+/*
+ * Whether a prefilter made a variable in-argument writable (a fixed one
+ * it changes in place, in the operation's @io).
+ */
+static bool fuse_bpf_in_changed(const struct fuse_bpf_args *fa)
+{
+	unsigned int i;
+
+	for (i = 0; i < fa->in_numargs; i++)
+		if (fa->in_args[i].flags & FUSE_BPF_BUF_CHANGED)
+			return true;
+	return false;
+}
+
 /**
  * fuse_bpf_run_prefilter() - only the prefilter of an operation
  * @op: the operation
@@ -411,13 +425,11 @@ int fuse_bpf_run_prefilter(const struct fuse_bpf_op *op, struct inode *inode,
 		.meta.nodeid = get_fuse_inode(inode)->nodeid,
 		.meta.opcode = op->opcode,
 	};
-	unsigned int i;
 	int action, err;
 
 	err = fuse_bpf_prefilter(op, inode, io, &fa, &action);
-	for (i = 0; !err && i < fa.in_numargs; i++)
-		if (fa.in_args[i].flags & FUSE_BPF_BUF_CHANGED)
-			err = -ECHILD;
+	if (!err && fuse_bpf_in_changed(&fa))
+		err = -ECHILD;
 	if (!err && action != FUSE_BPF_CONTINUE && action != FUSE_BPF_USER)
 		err = -ECHILD;
 	fuse_bpf_free_args(&fa);
@@ -479,6 +491,16 @@ bool fuse_bpf_run_filtered(const struct fuse_bpf_op *op, struct inode *inode,
 	if (action == FUSE_BPF_USER) {
 		fuse_bpf_free_args(&fa);
 		return false;
+	}
+	/*
+	 * Let through as it came (a changed fixed in-argument is in @io):
+	 * the rest is what the direct hook does, without the set-up. Nothing
+	 * is owned: a variable in-argument is only when it changed.
+	 */
+	if (action == FUSE_BPF_CONTINUE && op->direct &&
+	    !fuse_bpf_in_changed(&fa)) {
+		*res = fuse_bpf_run_direct(op, inode, io);
+		return true;
 	}
 	if (action == FUSE_BPF_USER_PREFILTER) {
 		err = fuse_bpf_user_prefilter(op, inode, &fa);

@@ -1737,6 +1737,41 @@ TEST_F(filter, access_by_caller)
 }
 
 /*
+ * A prefilter that changes an operation's fixed in-argument and lets it
+ * go on: the backing call checks what the filter left, in ref-walk and in
+ * RCU walk alike. exec_too adds search/execute to every access check; the
+ * registered credentials (root) have it on directories, not on a file
+ * without an x bit.
+ */
+TEST_F(filter, prefilter_changes_mask)
+{
+	struct stat st;
+	__u32 n;
+	int fd;
+
+	put_str(_metadata, BACK("d/f"), VISIBLE_DATA);
+	ASSERT_EQ(0, chmod(BACK("d/f"), 0644));
+	FILTER_MOUNT(self->skel->maps.exec_too, NULL, NULL);
+	n = self->skel->bss->access_calls;
+	/* directories are searched; the second walk is in RCU walk */
+	ASSERT_EQ(0, stat(MNT("d/f"), &st));
+	ASSERT_EQ(0, stat(MNT("d/f"), &st));
+	ASSERT_LT(n, self->skel->bss->access_calls);
+	/* the file: read asked, read and execute checked */
+	ASSERT_EQ(-1, access(MNT("d/f"), R_OK));
+	ASSERT_EQ(EACCES, errno);
+	fd = open(MNT("d/f"), O_RDONLY);
+	ASSERT_EQ(-1, fd);
+	ASSERT_EQ(EACCES, errno);
+	/* the backing lets the same credentials read it */
+	ASSERT_EQ(0, access(BACK("d/f"), R_OK));
+	/* with an x bit the changed check passes */
+	ASSERT_EQ(0, chmod(BACK("d/f"), 0755));
+	ASSERT_EQ(0, access(MNT("d/f"), R_OK));
+	CHECK_FILE(MNT("d/f"), VISIBLE_DATA);
+}
+
+/*
  * A lookup filter's refusal for one caller fails that caller's walk: it
  * does not invalidate the dentry, which would detach whatever is mounted
  * on it for everybody (d_invalidate()). Root mounts a tmpfs on "secret1",

@@ -648,6 +648,25 @@ struct fuse_bpf_prefilters nosearch = {
 	.access = (void *)nosearch_access,
 };
 
+/*
+ * exec_too: every access check asks for search/execute as well, by
+ * changing the fixed in-argument and letting the check go on. The
+ * backing call is to check what the filter left.
+ */
+SEC("struct_ops/exec_too_access")
+int BPF_PROG(exec_too_access, const struct fuse_bpf_meta *meta,
+	     struct fuse_access_in *in)
+{
+	access_calls++;
+	in->mask |= 1 /* MAY_EXEC */;
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters exec_too = {
+	.access = (void *)exec_too_access,
+};
+
 /* count_lookups: every lookup continues, counted */
 SEC("struct_ops/count_lookup")
 int BPF_PROG(count_lookup, const struct fuse_bpf_meta *meta,
