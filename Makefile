@@ -18,7 +18,8 @@
 #   make doccheck    Documentation/filesystems/fuse-bpf.rst builds without warnings
 #   make modcheck    fuse-bpf in a modular fuse (BUILD=1: build, load, run the suite)
 #   make bpfcheck    the series' test_progs test in selftests/bpf (after modcheck BUILD=1)
-#   make bench       quick side-by-side benchmark in one VM boot
+#   make bench       quick side-by-side benchmark in one VM boot, and classic
+#                    FUSE on the CONFIG_FUSE_BPF=n kernel beside it
 #   make bench-full  the full benchmark (several hours, counting instructions)
 #   make bench-cost  what CONFIG_FUSE_BPF=y costs classic FUSE mounts (=y vs =n)
 #   make deps        install the Debian packages the harness needs

@@ -17,6 +17,14 @@
 # (BENCH_OUT=dir: in dir instead, and the VM runs as build/vm/<its
 # name>, so that a second benchmark can run beside the default one).
 #
+# Quick mode boots a second kernel first: the VM kernel's config with
+# CONFIG_FUSE_BPF=n (build/kernel-nobpf, built here), running the
+# configurations that do not use fuse-bpf (native, bind, passthrough_ll,
+# bindfs, 6.12 passthrough), and prints what CONFIG_FUSE_BPF=y costs them:
+# rate on =y / rate on =n per cell (cost.txt; harness/bench/cost.py).
+# BENCH_NOBPF=0 skips it; it is skipped for BENCH_KERNEL, whose config is
+# not known, and in full mode.
+#
 # Measures instructions, not time, by default: the VM runs QEMU's
 # instruction counter (vm.sh --accel icount), in which a guest second is
 # 10^9 guest instructions, so a rate is operations per 10^9 instructions
@@ -152,9 +160,24 @@ env=
 for v in BENCH_FS BENCH_CONFIGS BENCH_WORKLOADS RUNS SECONDS_PER_RUN; do
 	[ -n "${!v:-}" ] && env+="$v='${!v}' "
 done
-rm -f "$out/results.csv" "$out/requests.csv" "$out/failures.log"
-note "bench: $mode run in the VM (log: $out/vm.log)"
-start=$(date +%s)
+
+# The configurations that do not use fuse-bpf, of those run: on the
+# CONFIG_FUSE_BPF=n kernel too.
+nobpf_configs=
+if [ "$mode" = quick ] && [ "${BENCH_NOBPF:-1}" != 0 ] && [ -z "${BENCH_KERNEL:-}" ]; then
+	for c in native bind pll bindfs pt; do
+		[[ " ${BENCH_CONFIGS:-$c} " =~ \ $c\  ]] && nobpf_configs+="$c "
+	done
+fi
+rm -f "$out/results.csv" "$out/requests.csv" "$out/failures.log" \
+	"$out/nobpf.csv" "$out/cost.txt"
+if [ -n "$nobpf_configs" ]; then
+	nobpf=$(nobpf_config "$O")
+	note "bench: building the CONFIG_FUSE_BPF=n kernel in $nobpf"
+	make -s -C "$TREE" O="$nobpf" -j"$NPROC" bzImage >"$out/nobpf-build.log" 2>&1 ||
+		die "the CONFIG_FUSE_BPF=n kernel does not build (see $out/nobpf-build.log)"
+	cp "$nobpf/arch/x86/boot/bzImage" "$out/bzImage-nobpf"
+fi
 # Under TCG the host's load changes what the guest gets: record it.
 load_start=$(uptime | sed 's/.*load average: //')
 
@@ -184,26 +207,44 @@ sample_host() {
 		b0=$b1 q0=$q1
 	done
 }
-rm -f "$out/hostload.csv"
-sample_host &
-sampler=$!
-# tsc=reliable: under TCG the TSC drifts against the jiffies watchdog,
-# which would switch the guest to a jiffy-grained clock mid-run. brd: one
-# 2 GiB ramdisk for ext4 (removed files stay allocated while a stacked
-# mount still caches them, up to a round of fio files).
-vm_rc=0
-FBT_APPEND="tsc=reliable brd.rd_nr=1 brd.rd_size=2097152 ${FBT_APPEND:-}" \
-	bash "$REPO/harness/vm.sh" --name "$vmname" --timeout "$timeout" --mem $mem \
-	--accel "$accel" \
-	--kernel "$out/bzImage" -- \
-	"$env FBT_BENCH='$out' BENCH_MODE=$mode bash '$REPO/harness/bench/bench-guest.sh'" \
-	>"$out/vm.log" 2>&1 || vm_rc=$?
-kill "$sampler" 2>/dev/null || true
-wait "$sampler" 2>/dev/null || true
-if [ "$vm_rc" != 0 ]; then
-	tail -n 30 "$out/vm.log" >&2
-	die "the benchmark run failed (see $out/vm.log)"
+# One VM boot of the benchmark: run_vm KERNEL LOG [VAR=value...] (passed
+# on to bench-guest.sh, after those of the narrowing).
+run_vm() {
+	local kernel=$1 log=$2 vm_rc=0 sampler
+	shift 2
+	rm -f "$out/hostload.csv"
+	sample_host &
+	sampler=$!
+	# tsc=reliable: under TCG the TSC drifts against the jiffies
+	# watchdog, which would switch the guest to a jiffy-grained clock
+	# mid-run. brd: one 2 GiB ramdisk for ext4 (removed files stay
+	# allocated while a stacked mount still caches them, up to a round
+	# of fio files).
+	FBT_APPEND="tsc=reliable brd.rd_nr=1 brd.rd_size=2097152 ${FBT_APPEND:-}" \
+		bash "$REPO/harness/vm.sh" --name "$vmname" --timeout "$timeout" \
+		--mem $mem --accel "$accel" --kernel "$kernel" -- \
+		"$env $* FBT_BENCH='$out' BENCH_MODE=$mode bash '$REPO/harness/bench/bench-guest.sh'" \
+		>"$log" 2>&1 || vm_rc=$?
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
+	if [ "$vm_rc" != 0 ]; then
+		tail -n 30 "$log" >&2
+		die "the benchmark run failed (see $log)"
+	fi
+}
+
+if [ -n "$nobpf_configs" ]; then
+	note "bench: $mode run on the CONFIG_FUSE_BPF=n kernel (log: $out/vm-nobpf.log)"
+	start=$(date +%s)
+	run_vm "$out/bzImage-nobpf" "$out/vm-nobpf.log" \
+		"BENCH_CONFIGS='${nobpf_configs% }'"
+	wall_nobpf=$(($(date +%s) - start))
+	mv "$out/results.csv" "$out/nobpf.csv"
+	rm -f "$out/requests.csv" "$out/failures.log"
 fi
+note "bench: $mode run in the VM (log: $out/vm.log)"
+start=$(date +%s)
+run_vm "$out/bzImage" "$out/vm.log"
 wall=$(($(date +%s) - start))
 other=$(awk -F, 'NR > 1 { s += $2; n++; if ($2 > m) m = $2 }
 	END { if (n) printf "mean %.2f, max %.2f cores (%d samples)", s / n, m, n;
@@ -232,9 +273,21 @@ repro="make bench"
 		"(of $(nproc); $out/hostload.csv)"
 	echo "wall time of the VM run: ${wall}s; reproduce: $repro" \
 		"(or bash harness/bench.sh $mode)"
+	[ -n "$nobpf_configs" ] &&
+		echo "then the CONFIG_FUSE_BPF=n kernel ($out/bzImage-nobpf," \
+			"its config with fuse-bpf off) in a VM run of ${wall_nobpf}s" \
+			"before it: ${nobpf_configs% }"
 } >"$out/header.txt"
 python3 "$src/report.py" "$out" >"$out/report.txt" ||
 	die "cannot make the report (see $out/results.csv)"
+if [ -n "$nobpf_configs" ]; then
+	{
+		echo
+		echo "== what CONFIG_FUSE_BPF=y costs mounts without fuse-bpf =="
+		python3 "$src/cost.py" "$out/results.csv" "$out/nobpf.csv"
+	} >"$out/cost.txt" || die "cannot compare the two kernels (see $out/nobpf.csv)"
+	cat "$out/cost.txt" >>"$out/report.txt"
+fi
 cat "$out/header.txt" "$out/report.txt"
 if [ -s "$out/failures.log" ]; then
 	echo
