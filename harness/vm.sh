@@ -15,7 +15,8 @@
 # clock counts guest instructions, one per nanosecond, so that a guest
 # timing is an instruction count and repeats across runs and host
 # loads), --mem MiB, --cpus N, --kernel bzImage, --name NAME (run
-# folder build/vm/NAME).
+# folder build/vm/NAME). FBT_QEMU_ARGS: more QEMU arguments, split at
+# blanks (say, "-plugin build/insnprof/insnprof.so,out=FILE").
 . "$(dirname "$0")/lib.sh"
 
 timeout=${FBT_TIMEOUT:-600}
@@ -70,6 +71,8 @@ qemu=(
 	-kernel "$kernel"
 	-append "console=ttyS0 earlyprintk=serial,ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=1048576,cache=loose ro init=$REPO/harness/guest-init panic=-1 oops=panic loglevel=5 fbt.build=$BUILD fbt.run=$run ${FBT_APPEND:-}"
 )
+read -ra extra <<<"${FBT_QEMU_ARGS:-}"
+qemu+=("${extra[@]}")
 
 set +e
 timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"

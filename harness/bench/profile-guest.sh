@@ -31,21 +31,9 @@ cd /tmp
 
 echo 0 >/proc/sys/kernel/kptr_restrict
 echo -1 >/proc/sys/kernel/perf_event_paranoid
-mkdir -p $B
-mount -t tmpfs -o size=1g tmpfs $B
-mkdir -p $B/native $B/ovl.lower $B/ovl.upper $B/ovl.work $B/mnt
-for c in ovl fbnd fbndc fbd fbtriv; do mkdir -p $B/mnt/$c $B/$c.back; done
-mount -t overlay overlay -o lowerdir=$B/ovl.lower,upperdir=$B/ovl.upper,workdir=$B/ovl.work $B/mnt/ovl
-exec 3<$B/fbnd.back
-mount -i -t fuse -o no_daemon,root_dir=3 fuse-bpf $B/mnt/fbnd
-exec 3<&-
-exec 3<$B/fbndc.back
-mount -i -t fuse -o no_daemon,root_dir=3,backing_timeout=1000 fuse-bpf $B/mnt/fbndc
-exec 3<&-
-"$O/benchfs" mount fb $B/fbd.back $B/mnt/fbd $B/fbd.counts >/dev/null
-"$O/benchfs" mount fb $B/fbtriv.back $B/mnt/fbtriv $B/fbtriv.counts \
-	"$O/trivial.bpf.o" trivial_pre trivial_post >/dev/null
-
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/profile-mounts.sh"
+prof_mount
 # Functions whose calls are counted (those that cannot be probed are left
 # out); the trace buffer stays off, kprobe_profile counts the hits.
 T=/sys/kernel/tracing
@@ -84,22 +72,6 @@ start_w() {
 cont_wait() {
 	kill -CONT $pid
 	wait $pid || true
-}
-
-# A fresh run directory $d (through the configuration) and $s (where its
-# files are made).
-fresh() {
-	local c=$1 w=$2
-	case "$c" in
-	native) d=$B/native/$w s=$d ;;
-	ovl) d=$B/mnt/ovl/$w s=$d ;;
-	*) d=$B/mnt/$c/$w s=$B/$c.back/$w ;;
-	esac
-	rm -rf "$s"
-	mkdir "$s"
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	stat "$d" >/dev/null
 }
 
 rm -f $B/ctl $B/ack
@@ -149,5 +121,4 @@ for w in "$@"; do
 	done
 done
 echo >$T/kprobe_events 2>/dev/null || true
-umount $B/mnt/fbtriv $B/mnt/fbd $B/mnt/fbndc $B/mnt/fbnd $B/mnt/ovl
-umount $B
+prof_umount
