@@ -57,4 +57,6 @@ for w in "$@"; do
 		echo "=== $w on $c: $ops ops, $rate ops/s"
 	done
 done
-prof_umount
+# the benchfs daemons may still hold the tmpfs a moment after their
+# mounts go ("target is busy"): the counts are written, the VM ends
+prof_umount 2>/dev/null || true
