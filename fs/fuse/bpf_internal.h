@@ -37,6 +37,9 @@
  *	names and strings without their NUL
  * @out_args: the out-arguments, as the FUSE reply would carry them
  * @post: a postfilter (BPF or the server's) is to see the out-arguments
+ * @flags: the FUSE_BPF_BUF_* flags of the arguments, or-ed: as they were
+ *	added, and after each filter and each server's reply, so that an
+ *	argument that became owned or changed is found without a search
  *
  * The backing call reads its parameters from @in_args, so an edit a
  * prefilter makes there is what the backing file system sees.
@@ -47,6 +50,7 @@ struct fuse_bpf_args {
 	unsigned int out_numargs;
 	struct fuse_bpf_buf in_args[FUSE_BPF_MAX_IN_ARGS];
 	struct fuse_bpf_buf out_args[FUSE_BPF_MAX_OUT_ARGS];
+	u32 flags;
 	bool post;
 };
 
@@ -137,6 +141,7 @@ static inline void fuse_bpf_buf_arg(struct fuse_bpf_args *fa, void *value,
 	buf->ro.size = size;
 	buf->max_size = max_size;
 	buf->flags = flags;
+	fa->flags |= flags;
 }
 
 /* A fixed in-argument, which prefilters reach as a structure. */
@@ -163,6 +168,7 @@ static inline void fuse_bpf_buf_out_arg(struct fuse_bpf_args *fa, void *value,
 	buf->ro.size = size;
 	buf->max_size = max_size;
 	buf->flags = flags;
+	fa->flags |= flags;
 }
 
 static inline void fuse_bpf_out_arg(struct fuse_bpf_args *fa, void *value,

@@ -41,8 +41,26 @@ static int fuse_bpf_filter_ret(int ret, bool post)
 	}
 }
 
+/*
+ * Fold the flags of @n arguments a filter saw into @fa->flags: a filter
+ * that got one writable set its FUSE_BPF_BUF_OWNED and _CHANGED.
+ */
+static __always_inline u32 fuse_bpf_fold_flags(struct fuse_bpf_args *fa,
+					       const struct fuse_bpf_buf *bufs,
+					       unsigned int n)
+{
+	u32 flags = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		flags |= bufs[i].flags;
+	fa->flags |= flags;
+	return flags;
+}
+
 /* Variable arguments a filter changed must still make sense. */
-static int fuse_bpf_check_bufs(struct fuse_bpf_buf *bufs, unsigned int n)
+static noinline int fuse_bpf_check_changed(struct fuse_bpf_buf *bufs,
+					   unsigned int n)
 {
 	unsigned int i;
 
@@ -66,10 +84,25 @@ static int fuse_bpf_check_bufs(struct fuse_bpf_buf *bufs, unsigned int n)
 	return 0;
 }
 
+/*
+ * Every filter call runs this: inline, the common case (nothing changed)
+ * costs the loop over the flags and no call.
+ */
+static __always_inline int fuse_bpf_check_bufs(struct fuse_bpf_args *fa,
+					       struct fuse_bpf_buf *bufs,
+					       unsigned int n)
+{
+	if (!(fuse_bpf_fold_flags(fa, bufs, n) & FUSE_BPF_BUF_CHANGED))
+		return 0;
+	return fuse_bpf_check_changed(bufs, n);
+}
+
 static void fuse_bpf_free_args(struct fuse_bpf_args *fa)
 {
 	unsigned int i;
 
+	if (!(fa->flags & FUSE_BPF_BUF_OWNED))
+		return;
 	for (i = 0; i < fa->in_numargs; i++)
 		if (fa->in_args[i].flags & FUSE_BPF_BUF_OWNED)
 			kvfree(fa->in_args[i].ro.data);
@@ -82,7 +115,8 @@ static void fuse_bpf_free_args(struct fuse_bpf_args *fa)
  * Replace a variable argument with @size bytes from a server's reply,
  * NUL-terminated, in a buffer of its own.
  */
-static int fuse_bpf_buf_replace(struct fuse_bpf_buf *buf, const void *data,
+static int fuse_bpf_buf_replace(struct fuse_bpf_args *fa,
+				struct fuse_bpf_buf *buf, const void *data,
 				u32 size)
 {
 	if (size > buf->max_size)
@@ -99,6 +133,7 @@ static int fuse_bpf_buf_replace(struct fuse_bpf_buf *buf, const void *data,
 	((char *)buf->ro.data)[size] = '\0';
 	buf->ro.size = size;
 	buf->flags |= FUSE_BPF_BUF_CHANGED;
+	fa->flags |= buf->flags;
 	return 0;
 }
 
@@ -159,14 +194,15 @@ static int fuse_bpf_prefilter_reply(const struct fuse_bpf_op *op,
 				return -EIO;
 			size = len;
 		}
-		err = fuse_bpf_buf_replace(buf, reply, size);
+		err = fuse_bpf_buf_replace(fa, buf, reply, size);
 		if (err)
 			return err;
 		size += !!(buf->flags & FUSE_BPF_BUF_STRING);
 		reply += size;
 		len -= size;
 	}
-	return len ? -EIO : fuse_bpf_check_bufs(fa->in_args, fa->in_numargs);
+	return len ? -EIO : fuse_bpf_check_bufs(fa, fa->in_args,
+						fa->in_numargs);
 }
 
 /**
@@ -314,7 +350,7 @@ static int fuse_bpf_user_postfilter(const struct fuse_bpf_op *op,
 	}
 	ret = fa->meta.error;
 	if (var) {
-		ret = fuse_bpf_buf_replace(var, p, size - fixed);
+		ret = fuse_bpf_buf_replace(fa, var, p, size - fixed);
 		if (!ret)
 			ret = fa->meta.error;
 	}
@@ -381,24 +417,12 @@ static int fuse_bpf_prefilter(const struct fuse_bpf_op *op,
 	if (!fuse_bpf_has_filter(inode) ||
 	    !fuse_bpf_call_filter(inode, op->filter, false, fa, &ret))
 		return 0;
+	/* Also when the filter failed: what it made writable is freed. */
+	err = fuse_bpf_check_bufs(fa, fa->in_args, fa->in_numargs);
 	*action = fuse_bpf_filter_ret(ret, false);
 	if (*action < 0)
 		return *action;
-	return fuse_bpf_check_bufs(fa->in_args, fa->in_numargs);
-}
-
-/*
- * Whether a prefilter made a variable in-argument writable (a fixed one
- * it changes in place, in the operation's @io).
- */
-static bool fuse_bpf_in_changed(const struct fuse_bpf_args *fa)
-{
-	unsigned int i;
-
-	for (i = 0; i < fa->in_numargs; i++)
-		if (fa->in_args[i].flags & FUSE_BPF_BUF_CHANGED)
-			return true;
-	return false;
+	return err;
 }
 
 /**
@@ -428,7 +452,8 @@ int fuse_bpf_run_prefilter(const struct fuse_bpf_op *op, struct inode *inode,
 	int action, err;
 
 	err = fuse_bpf_prefilter(op, inode, io, &fa, &action);
-	if (!err && fuse_bpf_in_changed(&fa))
+	/* A variable in-argument was made writable (a fixed one is in @io). */
+	if (!err && (fa.flags & FUSE_BPF_BUF_CHANGED))
 		err = -ECHILD;
 	if (!err && action != FUSE_BPF_CONTINUE && action != FUSE_BPF_USER)
 		err = -ECHILD;
@@ -498,7 +523,7 @@ bool fuse_bpf_run_filtered(const struct fuse_bpf_op *op, struct inode *inode,
 	 * is owned: a variable in-argument is only when it changed.
 	 */
 	if (action == FUSE_BPF_CONTINUE && op->direct &&
-	    !fuse_bpf_in_changed(&fa)) {
+	    !(fa.flags & FUSE_BPF_BUF_CHANGED)) {
 		*res = fuse_bpf_run_direct(op, inode, io);
 		return true;
 	}
@@ -533,6 +558,7 @@ bool fuse_bpf_run_filtered(const struct fuse_bpf_op *op, struct inode *inode,
 		op->init_post(&fa, io);
 	if (action == FUSE_BPF_POSTFILTER &&
 	    fuse_bpf_call_filter(inode, op->filter, true, &fa, &ret)) {
+		fuse_bpf_fold_flags(&fa, fa.out_args, fa.out_numargs);
 		action = fuse_bpf_filter_ret(ret, true);
 		if (action < 0)
 			fa.meta.error = action;
@@ -540,7 +566,8 @@ bool fuse_bpf_run_filtered(const struct fuse_bpf_op *op, struct inode *inode,
 	if (action == FUSE_BPF_USER_POSTFILTER)
 		fa.meta.error = fuse_bpf_user_postfilter(op, inode, &fa);
 	if (fa.post && !fa.meta.error)
-		fa.meta.error = fuse_bpf_check_bufs(fa.out_args, fa.out_numargs);
+		fa.meta.error = fuse_bpf_check_bufs(&fa, fa.out_args,
+						    fa.out_numargs);
 
 	err = op->finalize ? op->finalize(&fa, io) : fa.meta.error;
 out:
