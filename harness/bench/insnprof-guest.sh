@@ -28,6 +28,8 @@ LOOP=10000000
 read -ra CONFIGS <<<"${CONFIGS:-native ovl fbnd fbndc fbd fbtriv}"
 [ $# -gt 0 ] || set -- stat
 cd /tmp
+# as bench-guest.sh: a passthrough daemon holds a backing file per open node
+ulimit -n 65536
 
 echo 0 >/proc/sys/kernel/kptr_restrict
 # JIT-ed programs are listed in /proc/kallsyms only when they are loaded

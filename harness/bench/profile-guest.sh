@@ -28,6 +28,8 @@ SECS=${SECS:-3}
 read -ra CONFIGS <<<"${CONFIGS:-native ovl fbnd fbd fbtriv}"
 [ $# -gt 0 ] || set -- stat open_close create
 cd /tmp
+# as bench-guest.sh: a passthrough daemon holds a backing file per open node
+ulimit -n 65536
 
 echo 0 >/proc/sys/kernel/kptr_restrict
 echo -1 >/proc/sys/kernel/perf_event_paranoid
@@ -70,8 +72,8 @@ start_w() {
 }
 
 cont_wait() {
-	kill -CONT $pid
-	wait $pid || true
+	kill -CONT "$pid"
+	wait "$pid" || true
 }
 
 rm -f $B/ctl $B/ack

@@ -4,32 +4,54 @@
 # Sourced, never run; the caller sets O (the folder with fsbench,
 # benchfs and trivial.bpf.o) and B (a directory for the tmpfs).
 
-# A tmpfs at $B, and in it every configuration the profilers know:
-# native ($B/native), overlayfs ($B/mnt/ovl) and fuse-bpf in $B/mnt/C,
-# backed by $B/C.back: fbnd (no daemon), fbndc (no daemon, with
+# A tmpfs at $B, and in it the configurations of CONFIGS (the caller's
+# array): native ($B/native), overlayfs ($B/mnt/ovl) and the FUSE ones in
+# $B/mnt/C, backed by $B/C.back: pt (6.12 passthrough, benchfs as the
+# daemon), fbnd (fuse-bpf, no daemon), fbndc (no daemon, with
 # backing_timeout=1000), fbd (benchfs as the daemon) and fbtriv (benchfs
-# and a trivial program).
+# and a trivial program). Only those asked for are mounted, so that a
+# kernel without fuse-bpf profiles the others.
 prof_mount() {
 	local c
 	mkdir -p "$B"
 	mount -t tmpfs -o size=1g tmpfs "$B"
-	mkdir -p "$B/native" "$B/ovl.lower" "$B/ovl.upper" "$B/ovl.work" "$B/mnt"
-	for c in ovl fbnd fbndc fbd fbtriv; do mkdir -p "$B/mnt/$c" "$B/$c.back"; done
-	mount -t overlay overlay \
-		-o "lowerdir=$B/ovl.lower,upperdir=$B/ovl.upper,workdir=$B/ovl.work" "$B/mnt/ovl"
-	exec 3<"$B/fbnd.back"
-	mount -i -t fuse -o no_daemon,root_dir=3 fuse-bpf "$B/mnt/fbnd"
-	exec 3<&-
-	exec 3<"$B/fbndc.back"
-	mount -i -t fuse -o no_daemon,root_dir=3,backing_timeout=1000 fuse-bpf "$B/mnt/fbndc"
-	exec 3<&-
-	"$O/benchfs" mount fb "$B/fbd.back" "$B/mnt/fbd" "$B/fbd.counts" >/dev/null
-	"$O/benchfs" mount fb "$B/fbtriv.back" "$B/mnt/fbtriv" "$B/fbtriv.counts" \
-		"$O/trivial.bpf.o" trivial_pre trivial_post >/dev/null
+	mkdir -p "$B/native" "$B/mnt"
+	for c in "${CONFIGS[@]}"; do
+		[ "$c" = native ] && continue
+		mkdir -p "$B/mnt/$c" "$B/$c.back"
+		case "$c" in
+		ovl)
+			mkdir -p "$B/ovl.lower" "$B/ovl.upper" "$B/ovl.work"
+			mount -t overlay overlay \
+				-o "lowerdir=$B/ovl.lower,upperdir=$B/ovl.upper,workdir=$B/ovl.work" \
+				"$B/mnt/ovl" ;;
+		fbnd | fbndc)
+			local opt=no_daemon,root_dir=3
+			[ "$c" = fbndc ] && opt+=,backing_timeout=1000
+			exec 3<"$B/$c.back"
+			mount -i -t fuse -o "$opt" fuse-bpf "$B/mnt/$c"
+			exec 3<&- ;;
+		pt | fbd)
+			local kind=fb
+			[ "$c" = pt ] && kind=pt
+			"$O/benchfs" mount "$kind" "$B/$c.back" "$B/mnt/$c" \
+				"$B/$c.counts" >/dev/null ;;
+		fbtriv)
+			"$O/benchfs" mount fb "$B/fbtriv.back" "$B/mnt/fbtriv" \
+				"$B/fbtriv.counts" "$O/trivial.bpf.o" trivial_pre \
+				trivial_post >/dev/null ;;
+		*)
+			echo "unknown configuration $c" >&2
+			return 1 ;;
+		esac
+	done
 }
 
 prof_umount() {
-	umount "$B/mnt/fbtriv" "$B/mnt/fbd" "$B/mnt/fbndc" "$B/mnt/fbnd" "$B/mnt/ovl"
+	local c
+	for c in "${CONFIGS[@]}"; do
+		[ "$c" = native ] || umount "$B/mnt/$c"
+	done
 	umount "$B"
 }
 
