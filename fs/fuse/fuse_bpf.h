@@ -49,6 +49,22 @@ struct fuse_bpf_entry_out;
 struct kstatfs;
 struct posix_acl;
 
+/*
+ * Call __fuse_bpf_<op>() with a result of its own, copied out when it
+ * served the operation: the caller's variable never has its address
+ * taken, so that where fuse-bpf serves nothing it stays in a register, as
+ * on a kernel without fuse-bpf.
+ */
+#define fuse_bpf_call(res, fn, ...)					\
+({									\
+	typeof(*(res)) __fuse_bpf_res;					\
+	bool __fuse_bpf_served = fn(&__fuse_bpf_res, ##__VA_ARGS__);	\
+									\
+	if (__fuse_bpf_served)						\
+		*(res) = __fuse_bpf_res;				\
+	__fuse_bpf_served;						\
+})
+
 #ifdef CONFIG_FUSE_BPF
 /* Enabled by the first fuse-bpf mount, never disabled. */
 DECLARE_STATIC_KEY_FALSE(fuse_bpf_mounted);
@@ -186,7 +202,7 @@ static inline bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
 				   struct dentry *entry, unsigned int flags)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       __fuse_bpf_lookup(res, dir, entry, flags);
+	       fuse_bpf_call(res, __fuse_bpf_lookup, dir, entry, flags);
 }
 
 bool __fuse_bpf_revalidate(int *res, struct dentry *entry,
@@ -195,7 +211,7 @@ static inline bool fuse_bpf_revalidate(int *res, struct dentry *entry,
 				       unsigned int flags)
 {
 	return fuse_bpf_active() && get_fuse_conn_super(entry->d_sb)->fuse_bpf &&
-	       __fuse_bpf_revalidate(res, entry, flags);
+	       fuse_bpf_call(res, __fuse_bpf_revalidate, entry, flags);
 }
 
 bool __fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
@@ -205,7 +221,8 @@ static inline bool fuse_bpf_getattr(int *err, struct inode *inode,
 				    unsigned int flags)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       __fuse_bpf_getattr(err, inode, stat, request_mask, flags);
+	       fuse_bpf_call(err, __fuse_bpf_getattr, inode, stat, request_mask,
+			     flags);
 }
 
 bool __fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
@@ -214,7 +231,7 @@ static inline bool fuse_bpf_setattr(int *err, struct dentry *dentry,
 				    struct iattr *attr, struct file *file)
 {
 	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
-	       __fuse_bpf_setattr(err, dentry, attr, file);
+	       fuse_bpf_call(err, __fuse_bpf_setattr, dentry, attr, file);
 }
 
 bool __fuse_bpf_permission(int *err, struct inode *inode, int mask);
@@ -222,7 +239,7 @@ static inline bool fuse_bpf_permission(int *err, struct inode *inode,
 				       int mask)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       __fuse_bpf_permission(err, inode, mask);
+	       fuse_bpf_call(err, __fuse_bpf_permission, inode, mask);
 }
 
 bool __fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
@@ -232,7 +249,7 @@ static inline bool fuse_bpf_get_inode_acl(struct posix_acl **res,
 					  bool rcu)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       __fuse_bpf_get_inode_acl(res, inode, type, rcu);
+	       fuse_bpf_call(res, __fuse_bpf_get_inode_acl, inode, type, rcu);
 }
 
 bool __fuse_bpf_set_acl(int *err, struct dentry *dentry,
@@ -241,7 +258,7 @@ static inline bool fuse_bpf_set_acl(int *err, struct dentry *dentry,
 				    struct posix_acl *acl, int type)
 {
 	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
-	       __fuse_bpf_set_acl(err, dentry, acl, type);
+	       fuse_bpf_call(err, __fuse_bpf_set_acl, dentry, acl, type);
 }
 
 bool __fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf);
@@ -249,7 +266,7 @@ static inline bool fuse_bpf_statfs(int *err, struct dentry *dentry,
 				   struct kstatfs *buf)
 {
 	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
-	       __fuse_bpf_statfs(err, dentry, buf);
+	       fuse_bpf_call(err, __fuse_bpf_statfs, dentry, buf);
 }
 
 /* Names in backed directories (bpf_namei.c) */
@@ -260,7 +277,7 @@ static inline bool fuse_bpf_mknod(int *err, struct inode *dir,
 				  dev_t rdev)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       __fuse_bpf_mknod(err, dir, entry, mode, rdev);
+	       fuse_bpf_call(err, __fuse_bpf_mknod, dir, entry, mode, rdev);
 }
 
 bool __fuse_bpf_mkdir(int *err, struct inode *dir, struct dentry *entry,
@@ -269,7 +286,7 @@ static inline bool fuse_bpf_mkdir(int *err, struct inode *dir,
 				  struct dentry *entry, umode_t mode)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       __fuse_bpf_mkdir(err, dir, entry, mode);
+	       fuse_bpf_call(err, __fuse_bpf_mkdir, dir, entry, mode);
 }
 
 bool __fuse_bpf_symlink(int *err, struct inode *dir, struct dentry *entry,
@@ -278,7 +295,7 @@ static inline bool fuse_bpf_symlink(int *err, struct inode *dir,
 				    struct dentry *entry, const char *target)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       __fuse_bpf_symlink(err, dir, entry, target);
+	       fuse_bpf_call(err, __fuse_bpf_symlink, dir, entry, target);
 }
 
 bool __fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
@@ -287,7 +304,7 @@ static inline bool fuse_bpf_link(int *err, struct dentry *old,
 				 struct inode *dir, struct dentry *entry)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       __fuse_bpf_link(err, old, dir, entry);
+	       fuse_bpf_call(err, __fuse_bpf_link, old, dir, entry);
 }
 
 bool __fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
@@ -298,7 +315,8 @@ static inline bool fuse_bpf_atomic_open(int *res, struct inode *dir,
 					unsigned int flags, umode_t mode)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       __fuse_bpf_atomic_open(res, dir, entry, file, flags, mode);
+	       fuse_bpf_call(res, __fuse_bpf_atomic_open, dir, entry, file,
+			     flags, mode);
 }
 
 bool __fuse_bpf_remove(int *err, struct inode *dir, struct dentry *entry,
@@ -307,7 +325,7 @@ static inline bool fuse_bpf_remove(int *err, struct inode *dir,
 				   struct dentry *entry, bool isdir)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       __fuse_bpf_remove(err, dir, entry, isdir);
+	       fuse_bpf_call(err, __fuse_bpf_remove, dir, entry, isdir);
 }
 
 bool __fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
@@ -319,7 +337,8 @@ static inline bool fuse_bpf_rename(int *err, struct inode *olddir,
 {
 	return (fuse_bpf_inode_backed(olddir) ||
 		fuse_bpf_inode_backed(newdir)) &&
-	       __fuse_bpf_rename(err, olddir, oldent, newdir, newent, flags);
+	       fuse_bpf_call(err, __fuse_bpf_rename, olddir, oldent, newdir,
+			     newent, flags);
 }
 
 bool __fuse_bpf_get_link(const char **res, struct inode *inode,
@@ -330,7 +349,7 @@ static inline bool fuse_bpf_get_link(const char **res, struct inode *inode,
 				     struct delayed_call *callback)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       __fuse_bpf_get_link(res, inode, dentry, callback);
+	       fuse_bpf_call(res, __fuse_bpf_get_link, inode, dentry, callback);
 }
 
 bool __fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
@@ -339,7 +358,7 @@ static inline bool fuse_bpf_tmpfile(int *err, struct inode *dir,
 				    struct file *file, umode_t mode)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       __fuse_bpf_tmpfile(err, dir, file, mode);
+	       fuse_bpf_call(err, __fuse_bpf_tmpfile, dir, file, mode);
 }
 
 /* Open files of backed nodes (bpf_file.c) */
@@ -371,7 +390,7 @@ static inline bool fuse_bpf_open(int *err, struct inode *inode,
 				 struct file *file, bool isdir)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       __fuse_bpf_open(err, inode, file, isdir);
+	       fuse_bpf_call(err, __fuse_bpf_open, inode, file, isdir);
 }
 
 void __fuse_bpf_release(struct inode *inode, struct file *file);
@@ -387,7 +406,8 @@ bool __fuse_bpf_flush(int *err, struct file *file, fl_owner_t id);
 static inline bool fuse_bpf_flush(int *err, struct file *file,
 				  fl_owner_t id)
 {
-	return fuse_bpf_backing_file(file) && __fuse_bpf_flush(err, file, id);
+	return fuse_bpf_backing_file(file) &&
+	       fuse_bpf_call(err, __fuse_bpf_flush, file, id);
 }
 
 bool __fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
@@ -396,7 +416,7 @@ static inline bool fuse_bpf_fsync(int *err, struct file *file, loff_t start,
 				  loff_t end, int datasync)
 {
 	return fuse_bpf_backing_file(file) &&
-	       __fuse_bpf_fsync(err, file, start, end, datasync);
+	       fuse_bpf_call(err, __fuse_bpf_fsync, file, start, end, datasync);
 }
 
 bool __fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
@@ -405,7 +425,7 @@ static inline bool fuse_bpf_lseek(loff_t *res, struct file *file,
 				  loff_t offset, int whence)
 {
 	return fuse_bpf_backing_file(file) &&
-	       __fuse_bpf_lseek(res, file, offset, whence);
+	       fuse_bpf_call(res, __fuse_bpf_lseek, file, offset, whence);
 }
 
 bool __fuse_bpf_fallocate(int *res, struct file *file, int mode,
@@ -414,7 +434,8 @@ static inline bool fuse_bpf_fallocate(int *res, struct file *file, int mode,
 				      loff_t offset, loff_t length)
 {
 	return fuse_bpf_backing_file(file) &&
-	       __fuse_bpf_fallocate(res, file, mode, offset, length);
+	       fuse_bpf_call(res, __fuse_bpf_fallocate, file, mode, offset,
+			     length);
 }
 
 bool __fuse_bpf_copy_file_range(ssize_t *res, struct file *src,
@@ -427,8 +448,8 @@ static inline bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src,
 					    unsigned int flags)
 {
 	return (fuse_bpf_backing_file(src) || fuse_bpf_backing_file(dst)) &&
-	       __fuse_bpf_copy_file_range(res, src, src_off, dst, dst_off,
-					  len, flags);
+	       fuse_bpf_call(res, __fuse_bpf_copy_file_range, src, src_off, dst,
+			     dst_off, len, flags);
 }
 
 bool __fuse_bpf_lock(int *err, struct file *file, int cmd,
@@ -437,7 +458,7 @@ static inline bool fuse_bpf_lock(int *err, struct file *file, int cmd,
 				 struct file_lock *fl, bool flock)
 {
 	return fuse_bpf_backing_file(file) &&
-	       __fuse_bpf_lock(err, file, cmd, fl, flock);
+	       fuse_bpf_call(err, __fuse_bpf_lock, file, cmd, fl, flock);
 }
 
 bool __fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
@@ -446,7 +467,7 @@ static inline bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
 				    struct iov_iter *iter, bool write)
 {
 	return fuse_bpf_active() && fuse_bpf_backing_file(iocb->ki_filp) &&
-	       __fuse_bpf_rw_iter(res, iocb, iter, write);
+	       fuse_bpf_call(res, __fuse_bpf_rw_iter, iocb, iter, write);
 }
 
 /* Whether reads (writes) of @file run the filters, see file.c's splice. */
@@ -461,7 +482,8 @@ bool __fuse_bpf_mmap(int *err, struct file *file, struct vm_area_struct *vma);
 static inline bool fuse_bpf_mmap(int *err, struct file *file,
 				 struct vm_area_struct *vma)
 {
-	return fuse_bpf_backing_file(file) && __fuse_bpf_mmap(err, file, vma);
+	return fuse_bpf_backing_file(file) &&
+	       fuse_bpf_call(err, __fuse_bpf_mmap, file, vma);
 }
 
 bool __fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
@@ -470,7 +492,7 @@ static inline bool fuse_bpf_ioctl(long *res, struct file *file,
 				  unsigned int cmd, unsigned int flags)
 {
 	return fuse_bpf_backing_file(file) &&
-	       __fuse_bpf_ioctl(res, file, cmd, flags);
+	       fuse_bpf_call(res, __fuse_bpf_ioctl, file, cmd, flags);
 }
 
 bool __fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
@@ -479,7 +501,7 @@ static inline bool fuse_bpf_fileattr(int *err, struct dentry *dentry,
 				     struct fileattr *fa, bool set)
 {
 	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
-	       __fuse_bpf_fileattr(err, dentry, fa, set);
+	       fuse_bpf_call(err, __fuse_bpf_fileattr, dentry, fa, set);
 }
 
 /* readdir of backed directories (bpf_readdir.c) */
@@ -487,7 +509,8 @@ bool __fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx);
 static inline bool fuse_bpf_readdir(int *err, struct file *file,
 				    struct dir_context *ctx)
 {
-	return fuse_bpf_backing_file(file) && __fuse_bpf_readdir(err, file, ctx);
+	return fuse_bpf_backing_file(file) &&
+	       fuse_bpf_call(err, __fuse_bpf_readdir, file, ctx);
 }
 
 /* Extended attributes of backed nodes (bpf_xattr.c) */
@@ -497,7 +520,8 @@ static inline bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode,
 				     const char *name, void *value, size_t size)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       __fuse_bpf_getxattr(res, inode, name, value, size);
+	       fuse_bpf_call(res, __fuse_bpf_getxattr, inode, name, value,
+			     size);
 }
 
 bool __fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
@@ -506,7 +530,7 @@ static inline bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode,
 				      char *list, size_t size)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       __fuse_bpf_listxattr(res, inode, list, size);
+	       fuse_bpf_call(res, __fuse_bpf_listxattr, inode, list, size);
 }
 
 bool __fuse_bpf_setxattr(int *err, struct inode *inode, const char *name,
@@ -516,7 +540,8 @@ static inline bool fuse_bpf_setxattr(int *err, struct inode *inode,
 				     size_t size, int flags)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       __fuse_bpf_setxattr(err, inode, name, value, size, flags);
+	       fuse_bpf_call(err, __fuse_bpf_setxattr, inode, name, value, size,
+			     flags);
 }
 
 #endif /* _FS_FUSE_BPF_H */
