@@ -3,7 +3,8 @@
 #
 # sample.sh: build the fuse-bpf sample daemon (samples/fuse) into
 # build/sample/ against the built kernel and the fuse kselftests' libbpf,
-# bootstrap bpftool and vmlinux.h (harness/selftests.sh builds those).
+# bootstrap bpftool and vmlinux.h (harness/selftests.sh builds those),
+# and beside it the mount helper mount.fuse.fuse-bpf (libc only).
 # Prints the path of the daemon on success.
 . "$(dirname "$0")/lib.sh"
 
@@ -41,7 +42,7 @@ done
 
 mkdir -p "$OUT"
 log=$OUT/build.log
-note "building the fuse-bpf sample daemon into $OUT"
+note "building the fuse-bpf sample daemon and mount helper into $OUT"
 make -C "$REPO/samples/fuse" OUTPUT="$OUT/" CLANG="$CLANG" BPFTOOL="$BPFTOOL" \
 	LIBBPF="$LIBBPF" BPF_INCLUDE="$BPF_INCLUDE" UAPI_INCLUDE="$UAPI_INCLUDE" \
 	>"$log" 2>&1 || {
