@@ -10,6 +10,11 @@
 # results in build/bench-cost (cost.txt: the comparison).
 . "$(dirname "$0")/lib.sh"
 
+O=$(kernel_out)
 [ -z "${BENCH_KERNEL:-}" ] || die "bench-cost compares make kernel's kernel with its =n config: unset BENCH_KERNEL"
+grep -q '^CONFIG_FUSE_BPF=y' "$O/.config" 2>/dev/null ||
+	die "$O is not a CONFIG_FUSE_BPF=y kernel (run 'make kernel')"
+[ "${BENCH_ACCEL:-icount}" = icount ] ||
+	note "bench-cost: BENCH_ACCEL=$BENCH_ACCEL measures time: the ratios vary with the host's load"
 BENCH_OUT=$BUILD/bench-cost BENCH_CONFIGS="native bind pll bindfs pt" \
 	BENCH_NOBPF=1 exec bash "$REPO/harness/bench.sh" quick

@@ -170,13 +170,17 @@ if [ "$mode" = quick ] && [ "${BENCH_NOBPF:-1}" != 0 ] && [ -z "${BENCH_KERNEL:-
 	done
 fi
 rm -f "$out/results.csv" "$out/requests.csv" "$out/failures.log" \
-	"$out/nobpf.csv" "$out/cost.txt"
+	"$out/nobpf.csv" "$out/nobpf-failures.log" "$out/cost.txt"
 if [ -n "$nobpf_configs" ]; then
-	nobpf=$(nobpf_config "$O")
-	note "bench: building the CONFIG_FUSE_BPF=n kernel in $nobpf"
-	make -s -C "$TREE" O="$nobpf" -j"$NPROC" bzImage >"$out/nobpf-build.log" 2>&1 ||
-		die "the CONFIG_FUSE_BPF=n kernel does not build (see $out/nobpf-build.log)"
-	cp "$nobpf/arch/x86/boot/bzImage" "$out/bzImage-nobpf"
+	note "bench: building the CONFIG_FUSE_BPF=n kernel in $BUILD/kernel-nobpf"
+	# one build at a time: a second bench (BENCH_OUT) may run beside
+	(
+		flock 9
+		nobpf=$(nobpf_config "$O") || exit 1
+		make -s -C "$TREE" O="$nobpf" -j"$NPROC" bzImage >"$out/nobpf-build.log" 2>&1 ||
+			die "the CONFIG_FUSE_BPF=n kernel does not build (see $out/nobpf-build.log)"
+		cp "$nobpf/arch/x86/boot/bzImage" "$out/bzImage-nobpf"
+	) 9>"$BUILD/kernel-nobpf.lock" || exit 1
 fi
 # Under TCG the host's load changes what the guest gets: record it.
 load_start=$(uptime | sed 's/.*load average: //')
@@ -240,7 +244,8 @@ if [ -n "$nobpf_configs" ]; then
 		"BENCH_CONFIGS='${nobpf_configs% }'"
 	wall_nobpf=$(($(date +%s) - start))
 	mv "$out/results.csv" "$out/nobpf.csv"
-	rm -f "$out/requests.csv" "$out/failures.log"
+	[ -f "$out/failures.log" ] && mv "$out/failures.log" "$out/nobpf-failures.log"
+	rm -f "$out/requests.csv"
 fi
 note "bench: $mode run in the VM (log: $out/vm.log)"
 start=$(date +%s)
@@ -289,11 +294,12 @@ if [ -n "$nobpf_configs" ]; then
 	cat "$out/cost.txt" >>"$out/report.txt"
 fi
 cat "$out/header.txt" "$out/report.txt"
-if [ -s "$out/failures.log" ]; then
+for f in failures nobpf-failures; do
+	[ -s "$out/$f.log" ] || continue
 	echo
-	echo "failed runs (empty cells; details in $out/failures.log):"
-	grep ': failed$' "$out/failures.log" | sort | uniq -c | head -n 20
-fi
+	echo "failed runs (empty cells; details in $out/$f.log):"
+	grep ': failed$' "$out/$f.log" | sort | uniq -c | head -n 20
+done
 gnuplot "$out/ratios.gp" >/dev/null 2>"$out/gnuplot.log" ||
 	note "bench: gnuplot failed (see $out/gnuplot.log)"
 [ -f "$out/ratios.png" ] && echo "plot: $out/ratios.png"

@@ -47,6 +47,8 @@ run=$BUILD/vm/$name
 rm -rf "$run"
 mkdir -p "$run"
 printf '%s\n' "$*" >"$run/cmd"
+# (the guest runs cmd: the extra arguments are recorded beside it)
+[ -z "${FBT_QEMU_ARGS:-}" ] || printf '%s\n' "$FBT_QEMU_ARGS" >"$run/qemu-args"
 date +%s >"$run/epoch"
 pwd >"$run/cwd"
 log=$run/console.log

@@ -35,6 +35,10 @@ def main():
     common = set(y) & set(n)
     if not common:
         sys.exit('cost.py: no cell was run on both kernels')
+    # A cell of a configuration run on both kernels that has a value on
+    # one only (a failed run): the target cannot be judged there.
+    both = set(k[2] for k in common)
+    lost = sorted(k for k in set(y) ^ set(n) if k[2] in both)
     configs = [c for c in ORDER if any(k[2] == c for k in common)]
     rows = sorted(set(k[:2] for k in common))
 
@@ -69,6 +73,8 @@ def main():
     print()
     target = 'classic FUSE and 6.12 passthrough on =y within %.1f%% of =n' % (
         TOLERANCE * 100)
+    missed += ['%s %s %s no value on =%s' % (f, w, c, 'n' if k in y else 'y')
+               for k in lost for f, w, c in [k] if c in TARGET]
     if not any(k[2] in TARGET for k in common):
         print('%s: not run' % target)
     elif missed:

@@ -44,7 +44,7 @@ R=$D/regions.txt
 echo "# index workload config ops ns" >"$R"
 n=0
 "$O/insnmark" loop $LOOP 2>$B/mark
-echo "$n selftest loop $LOOP $(awk '{ print $3 }' $B/mark)" >>"$R"
+echo "$n selftest loop $LOOP $(awk '/^insnmark ns / { print $3 }' $B/mark)" >>"$R"
 for w in "$@"; do
 	for c in "${CONFIGS[@]}"; do
 		fresh "$c" "$w"
@@ -55,7 +55,7 @@ for w in "$@"; do
 			exit 1
 		fi
 		read -r _ rate ops <$B/out
-		echo "$n $w $c $ops $(awk '{ print $3 }' $B/mark)" >>"$R"
+		echo "$n $w $c $ops $(awk '/^insnmark ns / { print $3 }' $B/mark)" >>"$R"
 		echo "=== $w on $c: $ops ops, $rate ops/s"
 	done
 done

@@ -123,4 +123,5 @@ for w in "$@"; do
 	done
 done
 echo >$T/kprobe_events 2>/dev/null || true
-prof_umount
+# the daemons may still hold the tmpfs
+prof_umount 2>/dev/null || true
