@@ -253,10 +253,11 @@ fails_unmounted "not_root" 32 "Operation not permitted" \
 
 # -f mounts nothing; -v prints the mount(2) call; options for mount(8)
 # alone are dropped; -s drops what the kernel's fuse does not take.
-call="mount(\"$src\", \"$mnt\", \"fuse\", MS_NOSUID|MS_NOEXEC, \"no_daemon,root_dir=N,subtype=fuse-bpf,allow_other,backing_timeout=7\") (not called: -f)"
-out=$("$helper" "$src" "$mnt" -f -v -o \
-	defaults,nosuid,'x-foo="a,b"',noexec,nofail,_netdev,allow_other,comment=c,noauto,backing_timeout=7 \
-	2>&1)
+data=no_daemon,root_dir=N,subtype=fuse-bpf,allow_other,backing_timeout=7
+call="mount(\"$src\", \"$mnt\", \"fuse\", MS_NOSUID|MS_NOEXEC, \"$data\") (not called: -f)"
+opts=defaults,nosuid,'x-foo="a,b"',noexec,nofail,_netdev,allow_other
+opts=$opts,comment=c,noauto,backing_timeout=7
+out=$("$helper" "$src" "$mnt" -f -v -o "$opts" 2>&1)
 rc=$?
 out=$(sed -E 's/root_dir=[0-9]+,/root_dir=N,/' <<<"$out")
 if [ $rc = 0 ] && [ "$out" = "$call" ] && out2=$(not_mounted); then
