@@ -318,7 +318,9 @@ bool __fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
  * Looks up and creates through the pipeline, then lets the VFS open the
  * positive dentry, which reaches fuse_bpf_open().
  *
- * Return: true, fuse-bpf served it (*@res).
+ * Return: true, fuse-bpf served it (*@res); false when a lookup or mknod
+ * prefilter sent the operation to the server: fuse_atomic_open() goes on
+ * (the lookup, not done yet, asks the filter again).
  */
 bool __fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
 			    struct file *file, unsigned int flags, umode_t mode)
@@ -327,7 +329,8 @@ bool __fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
 	int err;
 
 	if (d_in_lookup(entry)) {
-		fuse_bpf_lookup(&alias, dir, entry, 0);
+		if (!fuse_bpf_lookup(&alias, dir, entry, 0))
+			return false;
 		if (IS_ERR(alias)) {
 			*res = PTR_ERR(alias);
 			return true;
@@ -336,7 +339,13 @@ bool __fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
 			entry = alias;
 	}
 	if ((flags & O_CREAT) && d_really_is_negative(entry)) {
-		fuse_bpf_mknod(&err, dir, entry, (mode & ~S_IFMT) | S_IFREG, 0);
+		/*
+		 * To the server: the entry is negative and out of lookup, so
+		 * fuse_atomic_open() sends it a CREATE. An alias is positive.
+		 */
+		if (!fuse_bpf_mknod(&err, dir, entry,
+				    (mode & ~S_IFMT) | S_IFREG, 0))
+			return false;
 		if (err) {
 			dput(alias);
 			*res = err;

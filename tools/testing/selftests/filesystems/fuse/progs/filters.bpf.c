@@ -202,9 +202,25 @@ int BPF_PROG(redirect_lookup, const struct fuse_bpf_meta *meta,
 	return FUSE_BPF_CONTINUE;
 }
 
+/* and the xattr "user.alias" is the backing "user.real" */
+SEC("struct_ops/redirect_getxattr")
+int BPF_PROG(redirect_getxattr, const struct fuse_bpf_meta *meta,
+	     struct fuse_getxattr_in *in, struct fuse_bpf_buf *name)
+{
+	struct bpf_dynptr ptr;
+
+	if (name->ro.size != 10 || !name_starts(&name->ro, "user.alias", 10))
+		return FUSE_BPF_CONTINUE;
+	if (bpf_fuse_buf_rw_dynptr(name, 9, &ptr))
+		return -EPERM;
+	bpf_dynptr_write(&ptr, 0, "user.real", 9, 0);
+	return FUSE_BPF_CONTINUE;
+}
+
 SEC(".struct_ops.link")
 struct fuse_bpf_prefilters redirect = {
 	.lookup = (void *)redirect_lookup,
+	.getxattr = (void *)redirect_getxattr,
 };
 
 /* post: getattr and unlink go through postfilters */
@@ -812,6 +828,20 @@ SEC(".struct_ops.link")
 struct fuse_bpf_prefilters ask_noread = {
 	.lookup = (void *)ask_noread_lookup,
 	.read = (void *)ask_noread_read,
+};
+
+/* mk_to_server: creates of "mk*" go to the server */
+SEC("struct_ops/mk_to_server_mknod")
+int BPF_PROG(mk_to_server_mknod, const struct fuse_bpf_meta *meta,
+	     struct fuse_mknod_in *in, struct fuse_bpf_buf *name)
+{
+	return name_starts(&name->ro, "mk", 2) ? FUSE_BPF_USER :
+						  FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters mk_to_server = {
+	.mknod = (void *)mk_to_server_mknod,
 };
 
 /*
