@@ -38,8 +38,9 @@
  * @out_args: the out-arguments, as the FUSE reply would carry them
  * @post: a postfilter (BPF or the server's) is to see the out-arguments
  * @flags: the FUSE_BPF_BUF_* flags of the arguments, or-ed: as they were
- *	added, and after each filter and each server's reply, so that an
- *	argument that became owned or changed is found without a search
+ *	added, and after each filter and each server's reply. A flag
+ *	clear here is clear in every argument (one set may have been
+ *	cleared since), so the common case needs no look at each
  *
  * The backing call reads its parameters from @in_args, so an edit a
  * prefilter makes there is what the backing file system sees.
@@ -81,9 +82,12 @@ struct fuse_bpf_args {
  *	acquired when that is an error (a postfilter may have set it); may
  *	be NULL (the result is @fa->meta.error)
  * @direct: optional; what @backing and @finalize do together when no
- *	filter runs, from @io alone: the operation's result. It runs with
- *	the credentials @backing runs with. Only an operation whose
- *	@init_in and @init_out do nothing without a filter may have one
+ *	postfilter is to run, from @io alone: the operation's result. It
+ *	runs with the credentials @backing runs with, also after a
+ *	prefilter that let the operation through, so only an operation
+ *	whose @init_in and @init_out do nothing unless @fa->post is set,
+ *	and none of whose fields a prefilter may change needs checking
+ *	against the caller (no @init_out check), may have one
  *
  * Every operation runs initialize_in, prefilter, initialize_out, backing,
  * postfilter, finalize, in fuse_bpf_run(). @io is the operation's own
@@ -250,7 +254,8 @@ static inline bool fuse_bpf_has_callback(struct inode *inode,
  * A node without filters, or whose filters have no prefilter for @op,
  * runs no BPF program: then an operation with a @direct hook runs only
  * that (fuse_bpf_run_direct()), the rest the whole pipeline
- * (fuse_bpf_run_filtered()).
+ * (fuse_bpf_run_filtered(), which also ends in the direct hook after a
+ * prefilter that let the operation through as it came).
  *
  * Return: true when fuse-bpf served the operation (the result is in
  * *@res), false when the operation must take the normal FUSE path to the

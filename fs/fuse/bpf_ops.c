@@ -471,9 +471,8 @@ static void fuse_bpf_fill_meta(struct fuse_bpf_args *fa, struct inode *inode)
 	/* fuse_bpf_fill_super() took only the initial user namespace. */
 	fa->meta.uid = __kuid_val(current_fsuid());
 	fa->meta.gid = __kgid_val(current_fsgid());
-	/* The thread group id in the initial namespace is at hand. */
 	if (fc->pid_ns == &init_pid_ns)
-		fa->meta.pid = current->tgid;
+		fa->meta.pid = task_tgid_nr(current);
 	else
 		fa->meta.pid = pid_nr_ns(task_tgid(current), fc->pid_ns);
 }

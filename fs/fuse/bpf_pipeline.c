@@ -4,6 +4,10 @@
  *
  *   initialize_in -> prefilter -> initialize_out -> backing call
  *                 -> postfilter -> finalize
+ *
+ * An operation with a direct hook skips it where no filter has a say
+ * (fuse_bpf_run_direct()): on a node without a prefilter for it, and after
+ * a prefilter that let it through as it came.
  */
 
 #include "bpf_internal.h"
@@ -404,6 +408,7 @@ static int fuse_bpf_prefilter(const struct fuse_bpf_op *op,
 			      struct inode *inode, void *io,
 			      struct fuse_bpf_args *fa, int *action)
 {
+	u32 flags;
 	int err, ret;
 
 	*action = FUSE_BPF_CONTINUE;
@@ -417,12 +422,14 @@ static int fuse_bpf_prefilter(const struct fuse_bpf_op *op,
 	if (!fuse_bpf_has_filter(inode) ||
 	    !fuse_bpf_call_filter(inode, op->filter, false, fa, &ret))
 		return 0;
-	/* Also when the filter failed: what it made writable is freed. */
-	err = fuse_bpf_check_bufs(fa, fa->in_args, fa->in_numargs);
+	/* Also when the filter failed, for fuse_bpf_free_args(). */
+	flags = fuse_bpf_fold_flags(fa, fa->in_args, fa->in_numargs);
 	*action = fuse_bpf_filter_ret(ret, false);
 	if (*action < 0)
 		return *action;
-	return err;
+	if (!(flags & FUSE_BPF_BUF_CHANGED))
+		return 0;
+	return fuse_bpf_check_changed(fa->in_args, fa->in_numargs);
 }
 
 /**
@@ -462,14 +469,15 @@ int fuse_bpf_run_prefilter(const struct fuse_bpf_op *op, struct inode *inode,
 }
 
 /**
- * fuse_bpf_run_direct() - an operation on a node no prefilter watches
+ * fuse_bpf_run_direct() - an operation no filter has a say in
  * @op: the operation, which has a @direct hook
  * @inode: the fuse inode the operation is on; it must be backed
  * @io: the operation's arguments
  *
  * What the pipeline would do without a filter, without setting it up:
  * this runs for every component of every path walked, every stat and
- * every open.
+ * every open of a node without a prefilter for the operation, and after
+ * a prefilter that let the operation through as it came.
  *
  * Return: the result of the operation.
  */
@@ -519,11 +527,11 @@ bool fuse_bpf_run_filtered(const struct fuse_bpf_op *op, struct inode *inode,
 	}
 	/*
 	 * Let through as it came (a changed fixed in-argument is in @io):
-	 * the rest is what the direct hook does, without the set-up. Nothing
-	 * is owned: a variable in-argument is only when it changed.
+	 * the rest is what the direct hook does, without the set-up.
 	 */
 	if (action == FUSE_BPF_CONTINUE && op->direct &&
 	    !(fa.flags & FUSE_BPF_BUF_CHANGED)) {
+		fuse_bpf_free_args(&fa);
 		*res = fuse_bpf_run_direct(op, inode, io);
 		return true;
 	}

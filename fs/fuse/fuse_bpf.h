@@ -55,7 +55,7 @@ struct posix_acl;
  * taken, so that where fuse-bpf serves nothing it stays in a register, as
  * on a kernel without fuse-bpf.
  */
-#define fuse_bpf_call(res, fn, ...)					\
+#define fuse_bpf_served(res, fn, ...)					\
 ({									\
 	typeof(*(res)) __fuse_bpf_res;					\
 	bool __fuse_bpf_served = fn(&__fuse_bpf_res, ##__VA_ARGS__);	\
@@ -202,7 +202,7 @@ static inline bool fuse_bpf_lookup(struct dentry **res, struct inode *dir,
 				   struct dentry *entry, unsigned int flags)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       fuse_bpf_call(res, __fuse_bpf_lookup, dir, entry, flags);
+	       fuse_bpf_served(res, __fuse_bpf_lookup, dir, entry, flags);
 }
 
 bool __fuse_bpf_revalidate(int *res, struct dentry *entry,
@@ -211,7 +211,7 @@ static inline bool fuse_bpf_revalidate(int *res, struct dentry *entry,
 				       unsigned int flags)
 {
 	return fuse_bpf_active() && get_fuse_conn_super(entry->d_sb)->fuse_bpf &&
-	       fuse_bpf_call(res, __fuse_bpf_revalidate, entry, flags);
+	       fuse_bpf_served(res, __fuse_bpf_revalidate, entry, flags);
 }
 
 bool __fuse_bpf_getattr(int *err, struct inode *inode, struct kstat *stat,
@@ -221,8 +221,8 @@ static inline bool fuse_bpf_getattr(int *err, struct inode *inode,
 				    unsigned int flags)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_call(err, __fuse_bpf_getattr, inode, stat, request_mask,
-			     flags);
+	       fuse_bpf_served(err, __fuse_bpf_getattr, inode, stat,
+			       request_mask, flags);
 }
 
 bool __fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
@@ -231,7 +231,7 @@ static inline bool fuse_bpf_setattr(int *err, struct dentry *dentry,
 				    struct iattr *attr, struct file *file)
 {
 	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
-	       fuse_bpf_call(err, __fuse_bpf_setattr, dentry, attr, file);
+	       fuse_bpf_served(err, __fuse_bpf_setattr, dentry, attr, file);
 }
 
 bool __fuse_bpf_permission(int *err, struct inode *inode, int mask);
@@ -239,7 +239,7 @@ static inline bool fuse_bpf_permission(int *err, struct inode *inode,
 				       int mask)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_call(err, __fuse_bpf_permission, inode, mask);
+	       fuse_bpf_served(err, __fuse_bpf_permission, inode, mask);
 }
 
 bool __fuse_bpf_get_inode_acl(struct posix_acl **res, struct inode *inode,
@@ -249,7 +249,7 @@ static inline bool fuse_bpf_get_inode_acl(struct posix_acl **res,
 					  bool rcu)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_call(res, __fuse_bpf_get_inode_acl, inode, type, rcu);
+	       fuse_bpf_served(res, __fuse_bpf_get_inode_acl, inode, type, rcu);
 }
 
 bool __fuse_bpf_set_acl(int *err, struct dentry *dentry,
@@ -258,7 +258,7 @@ static inline bool fuse_bpf_set_acl(int *err, struct dentry *dentry,
 				    struct posix_acl *acl, int type)
 {
 	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
-	       fuse_bpf_call(err, __fuse_bpf_set_acl, dentry, acl, type);
+	       fuse_bpf_served(err, __fuse_bpf_set_acl, dentry, acl, type);
 }
 
 bool __fuse_bpf_statfs(int *err, struct dentry *dentry, struct kstatfs *buf);
@@ -266,7 +266,7 @@ static inline bool fuse_bpf_statfs(int *err, struct dentry *dentry,
 				   struct kstatfs *buf)
 {
 	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
-	       fuse_bpf_call(err, __fuse_bpf_statfs, dentry, buf);
+	       fuse_bpf_served(err, __fuse_bpf_statfs, dentry, buf);
 }
 
 /* Names in backed directories (bpf_namei.c) */
@@ -277,7 +277,7 @@ static inline bool fuse_bpf_mknod(int *err, struct inode *dir,
 				  dev_t rdev)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       fuse_bpf_call(err, __fuse_bpf_mknod, dir, entry, mode, rdev);
+	       fuse_bpf_served(err, __fuse_bpf_mknod, dir, entry, mode, rdev);
 }
 
 bool __fuse_bpf_mkdir(int *err, struct inode *dir, struct dentry *entry,
@@ -286,7 +286,7 @@ static inline bool fuse_bpf_mkdir(int *err, struct inode *dir,
 				  struct dentry *entry, umode_t mode)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       fuse_bpf_call(err, __fuse_bpf_mkdir, dir, entry, mode);
+	       fuse_bpf_served(err, __fuse_bpf_mkdir, dir, entry, mode);
 }
 
 bool __fuse_bpf_symlink(int *err, struct inode *dir, struct dentry *entry,
@@ -295,7 +295,7 @@ static inline bool fuse_bpf_symlink(int *err, struct inode *dir,
 				    struct dentry *entry, const char *target)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       fuse_bpf_call(err, __fuse_bpf_symlink, dir, entry, target);
+	       fuse_bpf_served(err, __fuse_bpf_symlink, dir, entry, target);
 }
 
 bool __fuse_bpf_link(int *err, struct dentry *old, struct inode *dir,
@@ -304,7 +304,7 @@ static inline bool fuse_bpf_link(int *err, struct dentry *old,
 				 struct inode *dir, struct dentry *entry)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       fuse_bpf_call(err, __fuse_bpf_link, old, dir, entry);
+	       fuse_bpf_served(err, __fuse_bpf_link, old, dir, entry);
 }
 
 bool __fuse_bpf_atomic_open(int *res, struct inode *dir, struct dentry *entry,
@@ -315,8 +315,8 @@ static inline bool fuse_bpf_atomic_open(int *res, struct inode *dir,
 					unsigned int flags, umode_t mode)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       fuse_bpf_call(res, __fuse_bpf_atomic_open, dir, entry, file,
-			     flags, mode);
+	       fuse_bpf_served(res, __fuse_bpf_atomic_open, dir, entry, file,
+			       flags, mode);
 }
 
 bool __fuse_bpf_remove(int *err, struct inode *dir, struct dentry *entry,
@@ -325,7 +325,7 @@ static inline bool fuse_bpf_remove(int *err, struct inode *dir,
 				   struct dentry *entry, bool isdir)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       fuse_bpf_call(err, __fuse_bpf_remove, dir, entry, isdir);
+	       fuse_bpf_served(err, __fuse_bpf_remove, dir, entry, isdir);
 }
 
 bool __fuse_bpf_rename(int *err, struct inode *olddir, struct dentry *oldent,
@@ -337,8 +337,8 @@ static inline bool fuse_bpf_rename(int *err, struct inode *olddir,
 {
 	return (fuse_bpf_inode_backed(olddir) ||
 		fuse_bpf_inode_backed(newdir)) &&
-	       fuse_bpf_call(err, __fuse_bpf_rename, olddir, oldent, newdir,
-			     newent, flags);
+	       fuse_bpf_served(err, __fuse_bpf_rename, olddir, oldent, newdir,
+			       newent, flags);
 }
 
 bool __fuse_bpf_get_link(const char **res, struct inode *inode,
@@ -349,7 +349,8 @@ static inline bool fuse_bpf_get_link(const char **res, struct inode *inode,
 				     struct delayed_call *callback)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_call(res, __fuse_bpf_get_link, inode, dentry, callback);
+	       fuse_bpf_served(res, __fuse_bpf_get_link, inode, dentry,
+			       callback);
 }
 
 bool __fuse_bpf_tmpfile(int *err, struct inode *dir, struct file *file,
@@ -358,7 +359,7 @@ static inline bool fuse_bpf_tmpfile(int *err, struct inode *dir,
 				    struct file *file, umode_t mode)
 {
 	return fuse_bpf_inode_backed(dir) &&
-	       fuse_bpf_call(err, __fuse_bpf_tmpfile, dir, file, mode);
+	       fuse_bpf_served(err, __fuse_bpf_tmpfile, dir, file, mode);
 }
 
 /* Open files of backed nodes (bpf_file.c) */
@@ -390,7 +391,7 @@ static inline bool fuse_bpf_open(int *err, struct inode *inode,
 				 struct file *file, bool isdir)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_call(err, __fuse_bpf_open, inode, file, isdir);
+	       fuse_bpf_served(err, __fuse_bpf_open, inode, file, isdir);
 }
 
 void __fuse_bpf_release(struct inode *inode, struct file *file);
@@ -407,7 +408,7 @@ static inline bool fuse_bpf_flush(int *err, struct file *file,
 				  fl_owner_t id)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_call(err, __fuse_bpf_flush, file, id);
+	       fuse_bpf_served(err, __fuse_bpf_flush, file, id);
 }
 
 bool __fuse_bpf_fsync(int *err, struct file *file, loff_t start, loff_t end,
@@ -416,7 +417,8 @@ static inline bool fuse_bpf_fsync(int *err, struct file *file, loff_t start,
 				  loff_t end, int datasync)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_call(err, __fuse_bpf_fsync, file, start, end, datasync);
+	       fuse_bpf_served(err, __fuse_bpf_fsync, file, start, end,
+			       datasync);
 }
 
 bool __fuse_bpf_lseek(loff_t *res, struct file *file, loff_t offset,
@@ -425,7 +427,7 @@ static inline bool fuse_bpf_lseek(loff_t *res, struct file *file,
 				  loff_t offset, int whence)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_call(res, __fuse_bpf_lseek, file, offset, whence);
+	       fuse_bpf_served(res, __fuse_bpf_lseek, file, offset, whence);
 }
 
 bool __fuse_bpf_fallocate(int *res, struct file *file, int mode,
@@ -434,8 +436,8 @@ static inline bool fuse_bpf_fallocate(int *res, struct file *file, int mode,
 				      loff_t offset, loff_t length)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_call(res, __fuse_bpf_fallocate, file, mode, offset,
-			     length);
+	       fuse_bpf_served(res, __fuse_bpf_fallocate, file, mode, offset,
+			       length);
 }
 
 bool __fuse_bpf_copy_file_range(ssize_t *res, struct file *src,
@@ -448,8 +450,8 @@ static inline bool fuse_bpf_copy_file_range(ssize_t *res, struct file *src,
 					    unsigned int flags)
 {
 	return (fuse_bpf_backing_file(src) || fuse_bpf_backing_file(dst)) &&
-	       fuse_bpf_call(res, __fuse_bpf_copy_file_range, src, src_off, dst,
-			     dst_off, len, flags);
+	       fuse_bpf_served(res, __fuse_bpf_copy_file_range, src, src_off,
+			       dst, dst_off, len, flags);
 }
 
 bool __fuse_bpf_lock(int *err, struct file *file, int cmd,
@@ -458,7 +460,7 @@ static inline bool fuse_bpf_lock(int *err, struct file *file, int cmd,
 				 struct file_lock *fl, bool flock)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_call(err, __fuse_bpf_lock, file, cmd, fl, flock);
+	       fuse_bpf_served(err, __fuse_bpf_lock, file, cmd, fl, flock);
 }
 
 bool __fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
@@ -467,7 +469,7 @@ static inline bool fuse_bpf_rw_iter(ssize_t *res, struct kiocb *iocb,
 				    struct iov_iter *iter, bool write)
 {
 	return fuse_bpf_active() && fuse_bpf_backing_file(iocb->ki_filp) &&
-	       fuse_bpf_call(res, __fuse_bpf_rw_iter, iocb, iter, write);
+	       fuse_bpf_served(res, __fuse_bpf_rw_iter, iocb, iter, write);
 }
 
 /* Whether reads (writes) of @file run the filters, see file.c's splice. */
@@ -483,7 +485,7 @@ static inline bool fuse_bpf_mmap(int *err, struct file *file,
 				 struct vm_area_struct *vma)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_call(err, __fuse_bpf_mmap, file, vma);
+	       fuse_bpf_served(err, __fuse_bpf_mmap, file, vma);
 }
 
 bool __fuse_bpf_ioctl(long *res, struct file *file, unsigned int cmd,
@@ -492,7 +494,7 @@ static inline bool fuse_bpf_ioctl(long *res, struct file *file,
 				  unsigned int cmd, unsigned int flags)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_call(res, __fuse_bpf_ioctl, file, cmd, flags);
+	       fuse_bpf_served(res, __fuse_bpf_ioctl, file, cmd, flags);
 }
 
 bool __fuse_bpf_fileattr(int *err, struct dentry *dentry, struct fileattr *fa,
@@ -501,7 +503,7 @@ static inline bool fuse_bpf_fileattr(int *err, struct dentry *dentry,
 				     struct fileattr *fa, bool set)
 {
 	return fuse_bpf_active() && fuse_bpf_inode_backed(d_inode(dentry)) &&
-	       fuse_bpf_call(err, __fuse_bpf_fileattr, dentry, fa, set);
+	       fuse_bpf_served(err, __fuse_bpf_fileattr, dentry, fa, set);
 }
 
 /* readdir of backed directories (bpf_readdir.c) */
@@ -510,7 +512,7 @@ static inline bool fuse_bpf_readdir(int *err, struct file *file,
 				    struct dir_context *ctx)
 {
 	return fuse_bpf_backing_file(file) &&
-	       fuse_bpf_call(err, __fuse_bpf_readdir, file, ctx);
+	       fuse_bpf_served(err, __fuse_bpf_readdir, file, ctx);
 }
 
 /* Extended attributes of backed nodes (bpf_xattr.c) */
@@ -520,8 +522,8 @@ static inline bool fuse_bpf_getxattr(ssize_t *res, struct inode *inode,
 				     const char *name, void *value, size_t size)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_call(res, __fuse_bpf_getxattr, inode, name, value,
-			     size);
+	       fuse_bpf_served(res, __fuse_bpf_getxattr, inode, name, value,
+			       size);
 }
 
 bool __fuse_bpf_listxattr(ssize_t *res, struct inode *inode, char *list,
@@ -530,7 +532,7 @@ static inline bool fuse_bpf_listxattr(ssize_t *res, struct inode *inode,
 				      char *list, size_t size)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_call(res, __fuse_bpf_listxattr, inode, list, size);
+	       fuse_bpf_served(res, __fuse_bpf_listxattr, inode, list, size);
 }
 
 bool __fuse_bpf_setxattr(int *err, struct inode *inode, const char *name,
@@ -540,8 +542,8 @@ static inline bool fuse_bpf_setxattr(int *err, struct inode *inode,
 				     size_t size, int flags)
 {
 	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_call(err, __fuse_bpf_setxattr, inode, name, value, size,
-			     flags);
+	       fuse_bpf_served(err, __fuse_bpf_setxattr, inode, name, value,
+			       size, flags);
 }
 
 #endif /* _FS_FUSE_BPF_H */
