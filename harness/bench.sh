@@ -17,11 +17,13 @@
 # (BENCH_OUT=dir: in dir instead, and the VM runs as build/vm/<its
 # name>, so that a second benchmark can run beside the default one).
 #
-# Quick mode boots a second kernel first: the VM kernel's config with
-# CONFIG_FUSE_BPF=n (build/kernel-nobpf, built here), running the
-# configurations that do not use fuse-bpf (native, bind, passthrough_ll,
-# bindfs, 6.12 passthrough), and prints what CONFIG_FUSE_BPF=y costs them:
-# rate on =y / rate on =n per cell (cost.txt; harness/bench/cost.py).
+# Quick mode first boots the configurations that do not use fuse-bpf
+# (native, bind, passthrough_ll, bindfs, 6.12 passthrough) alone twice:
+# on the VM kernel's config with CONFIG_FUSE_BPF=n (build/kernel-nobpf,
+# built here) and on the VM kernel, with no fuse-bpf mount in the boot
+# (fuse-bpf's static key off), and prints what CONFIG_FUSE_BPF=y costs
+# them: rate on =y / rate on =n per cell (cost.txt; bench/cost.py); then
+# the same for the main run, beside fuse-bpf mounts (the key on).
 # BENCH_NOBPF=0 skips it; it is skipped for BENCH_KERNEL, whose config is
 # not known, and in full mode.
 #
@@ -170,7 +172,7 @@ if [ "$mode" = quick ] && [ "${BENCH_NOBPF:-1}" != 0 ] && [ -z "${BENCH_KERNEL:-
 	done
 fi
 rm -f "$out/results.csv" "$out/requests.csv" "$out/failures.log" \
-	"$out/nobpf.csv" "$out/nobpf-failures.log" "$out/cost.txt"
+	"$out"/nobpf{,-y}.csv "$out"/nobpf{,-y}-failures.log "$out/cost.txt"
 if [ -n "$nobpf_configs" ]; then
 	note "bench: building the CONFIG_FUSE_BPF=n kernel in $BUILD/kernel-nobpf"
 	# one build at a time: a second bench (BENCH_OUT) may run beside
@@ -238,14 +240,19 @@ run_vm() {
 }
 
 if [ -n "$nobpf_configs" ]; then
-	note "bench: $mode run on the CONFIG_FUSE_BPF=n kernel (log: $out/vm-nobpf.log)"
 	start=$(date +%s)
-	run_vm "$out/bzImage-nobpf" "$out/vm-nobpf.log" \
-		"BENCH_CONFIGS='${nobpf_configs% }'"
+	for k in nobpf nobpf-y; do
+		kernel=$out/bzImage-nobpf
+		[ $k = nobpf-y ] && kernel=$out/bzImage
+		note "bench: $mode run of ${nobpf_configs% } on $kernel (log: $out/vm-$k.log)"
+		run_vm "$kernel" "$out/vm-$k.log" "BENCH_CONFIGS='${nobpf_configs% }'"
+		mv "$out/results.csv" "$out/$k.csv"
+		if [ -f "$out/failures.log" ]; then
+			mv "$out/failures.log" "$out/$k-failures.log"
+		fi
+		rm -f "$out/requests.csv"
+	done
 	wall_nobpf=$(($(date +%s) - start))
-	mv "$out/results.csv" "$out/nobpf.csv"
-	[ -f "$out/failures.log" ] && mv "$out/failures.log" "$out/nobpf-failures.log"
-	rm -f "$out/requests.csv"
 fi
 note "bench: $mode run in the VM (log: $out/vm.log)"
 start=$(date +%s)
@@ -279,22 +286,25 @@ repro="make bench"
 	echo "wall time of the VM run: ${wall}s; reproduce: $repro" \
 		"(or bash harness/bench.sh $mode)"
 	[ -n "$nobpf_configs" ] &&
-		echo "then the CONFIG_FUSE_BPF=n kernel ($out/bzImage-nobpf," \
-			"its config with fuse-bpf off) in a VM run of ${wall_nobpf}s" \
-			"before it: ${nobpf_configs% }"
+		echo "before it, ${nobpf_configs% } alone on the" \
+			"CONFIG_FUSE_BPF=n kernel ($out/bzImage-nobpf, its config with" \
+			"fuse-bpf off) and on this kernel: VM runs of ${wall_nobpf}s"
 } >"$out/header.txt"
 python3 "$src/report.py" "$out" >"$out/report.txt" ||
 	die "cannot make the report (see $out/results.csv)"
 if [ -n "$nobpf_configs" ]; then
 	{
 		echo
-		echo "== what CONFIG_FUSE_BPF=y costs mounts without fuse-bpf =="
-		python3 "$src/cost.py" "$out/results.csv" "$out/nobpf.csv"
+		echo "== what CONFIG_FUSE_BPF=y costs mounts without fuse-bpf, no fuse-bpf mount in the boot =="
+		python3 "$src/cost.py" "$out/nobpf-y.csv" "$out/nobpf.csv"
+		echo
+		echo "== the same beside fuse-bpf mounts (the main run; the static key on) =="
+		python3 "$src/cost.py" --no-target "$out/results.csv" "$out/nobpf.csv"
 	} >"$out/cost.txt" || die "cannot compare the two kernels (see $out/nobpf.csv)"
 	cat "$out/cost.txt" >>"$out/report.txt"
 fi
 cat "$out/header.txt" "$out/report.txt"
-for f in failures nobpf-failures; do
+for f in failures nobpf-failures nobpf-y-failures; do
 	[ -s "$out/$f.log" ] || continue
 	echo
 	echo "failed runs (empty cells; details in $out/$f.log):"
