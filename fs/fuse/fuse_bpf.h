@@ -57,11 +57,12 @@ struct posix_acl;
  */
 #define fuse_bpf_served(res, fn, ...)					\
 ({									\
-	typeof(*(res)) __fuse_bpf_res;					\
+	typeof(res) __fuse_bpf_out = (res);				\
+	typeof(*__fuse_bpf_out) __fuse_bpf_res;				\
 	bool __fuse_bpf_served = fn(&__fuse_bpf_res, ##__VA_ARGS__);	\
 									\
 	if (__fuse_bpf_served)						\
-		*(res) = __fuse_bpf_res;				\
+		*__fuse_bpf_out = __fuse_bpf_res;			\
 	__fuse_bpf_served;						\
 })
 
