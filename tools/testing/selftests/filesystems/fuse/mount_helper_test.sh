@@ -13,49 +13,11 @@
 # FUSE_BPF_MOUNT_HELPER names the built helper; without it the test is
 # skipped.
 
-KSFT_PASS=0
-KSFT_FAIL=1
-KSFT_SKIP=4
+. "$(dirname "$0")/tap_helpers.sh"
 
 OTHER_UID=65534
 
-n=0
-npass=0
-nfail=0
 tmp=
-
-ok() {
-	n=$((n + 1))
-	npass=$((npass + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	nfail=$((nfail + 1))
-	echo "not ok $n $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
-
-# check NAME COMMAND...: one TAP line for whether COMMAND succeeds
-check() {
-	local name=$1 out
-
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$name"
-	else
-		not_ok "$name" "failed: $*" "$out"
-	fi
-}
-
-skip_all() {
-	echo "1..0 # SKIP $1"
-	exit $KSFT_SKIP
-}
 
 [ "$(id -u)" = 0 ] || skip_all "must run as root"
 [ -n "$FUSE_BPF_MOUNT_HELPER" ] ||
@@ -82,14 +44,6 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-
-# as UID COMMAND...: run COMMAND as another user
-as() {
-	local uid=$1
-
-	shift
-	setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
-}
 
 # fails_with STATUS TEXT COMMAND...: COMMAND exits with STATUS, saying TEXT
 fails_with() {
@@ -281,7 +235,4 @@ else
 	not_ok "sloppy_drops_unknown" "exit $rc, output: $out"
 fi
 
-echo "1..$n"
-echo "# Totals: pass:$npass fail:$nfail skip:0"
-[ $nfail = 0 ] && exit $KSFT_PASS
-exit $KSFT_FAIL
+totals

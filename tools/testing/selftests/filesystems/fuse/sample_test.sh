@@ -9,59 +9,14 @@
 #
 # FUSE_BPF_SAMPLE names the daemon binary; without it the test is skipped.
 
-KSFT_PASS=0
-KSFT_FAIL=1
-KSFT_SKIP=4
+. "$(dirname "$0")/tap_helpers.sh"
 
 OWNER_UID=4242		# may use the owner-only subtree
 OTHER_UID=65534		# may not
 HIDE=secret
 
-n=0
-npass=0
-nfail=0
-nskip=0
 tmp=
 pid=
-
-ok() {
-	n=$((n + 1))
-	npass=$((npass + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	nfail=$((nfail + 1))
-	echo "not ok $n $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
-
-# check NAME COMMAND...: one TAP line for whether COMMAND succeeds
-check() {
-	local name=$1 out
-
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$name"
-	else
-		not_ok "$name" "failed: $*" "$out"
-	fi
-}
-
-skip() {
-	n=$((n + 1))
-	nskip=$((nskip + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-
-skip_all() {
-	echo "1..0 # SKIP $1"
-	exit $KSFT_SKIP
-}
 
 cleanup() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -76,14 +31,6 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-
-# as UID COMMAND...: run COMMAND as another user
-as() {
-	local uid=$1
-
-	shift
-	setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
-}
 
 # fails_with ERRNO-TEXT COMMAND...: COMMAND fails, saying ERRNO-TEXT
 fails_with() {
@@ -170,8 +117,7 @@ if ! grep -q " $mnt fuse" /proc/self/mounts; then
 		skip_all "$err"
 	fi
 	not_ok "mount" "daemon exit $rc: $err"
-	echo "# Totals: pass:$npass fail:$nfail skip:$nskip"
-	exit $KSFT_FAIL
+	totals
 fi
 ok "mount"
 
@@ -333,7 +279,4 @@ pid=
 [ $rc = 0 ] && ok "umount_exit_0" || not_ok "umount_exit_0" "exit status $rc" \
 	"$(cat "$tmp/daemon.err")"
 
-echo "1..$n"
-echo "# Totals: pass:$npass fail:$nfail skip:$nskip"
-[ $nfail = 0 ] && exit $KSFT_PASS
-exit $KSFT_FAIL
+totals
