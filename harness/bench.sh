@@ -71,6 +71,8 @@ mkdir -p "$out/tools/include/linux"
 kernel=${BENCH_KERNEL:-$O/bzImage}
 [ -f "$kernel" ] || die "no kernel at $kernel"
 cp "$kernel" "$out/bzImage"
+# what the kernel was built from, now: the run takes hours
+series=$(git -C "$REPO" describe --always --dirty)
 cp "$K/build/libbpf/libbpf.a" "$out/tools/"
 cp -r "$K/include/bpf" "$out/tools/include/"
 cp "$K/include/vmlinux.h" "$out/tools/include/"
@@ -277,7 +279,7 @@ repro="make bench"
 	echo "VM: QEMU ${accel^^}, 2 vCPUs, $mem MiB, kernel $out/bzImage (copy" \
 		"of $kernel); host $(nproc) cores" \
 		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-	echo "series: $(git -C "$REPO" describe --always --dirty) (the kernel" \
+	echo "series: $series at the start (the kernel" \
 		"was built from the work tree at the time of the snapshot)"
 	echo "host load average (1, 5, 15 min) at the start: $load_start;" \
 		"at the end: $load_end"
