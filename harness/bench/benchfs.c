@@ -475,6 +475,16 @@ static int do_create(uint64_t unique, struct node *dir,
 		close(fd);
 		return reply(unique, err, NULL, 0);
 	}
+	/*
+	 * fb mode: a create a filter sent here (its lookup went to the
+	 * server) makes a FUSE node, whose file this server serves; FUSE
+	 * passthrough is not negotiated there.
+	 */
+	if (fb_mode) {
+		oo.open_flags = 0;
+		oo.fh = add_fd(fd, e.nodeid);
+		return reply_iov(unique, 0, iov, 2);
+	}
 	id = open_backing(&nodes[e.nodeid], fd);
 	if (id < 0) {
 		close(fd);
