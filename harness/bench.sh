@@ -86,6 +86,7 @@ gcc -O2 -Wall -I"$out/tools/include" -o "$out/benchfs" "$src/benchfs.c" \
 	"$out/tools/libbpf.a" -lelf -lz ||
 	die "cannot build harness/bench/benchfs.c"
 ex=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+# shellcheck disable=SC2046 # split into flags
 gcc -O2 -Wall -o "$out/passthrough_ll" "$ex" $(pkg-config --cflags --libs fuse3) ||
 	die "cannot build $ex"
 # The readdir postfilter edits entries only in kernels whose callback
@@ -124,21 +125,24 @@ git -C "$TREE" archive --format=tar -o "$out/src-build.tar" base \
 	tools/lib/bpf tools/include tools/arch/x86/include tools/build \
 	tools/scripts scripts/bpf_doc.py
 
-# The tools of the real workloads (build, gitstatus; see bench-guest.sh):
-# they run them here once under strace, and toolroot.tar holds every
-# file they used outside their directories (executables, libraries,
-# headers, python modules), for the guest to run them from a tmpfs.
-# Left out: LLVM's linker plugins, which ar loads when it finds them
-# (libLLVM is 100 MB and more), and /usr/local (this host's python
-# path hooks).
-if [ "$mode" = full ] || [[ " ${BENCH_WORKLOADS:-} " =~ \ (build|gitstatus)\  ]]; then
+# The tools of the workloads that run programs (untar, find_grep, build,
+# gitstatus; see bench-guest.sh): they run them here once under strace,
+# and toolroot.tar holds every file they used outside their directories
+# (executables, libraries, headers, python modules), for the guest to
+# run them from a tmpfs. Left out: LLVM's linker plugins, which ar loads
+# when it finds them (libLLVM is 100 MB and more), and /usr/local (this
+# host's python path hooks).
+if [ "$mode" = full ] ||
+	[[ " ${BENCH_WORKLOADS:-} " =~ \ (build|gitstatus|untar|find_grep)\  ]]; then
 	note "bench: tracing the real workloads for their tools (about 30 s)"
 	tr=$out/toolroot.trace
 	rm -rf "$tr"
-	mkdir -p "$tr/log" "$tr/build" "$tr/git"
+	mkdir -p "$tr/log" "$tr/build" "$tr/git" "$tr/untar"
 	w="bash $REPO/harness/bench/realwork.sh"
 	(cd / && env -i PATH=/usr/bin:/bin HOME=/ strace -f -ff -qq -s 4096 \
 		-e trace=%file -o "$tr/log/t" bash -c "
+		$w untar '$out/src-full.tar' '$tr/untar' >/dev/null &&
+		$w find_grep '$tr/untar' '$tr/files' >/dev/null &&
 		$w build '$out/src-build.tar' '$tr/build' &&
 		$w gitsetup '$out/src-full.tar' '$tr/git' '$tr/git' &&
 		$w gitstatus '$tr/git' 1") >"$tr/run.log" 2>&1 ||
@@ -149,7 +153,7 @@ if [ "$mode" = full ] || [[ " ${BENCH_WORKLOADS:-} " =~ \ (build|gitstatus)\  ]]
 		die "cannot list the real workloads' files"
 	tar -cf "$out/toolroot.tar" --no-recursion -C / -T "$tr/list" ||
 		die "cannot make $out/toolroot.tar"
-	rm -rf "$tr/build" "$tr/git" "$tr/log"
+	rm -rf "$tr/build" "$tr/git" "$tr/untar" "$tr/files" "$tr/log"
 fi
 
 mem=4096
