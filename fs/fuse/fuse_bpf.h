@@ -66,6 +66,40 @@ struct posix_acl;
 	__fuse_bpf_served;						\
 })
 
+/* Request programs (bpf_request.c) */
+#ifdef CONFIG_FUSE_BPF
+/* Enabled by the first request program attached, never disabled. */
+DECLARE_STATIC_KEY_FALSE(fuse_bpf_request_attached);
+
+void fuse_bpf_req_init_type(void);
+void fuse_bpf_req_conn_free(struct fuse_conn *fc);
+bool __fuse_bpf_request(ssize_t *res, struct mnt_idmap *idmap,
+			struct fuse_mount *fm, struct fuse_args *args);
+
+/*
+ * Whether the connection's request program decided the request (the
+ * result is in @res): a patched jump until a program is attached
+ * anywhere, then a test of the connection. The program's own sending of
+ * the request to the server (bpf_seen) does not run it again.
+ */
+static inline bool fuse_bpf_request(ssize_t *res, struct mnt_idmap *idmap,
+				    struct fuse_mount *fm,
+				    struct fuse_args *args)
+{
+	if (!static_branch_unlikely(&fuse_bpf_request_attached) ||
+	    !READ_ONCE(fm->fc->bpf_req) || args->bpf_seen)
+		return false;
+	return __fuse_bpf_request(res, idmap, fm, args);
+}
+#else
+static inline bool fuse_bpf_request(ssize_t *res, struct mnt_idmap *idmap,
+				    struct fuse_mount *fm,
+				    struct fuse_args *args)
+{
+	return false;
+}
+#endif
+
 #ifdef CONFIG_FUSE_BPF
 /* Enabled by the first fuse-bpf mount, never disabled. */
 DECLARE_STATIC_KEY_FALSE(fuse_bpf_mounted);

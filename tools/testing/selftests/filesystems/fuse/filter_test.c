@@ -44,6 +44,7 @@
 #include "bad_field.skel.h"
 #include "bad_readdir_size.skel.h"
 #include "bad_kfunc.skel.h"
+#include "verifier_log.h"
 
 #define VISIBLE_DATA	"visible data\n"
 #define TARGET_DATA	"target data\n"
@@ -2511,35 +2512,6 @@ TEST(filter_bpftool)
 }
 
 /* Programs the verifier must refuse, each for its own reason. */
-static char verifier_log[65536];
-static size_t verifier_log_len;
-
-static int collect_log(enum libbpf_print_level level, const char *fmt,
-		       va_list args)
-{
-	int n = vsnprintf(verifier_log + verifier_log_len,
-			  sizeof(verifier_log) - verifier_log_len, fmt, args);
-
-	if (n > 0)
-		verifier_log_len = MIN(verifier_log_len + n,
-				       sizeof(verifier_log) - 1);
-	return 0;
-}
-
-#define ASSERT_REFUSED(skel, why) do {					\
-	struct skel *__s;						\
-	bool __loaded;							\
-									\
-	verifier_log_len = 0;						\
-	verifier_log[0] = '\0';						\
-	__s = skel##__open_and_load();					\
-	__loaded = __s != NULL;						\
-	skel##__destroy(__s);						\
-	ASSERT_FALSE(__loaded) TH_LOG(#skel " loaded");			\
-	ASSERT_NE(NULL, strstr(verifier_log, why))			\
-		TH_LOG(#skel ": no \"%s\" in:\n%s", why, verifier_log);	\
-} while (0)
-
 TEST(filter_verifier)
 {
 	libbpf_print_fn_t old = libbpf_set_print(collect_log);

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fuse-bpf request programs on a classic FUSE mount: a program attached
+ * to the server's own connection answers requests (the server never sees
+ * them), fails them, or lets them through and edits the server's reply.
+ * Every test checks what a caller sees and which requests reached the
+ * server (fuse_test_daemon logs each one).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../../kselftest_harness.h"
+#include "fuse_test_daemon.h"
+
+#include "progs/request.h"
+#include "request.skel.h"
+#include "bad_req_write.skel.h"
+#include "bad_req_sleep.skel.h"
+#include "bad_req_kfunc.skel.h"
+#include "verifier_log.h"
+
+#define FILE_CONTENT	"the server's content\n"
+
+static const struct ftd_entry req_tree[] = {
+	{ "file", S_IFREG | 0644, FILE_CONTENT },
+	{ "dir", S_IFDIR | 0755 },
+	{ "link", S_IFLNK | 0777 },
+	{ "other", S_IFREG | 0600, "x" },
+	{ NULL }
+};
+
+/* Node ids the daemon gives the entries above (table index + 2). */
+#define FILE_ID		2
+#define DIR_ID		3
+#define LINK_ID		4
+#define OTHER_ID	5
+
+/* What the program says about "file", unlike what the server says. */
+#define PROG_SIZE	424242
+#define PROG_UID		1234
+#define PROG_GID		5678
+#define PROG_MODE	(S_IFREG | 0640)
+
+/*
+ * A request map names its connection by a descriptor, in the attaching
+ * process, of the server's /dev/fuse: the maps are loaded before there
+ * is one, so they name CONN_FD, which attach() makes it for the attach.
+ */
+#define CONN_FD 200
+
+FIXTURE(req) {
+	struct ftd_config cfg;
+	struct ftd *d;
+	struct request *skel;
+	struct bpf_link *link;
+};
+
+FIXTURE_SETUP(req)
+{
+	struct bpf_map *map;
+
+	self->cfg.entries = req_tree;
+	/* Every stat asks again: LOOKUP and GETATTR each time. */
+	self->cfg.uncached = true;
+	self->cfg.mount_opts = "allow_other";
+	self->d = ftd_start(&self->cfg);
+	ASSERT_NE(NULL, self->d) TH_LOG("cannot mount: %s", strerror(errno));
+
+	self->skel = request__open();
+	ASSERT_NE(NULL, self->skel);
+	bpf_object__for_each_map(map, self->skel->obj) {
+		/* Every request map has this layout. */
+		struct request__serve__fuse_bpf_request_ops *v;
+
+		if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+			continue;
+		v = bpf_map__initial_value(map, NULL);
+		v->fuse_fd = CONN_FD;
+	}
+	ASSERT_EQ(0, request__load(self->skel))
+		TH_LOG("cannot load progs/request.bpf.o");
+}
+
+FIXTURE_TEARDOWN(req)
+{
+	bpf_link__destroy(self->link);
+	request__destroy(self->skel);
+	ftd_stop(self->d);
+}
+
+/* Attach @map to the connection at @fd; NULL and errno on failure. */
+static struct bpf_link *attach_fd(int fd, struct bpf_map *map)
+{
+	struct bpf_link *link;
+	int err;
+
+	if (dup2(fd, CONN_FD) < 0)
+		return NULL;
+	link = bpf_map__attach_struct_ops(map);
+	err = errno;
+	close(CONN_FD);
+	errno = err;
+	return link;
+}
+
+#define ATTACH(map) do {						\
+	self->link = attach_fd(self->d->fd, self->skel->maps.map);	\
+	ASSERT_NE(NULL, self->link)					\
+		TH_LOG("cannot attach " #map ": %s", strerror(errno));	\
+} while (0)
+
+static const char *mnt_path(struct ftd *d, const char *rel)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", d->mnt, rel);
+	return path;
+}
+
+static void fill_attr(struct fuse_attr *a, __u64 ino)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->size = PROG_SIZE;
+	a->mode = PROG_MODE;
+	a->nlink = 1;
+	a->uid = PROG_UID;
+	a->gid = PROG_GID;
+	a->blksize = 4096;
+}
+
+/* The program's attributes of FILE_ID, and its entry for "file". */
+static int put_file(struct request *skel)
+{
+	struct req_entry_key key = { .parent = FUSE_ROOT_ID };
+	struct fuse_entry_out e = { .nodeid = FILE_ID, .generation = 1 };
+	struct fuse_attr_out a = {};
+	__u64 id = FILE_ID;
+
+	fill_attr(&a.attr, FILE_ID);
+	fill_attr(&e.attr, FILE_ID);
+	strcpy(key.name, "file");
+	if (bpf_map__update_elem(skel->maps.attrs, &id, sizeof(id), &a,
+				 sizeof(a), BPF_ANY))
+		return -1;
+	return bpf_map__update_elem(skel->maps.entries, &key, sizeof(key), &e,
+				    sizeof(e), BPF_ANY);
+}
+
+/* In a child with uid and gid @id: stat @path into @st; errno or 0. */
+static int stat_as(const char *path, uid_t id, struct stat *st)
+{
+	struct stat *shared;
+	int status, ret;
+	pid_t pid;
+
+	shared = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return errno;
+	pid = fork();
+	if (pid == 0) {
+		if (setresgid(id, id, id) || setresuid(id, id, id))
+			_exit(100);
+		_exit(stat(path, shared) ? errno : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		ret = -1;
+	else
+		ret = WEXITSTATUS(status);
+	*st = *shared;
+	munmap(shared, sizeof(*st));
+	return ret;
+}
+
+/*
+ * The stat loop of the request model: the program answers LOOKUP and
+ * GETATTR of "file" from its maps, and the server sees none of them.
+ */
+TEST_F(req, stat_served_from_maps)
+{
+	struct stat st;
+	char buf[FTD_LOG_BUF];
+	int i;
+
+	/* Without the program: the server's attributes. */
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(strlen(FILE_CONTENT), st.st_size);
+
+	ASSERT_EQ(0, put_file(self->skel));
+	ATTACH(serve);
+	ftd_log_clear(self->d);
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+		ASSERT_EQ(PROG_SIZE, st.st_size);
+		ASSERT_EQ(PROG_MODE, st.st_mode);
+		ASSERT_EQ(PROG_UID, st.st_uid);
+		ASSERT_EQ(PROG_GID, st.st_gid);
+	}
+	ASSERT_EQ(0, ftd_log_match(self->d, NULL, 0))
+		TH_LOG("the server saw: %s",
+		       ftd_log_str(self->d, buf, sizeof(buf)));
+	ASSERT_LE(20, self->skel->bss->served);
+
+	/* Nodes the maps do not hold still go to the server. */
+	ASSERT_EQ(0, stat(mnt_path(self->d, "other"), &st));
+	ASSERT_EQ(1, st.st_size);
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_LOOKUP);
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_GETATTR);
+}
+
+/* The program sees who asks, in the connection's terms. */
+TEST_F(req, caller_ids)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, put_file(self->skel));
+	ATTACH(serve);
+	ASSERT_EQ(0, stat_as(mnt_path(self->d, "file"), 1000, &st));
+	ASSERT_EQ(PROG_UID, st.st_uid);
+	ASSERT_EQ(1000, self->skel->bss->last_uid);
+	ASSERT_NE(0, self->skel->bss->last_pid);
+	ASSERT_NE(getpid(), self->skel->bss->last_pid);
+}
+
+/* A kfunc refuses a wrong size of a fixed argument and a missing arg. */
+TEST_F(req, kfunc_bounds)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, put_file(self->skel));
+	ATTACH(serve);
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(-EINVAL, self->skel->bss->small_out_err);
+	ASSERT_EQ(-EINVAL, self->skel->bss->in_err);
+}
+
+/* An error the program returns is the caller's; the server sees nothing. */
+TEST_F(req, error)
+{
+	int fd;
+
+	self->skel->bss->deny_nodeid = FILE_ID;
+	ATTACH(serve);
+	ftd_log_clear(self->d);
+	fd = open(mnt_path(self->d, "file"), O_RDONLY);
+	ASSERT_EQ(-1, fd);
+	ASSERT_EQ(EACCES, errno);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_OPEN);
+
+	/* Another node opens, from the server. */
+	fd = open(mnt_path(self->d, "other"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_OPEN);
+}
+
+/* A value that is neither a decision nor an errno: -EIO, and a warning. */
+TEST_F(req, bad_return_value)
+{
+	struct statfs sfs;
+
+	self->skel->bss->bad_ret = 1;
+	ATTACH(serve);
+	ftd_log_clear(self->d);
+	ASSERT_EQ(-1, statfs(self->d->mnt, &sfs));
+	ASSERT_EQ(EIO, errno);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_STATFS);
+
+	self->skel->bss->bad_ret = 0;
+	ASSERT_EQ(0, statfs(self->d->mnt, &sfs));
+	ASSERT_EQ(255, sfs.f_namelen);
+}
+
+/*
+ * A variable-size reply: GETXATTR's value is bounded by the caller's
+ * buffer. A size query gets the size, a buffer too small -ERANGE (the
+ * kfunc refused the larger size with -E2BIG), a large one the value.
+ */
+TEST_F(req, reply_size_limits)
+{
+	const char *value = REQ_XATTR_VALUE;
+	char buf[64] = {};
+	ssize_t n;
+
+	ATTACH(serve);
+	ftd_log_clear(self->d);
+	n = getxattr(mnt_path(self->d, "file"), REQ_XATTR_NAME, NULL, 0);
+	ASSERT_EQ(strlen(value), n);
+
+	n = getxattr(mnt_path(self->d, "file"), REQ_XATTR_NAME, buf, 4);
+	ASSERT_EQ(-1, n);
+	ASSERT_EQ(ERANGE, errno);
+	ASSERT_EQ(-E2BIG, self->skel->bss->big_out_err);
+
+	n = getxattr(mnt_path(self->d, "file"), REQ_XATTR_NAME, buf,
+		     sizeof(buf));
+	ASSERT_EQ(strlen(value), n);
+	ASSERT_EQ(0, memcmp(buf, value, n));
+	ASSERT_EQ(0, self->skel->bss->big_out_err);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_GETXATTR);
+
+	/* Other names go to the server, which has no xattrs. */
+	n = getxattr(mnt_path(self->d, "file"), "user.other", buf,
+		     sizeof(buf));
+	ASSERT_EQ(-1, n);
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_GETXATTR);
+}
+
+/* A reply in the request's page: READLINK, which the server lacks. */
+TEST_F(req, readlink_in_page)
+{
+	char buf[256] = {};
+	ssize_t n;
+
+	n = readlink(mnt_path(self->d, "link"), buf, sizeof(buf));
+	ASSERT_EQ(-1, n) TH_LOG("the server answers READLINK?");
+
+	ATTACH(serve);
+	ftd_log_clear(self->d);
+	n = readlink(mnt_path(self->d, "link"), buf, sizeof(buf));
+	ASSERT_EQ(strlen(REQ_READLINK_TARGET), n) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, memcmp(buf, REQ_READLINK_TARGET, n));
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_READLINK);
+}
+
+/* The reply callback edits the server's reply: the server is asked. */
+TEST_F(req, edit_reply)
+{
+	struct stat st;
+	int fd;
+
+	ATTACH(watch);
+	ftd_log_clear(self->d);
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(REQ_WATCH_UID, st.st_uid);
+	ASSERT_EQ(strlen(FILE_CONTENT), st.st_size);
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_GETATTR);
+	ASSERT_LE(1, self->skel->bss->replies);
+
+	/* A lookup of a missing name: the callback sees the server's error. */
+	ASSERT_EQ(-1, stat(mnt_path(self->d, "missing"), &st));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(-ENOENT, self->skel->bss->reply_error);
+
+	/* The callback fails an open the server allowed. */
+	fd = open(mnt_path(self->d, "file"), O_RDONLY);
+	ASSERT_EQ(-1, fd);
+	ASSERT_EQ(EROFS, errno);
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_OPEN);
+}
+
+/* Detached, the program answers nothing: the server is asked again. */
+TEST_F(req, detach)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, put_file(self->skel));
+	ATTACH(serve);
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(PROG_SIZE, st.st_size);
+	ASSERT_EQ(0, bpf_link__destroy(self->link));
+	self->link = NULL;
+	ftd_log_clear(self->d);
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(strlen(FILE_CONTENT), st.st_size);
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_GETATTR);
+}
+
+/* One program per connection; only the server's /dev/fuse names one. */
+TEST_F(req, attach_rules)
+{
+	struct bpf_link *link;
+	int fd;
+
+	ATTACH(serve);
+	link = attach_fd(self->d->fd, self->skel->maps.empty);
+	ASSERT_EQ(NULL, link);
+	ASSERT_EQ(EEXIST, errno);
+
+	/* A file of the mount is not the server's handle. */
+	fd = open(mnt_path(self->d, "other"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	bpf_link__destroy(self->link);
+	self->link = NULL;
+	link = attach_fd(fd, self->skel->maps.empty);
+	ASSERT_EQ(NULL, link);
+	ASSERT_EQ(EINVAL, errno);
+	close(fd);
+
+	/* Nor is any other file. */
+	fd = open("/dev/null", O_RDONLY);
+	ASSERT_LE(0, fd);
+	link = attach_fd(fd, self->skel->maps.empty);
+	ASSERT_EQ(NULL, link);
+	ASSERT_EQ(EINVAL, errno);
+	close(fd);
+
+	/* Unprivileged: refused. */
+	if (fork() == 0) {
+		if (setresuid(1000, 1000, 1000))
+			_exit(100);
+		link = attach_fd(self->d->fd, self->skel->maps.empty);
+		_exit(link ? 0 : errno);
+	} else {
+		int status;
+
+		ASSERT_LT(0, wait(&status));
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(EPERM, WEXITSTATUS(status));
+	}
+}
+
+/* The daemon's hook: a GETATTR of "other" kills the server. */
+static int die_on_other(struct ftd *d, const struct fuse_in_header *in,
+			const void *arg, size_t len, void *priv)
+{
+	if (in->opcode == FUSE_GETATTR && in->nodeid == OTHER_ID)
+		return FTD_DIE;
+	return FTD_DEFAULT;
+}
+
+/*
+ * The server dies: the request in flight fails with ECONNABORTED, later
+ * ones with ENOTCONN, those the program would answer too (a connection
+ * that is gone answers nothing).
+ */
+TEST_F(req, server_gone)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, put_file(self->skel));
+	ATTACH(serve);
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(PROG_SIZE, st.st_size);
+	self->cfg.hook = die_on_other;
+	ASSERT_EQ(-1, stat(mnt_path(self->d, "other"), &st));
+	ASSERT_EQ(ECONNABORTED, errno);
+	ASSERT_EQ(-1, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(ENOTCONN, errno);
+}
+
+/* The verifier refuses programs that break the model's rules. */
+TEST(verifier_rejects)
+{
+	libbpf_print_fn_t old = libbpf_set_print(collect_log);
+
+	/* a write to the request */
+	ASSERT_REFUSED(bad_req_write,
+		       "a request program may not write the request");
+	/* a sleepable reply callback */
+	ASSERT_REFUSED(bad_req_sleep, "attach to unsupported member reply");
+	/* the request kfuncs in a filter */
+	ASSERT_REFUSED(bad_req_kfunc,
+		       "calling kernel function bpf_fuse_req_in_dynptr is not allowed");
+	libbpf_set_print(old);
+}
+
+TEST_HARNESS_MAIN
