@@ -47,6 +47,7 @@ struct fuse_bpf_req_slot {
 /**
  * struct fuse_bpf_req_ctx - a request, while its programs run
  * @req: what the programs see
+ * @fc: the connection
  * @args: the request
  * @in_data: where each in-argument's bytes are, NULL when programs cannot
  *	see them (data in several pages)
@@ -61,6 +62,7 @@ struct fuse_bpf_req_slot {
  */
 struct fuse_bpf_req_ctx {
 	struct fuse_bpf_request req;
+	struct fuse_conn *fc;
 	struct fuse_args *args;
 	void *in_data[FUSE_BPF_MAX_IN_ARGS];
 	void *out_data[FUSE_BPF_MAX_OUT_ARGS];
@@ -97,6 +99,7 @@ static void fuse_bpf_req_init(struct fuse_bpf_req_ctx *ctx,
 	unsigned int i, last;
 
 	memset(ctx, 0, sizeof(*ctx));
+	ctx->fc = fc;
 	ctx->args = args;
 	ctx->req.opcode = args->opcode;
 	ctx->req.nodeid = args->nodeid;
@@ -396,12 +399,163 @@ fail:
 	return err;
 }
 
+/**
+ * bpf_fuse_backing_acquire() - a backing file the server registered
+ * @req: a request of the connection
+ * @backing_id: its id, from %FUSE_DEV_IOC_BACKING_OPEN
+ *
+ * The program holds the backing until it releases it with
+ * bpf_fuse_backing_release(), or keeps it in a map (a kptr, released
+ * when the map entry or the map goes). It keeps the file open, also after
+ * the server closed the id.
+ *
+ * Return: a new reference, or NULL when the connection has no such id.
+ */
+__bpf_kfunc struct fuse_backing *
+bpf_fuse_backing_acquire(struct fuse_bpf_request *req, u32 backing_id)
+{
+	struct fuse_bpf_req_ctx *ctx = container_of(req, typeof(*ctx), req);
+	struct fuse_backing *fb;
+
+	if (!backing_id || backing_id > INT_MAX)
+		return NULL;
+	rcu_read_lock();
+	fb = fuse_backing_get(idr_find(&ctx->fc->backing_files_map,
+				       backing_id));
+	rcu_read_unlock();
+	return fb;
+}
+
+/**
+ * bpf_fuse_backing_release() - release a backing a program held
+ * @fb: the backing
+ */
+__bpf_kfunc void bpf_fuse_backing_release(struct fuse_backing *fb)
+{
+	fuse_backing_put(fb);
+}
+
+__bpf_kfunc void bpf_fuse_backing_release_dtor(void *fb)
+{
+	fuse_backing_put(fb);
+}
+CFI_NOSEAL(bpf_fuse_backing_release_dtor);
+
+/* Open flags a program may use: no creating, truncating or appending. */
+#define FUSE_BPF_OPEN_FLAGS	(O_ACCMODE | O_DIRECTORY | O_NOFOLLOW | \
+				 O_LARGEFILE)
+
+/**
+ * bpf_fuse_backing_open() - open a name beneath a held directory
+ * @req: a request of the connection
+ * @dir: a backing directory the program holds
+ * @name: a path relative to @dir; ".." and absolute symlinks stop at
+ *	@dir, as in a chroot
+ * @name__sz: its size; it ends there or at a NUL
+ * @flags: O_RDONLY, O_WRONLY or O_RDWR, and O_DIRECTORY, O_NOFOLLOW
+ *
+ * Opens with the credentials @dir was registered with, as the server
+ * could; the new backing has them too. A file on a file system stacked too
+ * deep (as for %FUSE_DEV_IOC_BACKING_OPEN) is refused. Sleepable: only
+ * the @request callback may call it.
+ *
+ * Return: a new reference, or NULL on any error.
+ */
+__bpf_kfunc struct fuse_backing *
+bpf_fuse_backing_open(struct fuse_bpf_request *req, struct fuse_backing *dir,
+		      const char *name, u32 name__sz, u32 flags)
+{
+	struct fuse_bpf_req_ctx *ctx = container_of(req, typeof(*ctx), req);
+	const struct cred *old_cred;
+	struct fuse_backing *fb;
+	struct file *file;
+	char *path;
+
+	if (flags & ~FUSE_BPF_OPEN_FLAGS || !name__sz ||
+	    !d_is_dir(dir->file->f_path.dentry))
+		return NULL;
+	path = kmemdup_nul(name, name__sz, GFP_KERNEL);
+	if (!path)
+		return NULL;
+	fb = kzalloc(sizeof(*fb), GFP_KERNEL);
+	if (!fb)
+		goto out;
+	old_cred = override_creds(dir->cred);
+	file = file_open_root(&dir->file->f_path, path, flags, 0);
+	revert_creds(old_cred);
+	if (IS_ERR(file))
+		goto out_free;
+	if (file_inode(file)->i_sb->s_stack_depth >= ctx->fc->max_stack_depth) {
+		fput(file);
+		goto out_free;
+	}
+	fb->file = file;
+	fb->cred = get_new_cred(dir->cred);
+	refcount_set(&fb->count, 1);
+	goto out;
+out_free:
+	kfree(fb);
+	fb = NULL;
+out:
+	kfree(path);
+	return fb;
+}
+
+/**
+ * bpf_fuse_backing_getattr() - the attributes of a held backing
+ * @req: a request of the connection
+ * @fb: the backing
+ * @attr: a struct fuse_attr to fill, as a server's reply carries it (ids
+ *	in the connection's user namespace)
+ * @attr__sz: sizeof(struct fuse_attr)
+ *
+ * Reads them with the backing's credentials. Sleepable.
+ *
+ * Return: 0, -EINVAL for a wrong size, or the error of the backing file
+ * system.
+ */
+__bpf_kfunc int bpf_fuse_backing_getattr(struct fuse_bpf_request *req,
+					 struct fuse_backing *fb, void *attr,
+					 u32 attr__sz)
+{
+	struct fuse_bpf_req_ctx *ctx = container_of(req, typeof(*ctx), req);
+	struct fuse_attr *out = attr;
+	const struct cred *old_cred;
+	struct kstat stat;
+	int err;
+
+	if (attr__sz != sizeof(*out))
+		return -EINVAL;
+	old_cred = override_creds(fb->cred);
+	err = vfs_getattr(&fb->file->f_path, &stat, STATX_BASIC_STATS,
+			  AT_STATX_SYNC_AS_STAT);
+	revert_creds(old_cred);
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	fuse_bpf_stat_to_attr(&stat, out);
+	out->uid = from_kuid_munged(ctx->fc->user_ns, stat.uid);
+	out->gid = from_kgid_munged(ctx->fc->user_ns, stat.gid);
+	return 0;
+}
+
 __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_START(fuse_bpf_req_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_fuse_req_in_dynptr, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_fuse_req_out_dynptr, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_fuse_backing_acquire,
+	     KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_fuse_backing_release, KF_RELEASE)
+BTF_ID_FLAGS(func, bpf_fuse_backing_open,
+	     KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_ARGS | KF_SLEEPABLE)
+BTF_ID_FLAGS(func, bpf_fuse_backing_getattr, KF_TRUSTED_ARGS | KF_SLEEPABLE)
 BTF_KFUNCS_END(fuse_bpf_req_kfunc_ids)
+
+/* Backings kept in maps are released by the map. */
+BTF_ID_LIST(fuse_bpf_req_dtor_ids)
+BTF_ID(struct, fuse_backing)
+BTF_ID(func, bpf_fuse_backing_release_dtor)
 
 BTF_ID_LIST_SINGLE(fuse_bpf_req_ops_type_id, struct, fuse_bpf_request_ops)
 
@@ -666,11 +820,20 @@ static struct bpf_struct_ops fuse_bpf_req_struct_ops = {
 /* A failure leaves fuse without request programs, never without fuse. */
 void fuse_bpf_req_init_type(void)
 {
+	const struct btf_id_dtor_kfunc dtors[] = {
+		{
+			.btf_id = fuse_bpf_req_dtor_ids[0],
+			.kfunc_btf_id = fuse_bpf_req_dtor_ids[1],
+		},
+	};
 	int err;
 
 	BTF_TYPE_EMIT_ENUM(FUSE_BPF_REQ_SEND);
 	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS,
 					&fuse_bpf_req_kfunc_set);
+	if (!err)
+		err = register_btf_id_dtor_kfuncs(dtors, ARRAY_SIZE(dtors),
+						  THIS_MODULE);
 	if (!err)
 		err = register_bpf_struct_ops(&fuse_bpf_req_struct_ops,
 					      fuse_bpf_request_ops);

@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -24,8 +26,14 @@
 #include "../../kselftest_harness.h"
 #include "fuse_test_daemon.h"
 
+#include "backing_env.h"
+
 #include "progs/request.h"
 #include "request.skel.h"
+#include "request_backing.skel.h"
+#include "bad_req_leak.skel.h"
+#include "bad_req_uaf.skel.h"
+#include "bad_req_nosleep.skel.h"
 #include "bad_req_write.skel.h"
 #include "bad_req_sleep.skel.h"
 #include "bad_req_kfunc.skel.h"
@@ -142,7 +150,7 @@ static void fill_attr(struct fuse_attr *a, __u64 ino)
 }
 
 /* The program's attributes of FILE_ID, and its entry for "file". */
-static int put_file(struct request *skel)
+static int put_file_attrs(struct request *skel)
 {
 	struct req_entry_key key = { .parent = FUSE_ROOT_ID };
 	struct fuse_entry_out e = { .nodeid = FILE_ID, .generation = 1 };
@@ -199,7 +207,7 @@ TEST_F(req, stat_served_from_maps)
 	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
 	ASSERT_EQ(strlen(FILE_CONTENT), st.st_size);
 
-	ASSERT_EQ(0, put_file(self->skel));
+	ASSERT_EQ(0, put_file_attrs(self->skel));
 	ATTACH(serve);
 	ftd_log_clear(self->d);
 	for (i = 0; i < 20; i++) {
@@ -226,7 +234,7 @@ TEST_F(req, caller_ids)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, put_file(self->skel));
+	ASSERT_EQ(0, put_file_attrs(self->skel));
 	ATTACH(serve);
 	ASSERT_EQ(0, stat_as(mnt_path(self->d, "file"), 1000, &st));
 	ASSERT_EQ(PROG_UID, st.st_uid);
@@ -240,7 +248,7 @@ TEST_F(req, kfunc_bounds)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, put_file(self->skel));
+	ASSERT_EQ(0, put_file_attrs(self->skel));
 	ATTACH(serve);
 	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
 	ASSERT_EQ(-EINVAL, self->skel->bss->small_out_err);
@@ -367,7 +375,7 @@ TEST_F(req, detach)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, put_file(self->skel));
+	ASSERT_EQ(0, put_file_attrs(self->skel));
 	ATTACH(serve);
 	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
 	ASSERT_EQ(PROG_SIZE, st.st_size);
@@ -441,7 +449,7 @@ TEST_F(req, server_gone)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, put_file(self->skel));
+	ASSERT_EQ(0, put_file_attrs(self->skel));
 	ATTACH(serve);
 	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
 	ASSERT_EQ(PROG_SIZE, st.st_size);
@@ -450,6 +458,169 @@ TEST_F(req, server_gone)
 	ASSERT_EQ(ECONNABORTED, errno);
 	ASSERT_EQ(-1, stat(mnt_path(self->d, "file"), &st));
 	ASSERT_EQ(ENOTCONN, errno);
+}
+
+/*
+ * Backing files a program holds, on a fuse-bpf connection with a server
+ * (where directories may be registered too): a tmpfs of its own, so that
+ * a file a program still holds keeps it busy.
+ */
+#define DATA_SIZE	1000
+#define DATA_MODE	(S_IFREG | 0604)
+#define INNER_SIZE	77
+
+FIXTURE(req_backing) {
+	char back[64];
+	struct ftd_config cfg;
+	struct ftd *d;
+	struct request_backing *skel;
+	struct bpf_link *link;
+	int file_id, dir_id;
+};
+
+static int write_file(const char *path, size_t size, mode_t mode)
+{
+	char buf[DATA_SIZE] = {};
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd < 0 || write(fd, buf, size) != size || fchmod(fd, mode))
+		return -1;
+	return close(fd);
+}
+
+FIXTURE_SETUP(req_backing)
+{
+	char path[128];
+	struct bpf_map *map;
+
+	strcpy(self->back, "/tmp/reqbk.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->back));
+	ASSERT_EQ(0, mount("reqbk", self->back, "tmpfs", 0, "size=4m"));
+	snprintf(path, sizeof(path), "%s/data", self->back);
+	ASSERT_EQ(0, write_file(path, DATA_SIZE, DATA_MODE & 07777));
+	snprintf(path, sizeof(path), "%s/sub", self->back);
+	ASSERT_EQ(0, mkdir(path, 0755));
+	snprintf(path, sizeof(path), "%s/sub/inner", self->back);
+	ASSERT_EQ(0, write_file(path, INNER_SIZE, 0644));
+
+	self->cfg.entries = req_tree;
+	self->cfg.uncached = true;
+	self->cfg.mount_opts = "fuse_bpf";
+	self->d = ftd_start(&self->cfg);
+	ASSERT_NE(NULL, self->d) TH_LOG("cannot mount: %s", strerror(errno));
+
+	snprintf(path, sizeof(path), "%s/data", self->back);
+	self->file_id = backing_register(self->d, path, O_RDONLY);
+	ASSERT_LT(0, self->file_id) TH_LOG("register: %s", strerror(errno));
+	self->dir_id = backing_register(self->d, self->back,
+					O_RDONLY | O_DIRECTORY);
+	ASSERT_LT(0, self->dir_id) TH_LOG("register: %s", strerror(errno));
+
+	self->skel = request_backing__open();
+	ASSERT_NE(NULL, self->skel);
+	bpf_object__for_each_map(map, self->skel->obj) {
+		struct request_backing__backing__fuse_bpf_request_ops *v;
+
+		if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+			continue;
+		v = bpf_map__initial_value(map, NULL);
+		v->fuse_fd = CONN_FD;
+	}
+	ASSERT_EQ(0, request_backing__load(self->skel));
+	self->skel->bss->file_nodeid = FILE_ID;
+	self->skel->bss->file_backing = self->file_id;
+	self->skel->bss->dir_backing = self->dir_id;
+	self->skel->bss->inner_nodeid = OTHER_ID;
+	self->link = attach_fd(self->d->fd, self->skel->maps.backing);
+	ASSERT_NE(NULL, self->link) TH_LOG("attach: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(req_backing)
+{
+	bpf_link__destroy(self->link);
+	request_backing__destroy(self->skel);
+	ftd_stop(self->d);
+	umount2(self->back, MNT_DETACH);
+	rmdir(self->back);
+}
+
+/*
+ * GETATTR answered from a registered backing file the program keeps in a
+ * map: the backing's attributes, no GETATTR at the server, one acquire.
+ * The map keeps the file open after the server closed the id, until the
+ * entry goes: the backing tmpfs is busy until then.
+ */
+TEST_F(req_backing, getattr_from_held_file)
+{
+	__u64 key = FILE_ID;
+	struct stat st;
+	int i;
+
+	ftd_log_clear(self->d);
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+		ASSERT_EQ(DATA_SIZE, st.st_size);
+		ASSERT_EQ(DATA_MODE, st.st_mode);
+	}
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_GETATTR);
+	ASSERT_EQ(0, self->skel->bss->getattr_err);
+	ASSERT_EQ(1, self->skel->bss->acquired);
+
+	ASSERT_EQ(0, backing_unregister(self->d, self->file_id));
+	ASSERT_EQ(0, backing_unregister(self->d, self->dir_id));
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(DATA_SIZE, st.st_size);
+	ASSERT_EQ(1, self->skel->bss->acquired);
+
+	ASSERT_EQ(-1, umount(self->back));
+	ASSERT_EQ(EBUSY, errno);
+	ASSERT_EQ(0, bpf_map__delete_elem(self->skel->maps.held, &key,
+					  sizeof(key), 0));
+	ASSERT_EQ(0, umount(self->back)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, mount("reqbk", self->back, "tmpfs", 0, "size=4m"));
+}
+
+/* A map that goes releases what it holds: the backing is free again. */
+TEST_F(req_backing, released_with_the_map)
+{
+	struct stat st;
+	int i;
+
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(DATA_SIZE, st.st_size);
+	ASSERT_EQ(0, backing_unregister(self->d, self->file_id));
+	ASSERT_EQ(0, backing_unregister(self->d, self->dir_id));
+	ASSERT_EQ(-1, umount(self->back));
+	ASSERT_EQ(EBUSY, errno);
+	bpf_link__destroy(self->link);
+	self->link = NULL;
+	request_backing__destroy(self->skel);
+	self->skel = NULL;
+	/* Maps are freed after grace periods, from a worker. */
+	for (i = 0; i < 600 && umount(self->back); i++)
+		usleep(100000);
+	ASSERT_GT(600, i) TH_LOG("the backing is still busy after 60 s");
+	TH_LOG("the backing was free after %d ms", i * 100);
+	ASSERT_EQ(0, mount("reqbk", self->back, "tmpfs", 0, "size=4m"));
+}
+
+/*
+ * LOOKUP answered with a file the program opened beneath a registered
+ * directory; a path climbing out of it stops at it (no /etc/passwd).
+ */
+TEST_F(req_backing, open_beneath)
+{
+	struct stat st;
+
+	ftd_log_clear(self->d);
+	ASSERT_EQ(0, stat(mnt_path(self->d, "inner"), &st))
+		TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(INNER_SIZE, st.st_size);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_LOOKUP);
+
+	ASSERT_EQ(-1, stat(mnt_path(self->d, "escape"), &st));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_LOOKUP);
 }
 
 /* The verifier refuses programs that break the model's rules. */
@@ -465,6 +636,14 @@ TEST(verifier_rejects)
 	/* the request kfuncs in a filter */
 	ASSERT_REFUSED(bad_req_kfunc,
 		       "calling kernel function bpf_fuse_req_in_dynptr is not allowed");
+	/* a held backing never released */
+	ASSERT_REFUSED(bad_req_leak, "Unreleased reference");
+	/* a backing used after its release */
+	ASSERT_REFUSED(bad_req_uaf,
+		       "arg#1 pointer type STRUCT fuse_backing must point to scalar");
+	/* a sleepable kfunc in a callback that may not sleep */
+	ASSERT_REFUSED(bad_req_nosleep,
+		       "program must be sleepable to call sleepable kfunc bpf_fuse_backing_getattr");
 	libbpf_set_print(old);
 }
 

@@ -10,6 +10,9 @@
 #define REQ_XATTR_VALUE		"from a request program"
 #define REQ_READLINK_TARGET	"target/of/bpf"
 
+#define REQ_INNER_PATH		"sub/inner"	/* beneath the backing dir */
+#define REQ_ESCAPE_PATH		"../../../etc/passwd"
+
 /* Key of the entries map: a name in a directory. */
 struct req_entry_key {
 	__u64 parent;
