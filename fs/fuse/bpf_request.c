@@ -22,7 +22,9 @@
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/filter.h>
+#include <linux/fuse_bpf_request.h>
 #include <linux/highmem.h>
+#include <linux/namei.h>
 #include <linux/srcu.h>
 
 /* Enabled by the first request program attached, never disabled. */
@@ -445,19 +447,59 @@ CFI_NOSEAL(bpf_fuse_backing_release_dtor);
 #define FUSE_BPF_OPEN_FLAGS	(O_ACCMODE | O_DIRECTORY | O_NOFOLLOW | \
 				 O_LARGEFILE)
 
+/*
+ * Open @name beneath @dir as overlayfs opens a layer's file: look up,
+ * check the permission, open; as the current credentials.
+ */
+static struct file *fuse_bpf_open_beneath(const struct path *dir,
+					  const char *name, u32 flags)
+{
+	unsigned int lookup = LOOKUP_BENEATH | LOOKUP_NO_XDEV |
+			      LOOKUP_NO_MAGICLINKS;
+	struct file *file;
+	struct path path;
+	int err;
+
+	if (!(flags & O_NOFOLLOW))
+		lookup |= LOOKUP_FOLLOW;
+	err = vfs_path_lookup(dir->dentry, dir->mnt, name, lookup, &path);
+	if (err)
+		return ERR_PTR(err);
+	/* Files and directories only: no devices, fifos or sockets. */
+	err = d_is_symlink(path.dentry) ? -ELOOP : -EACCES;
+	if (!d_is_reg(path.dentry) && !d_is_dir(path.dentry))
+		goto out;
+	err = -ENOTDIR;
+	if ((flags & O_DIRECTORY) && !d_is_dir(path.dentry))
+		goto out;
+	err = -EISDIR;
+	if ((flags & O_ACCMODE) != O_RDONLY && d_is_dir(path.dentry))
+		goto out;
+	err = inode_permission(mnt_idmap(path.mnt), d_inode(path.dentry),
+			       ACC_MODE(flags) | MAY_OPEN);
+	if (err)
+		goto out;
+	file = dentry_open(&path, flags & ~O_NOFOLLOW, current_cred());
+	path_put(&path);
+	return file;
+out:
+	path_put(&path);
+	return ERR_PTR(err);
+}
+
 /**
- * bpf_fuse_backing_open() - open a name beneath a held directory
+ * bpf_fuse_backing_open() - open a path beneath a held directory
  * @req: a request of the connection
  * @dir: a backing directory the program holds
- * @name: a path relative to @dir; ".." and absolute symlinks stop at
- *	@dir, as in a chroot
+ * @name: a path relative to @dir that stays beneath it: no "..", absolute
+ *	symlink or mount crossing leads out (-EXDEV)
  * @name__sz: its size; it ends there or at a NUL
  * @flags: O_RDONLY, O_WRONLY or O_RDWR, and O_DIRECTORY, O_NOFOLLOW
  *
- * Opens with the credentials @dir was registered with, as the server
- * could; the new backing has them too. A file on a file system stacked too
- * deep (as for %FUSE_DEV_IOC_BACKING_OPEN) is refused. Sleepable: only
- * the @request callback may call it.
+ * Opens a file or directory (nothing else) with the credentials @dir was
+ * registered with, checking its permission as the server could; the new
+ * backing has those credentials too. Sleepable: only the @request
+ * callback may call it.
  *
  * Return: a new reference, or NULL on any error.
  */
@@ -465,7 +507,6 @@ __bpf_kfunc struct fuse_backing *
 bpf_fuse_backing_open(struct fuse_bpf_request *req, struct fuse_backing *dir,
 		      const char *name, u32 name__sz, u32 flags)
 {
-	struct fuse_bpf_req_ctx *ctx = container_of(req, typeof(*ctx), req);
 	const struct cred *old_cred;
 	struct fuse_backing *fb;
 	struct file *file;
@@ -481,21 +522,17 @@ bpf_fuse_backing_open(struct fuse_bpf_request *req, struct fuse_backing *dir,
 	if (!fb)
 		goto out;
 	old_cred = override_creds(dir->cred);
-	file = file_open_root(&dir->file->f_path, path, flags, 0);
+	file = fuse_bpf_open_beneath(&dir->file->f_path, path, flags);
 	revert_creds(old_cred);
-	if (IS_ERR(file))
-		goto out_free;
-	if (file_inode(file)->i_sb->s_stack_depth >= ctx->fc->max_stack_depth) {
-		fput(file);
-		goto out_free;
+	if (IS_ERR(file)) {
+		pr_debug("%s: %s: %ld\n", __func__, path, PTR_ERR(file));
+		kfree(fb);
+		fb = NULL;
+		goto out;
 	}
 	fb->file = file;
 	fb->cred = get_new_cred(dir->cred);
 	refcount_set(&fb->count, 1);
-	goto out;
-out_free:
-	kfree(fb);
-	fb = NULL;
 out:
 	kfree(path);
 	return fb;

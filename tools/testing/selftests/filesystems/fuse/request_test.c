@@ -46,6 +46,8 @@ static const struct ftd_entry req_tree[] = {
 	{ "dir", S_IFDIR | 0755 },
 	{ "link", S_IFLNK | 0777 },
 	{ "other", S_IFREG | 0600, "x" },
+	{ "a", S_IFREG | 0644, "the server's a" },
+	{ "b", S_IFREG | 0644, "the server's b" },
 	{ NULL }
 };
 
@@ -54,6 +56,8 @@ static const struct ftd_entry req_tree[] = {
 #define DIR_ID		3
 #define LINK_ID		4
 #define OTHER_ID	5
+#define A_ID		6
+#define B_ID		7
 
 /* What the program says about "file", unlike what the server says. */
 #define PROG_SIZE	424242
@@ -621,6 +625,70 @@ TEST_F(req_backing, open_beneath)
 	ASSERT_EQ(-1, stat(mnt_path(self->d, "escape"), &st));
 	ASSERT_EQ(ENOENT, errno);
 	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_LOOKUP);
+}
+
+/* Register @content as a file of the backing tmpfs; its backing id. */
+static int backing_file(FIXTURE_DATA(req_backing) *self, const char *name,
+			const char *content)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", self->back, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, content, strlen(content)) != strlen(content))
+		return -1;
+	close(fd);
+	return backing_register(self->d, path, O_RDONLY);
+}
+
+static void put_pick(struct request_backing *skel, const char *name,
+		     __u64 nodeid, int upper, int lower)
+{
+	struct req_entry_key key = { .parent = FUSE_ROOT_ID };
+	struct request_backing__pick_value {
+		__u64 nodeid;
+		__u32 upper;
+		__u32 lower;
+	} v = { nodeid, upper, lower };
+
+	strcpy(key.name, name);
+	bpf_map__update_elem(skel->maps.picks, &key, sizeof(key), &v,
+			     sizeof(v), BPF_ANY);
+}
+
+/*
+ * The backing choice in BPF: LOOKUP names, for each node, the upper
+ * backing file when there is one, else the lower one; the kernel then
+ * serves the node from it, and the server sees none of it.
+ */
+TEST_F(req_backing, pick_upper_or_lower)
+{
+	int a_upper, a_lower, b_lower;
+	char buf[64];
+
+	a_upper = backing_file(self, "a.upper", "upper a\n");
+	a_lower = backing_file(self, "a.lower", "lower a, longer\n");
+	b_lower = backing_file(self, "b.lower", "lower b\n");
+	ASSERT_LT(0, a_upper);
+	ASSERT_LT(0, a_lower);
+	ASSERT_LT(0, b_lower);
+	put_pick(self->skel, "a", A_ID, a_upper, a_lower);
+	put_pick(self->skel, "b", B_ID, 0, b_lower);
+
+	ftd_log_clear(self->d);
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(8, read_all(mnt_path(self->d, "a"), buf, sizeof(buf) - 1));
+	ASSERT_STREQ("upper a\n", buf);
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(8, read_all(mnt_path(self->d, "b"), buf, sizeof(buf) - 1));
+	ASSERT_STREQ("lower b\n", buf);
+	ASSERT_EQ(1, self->skel->bss->picked_upper);
+	ASSERT_EQ(1, self->skel->bss->picked_lower);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_LOOKUP);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_OPEN);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_READ);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_GETATTR);
 }
 
 /* The verifier refuses programs that break the model's rules. */

@@ -49,6 +49,26 @@ __u32 acquired;		/* bpf_fuse_backing_acquire() calls that held */
 __u32 served;
 int getattr_err;
 
+/*
+ * The backing choice: a name of the root -> an upper and a lower backing
+ * id; LOOKUP backs the node by the upper one when there is one, else by
+ * the lower one.
+ */
+struct pick {
+	__u64 nodeid;
+	__u32 upper;
+	__u32 lower;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct req_entry_key);
+	__type(value, struct pick);
+} picks SEC(".maps");
+
+__u32 picked_upper, picked_lower;
+
 static __always_inline int reply_attr(struct fuse_bpf_request *req,
 				      struct fuse_backing *fb)
 {
@@ -127,19 +147,60 @@ static __always_inline int open_beneath(struct fuse_bpf_request *req,
 	return FUSE_BPF_REQ_REPLIED;
 }
 
+/* Answer a LOOKUP as a server would: the entry, and the fuse-bpf part. */
+static __always_inline int pick_backing(struct fuse_bpf_request *req,
+					const struct pick *p)
+{
+	struct fuse_bpf_entry_out ext = {
+		.entry_type = FUSE_BPF_ENTRY_BACKING,
+		.backing_id = p->upper ?: p->lower,
+	};
+	struct fuse_entry_out e = {};
+	struct fuse_backing *fb;
+	struct bpf_dynptr ptr;
+	int err;
+
+	fb = bpf_fuse_backing_acquire(req, ext.backing_id);
+	if (!fb)
+		return FUSE_BPF_REQ_SEND;
+	err = bpf_fuse_backing_getattr(req, fb, &e.attr, sizeof(e.attr));
+	bpf_fuse_backing_release(fb);
+	if (err)
+		return err;
+	e.nodeid = p->nodeid;
+	e.generation = 1;
+	if (req->out_numargs != 2 ||
+	    bpf_fuse_req_out_dynptr(req, 0, sizeof(e), &ptr) ||
+	    bpf_dynptr_write(&ptr, 0, &e, sizeof(e), 0) ||
+	    bpf_fuse_req_out_dynptr(req, 1, sizeof(ext), &ptr) ||
+	    bpf_dynptr_write(&ptr, 0, &ext, sizeof(ext), 0))
+		return FUSE_BPF_REQ_SEND;
+	if (p->upper)
+		picked_upper++;
+	else
+		picked_lower++;
+	served++;
+	return FUSE_BPF_REQ_REPLIED;
+}
+
 static __always_inline int serve_lookup(struct fuse_bpf_request *req)
 {
 	const char inner[] = REQ_INNER_PATH;
 	const char escape[] = REQ_ESCAPE_PATH;
+	struct req_entry_key key = { .parent = req->nodeid };
 	__u32 len = req->in_size[0];
-	char name[8] = {};
+	char *name = key.name;
 	struct bpf_dynptr in;
+	struct pick *p;
 
-	if (req->nodeid != 1 || len > sizeof(name))
+	if (req->nodeid != 1 || len > sizeof(key.name))
 		return FUSE_BPF_REQ_SEND;
 	if (bpf_fuse_req_in_dynptr(req, 0, &in) ||
-	    bpf_dynptr_read(name, len, &in, 0, 0))
+	    bpf_dynptr_read(key.name, len, &in, 0, 0))
 		return FUSE_BPF_REQ_SEND;
+	p = bpf_map_lookup_elem(&picks, &key);
+	if (p)
+		return pick_backing(req, p);
 	if (!__builtin_memcmp(name, "inner", 6))
 		return open_beneath(req, inner, sizeof(inner) - 1);
 	if (!__builtin_memcmp(name, "escape", 7))
