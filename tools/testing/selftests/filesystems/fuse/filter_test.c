@@ -45,6 +45,7 @@
 #include "bad_readdir_size.skel.h"
 #include "bad_kfunc.skel.h"
 #include "verifier_log.h"
+#include "request.skel.h"
 
 #define VISIBLE_DATA	"visible data\n"
 #define TARGET_DATA	"target data\n"
@@ -1013,6 +1014,59 @@ TEST_F(filter, user)
 	ASSERT_EQ(0, u.post_error);
 	ASSERT_EQ(2, u.post_calls);
 	ASSERT_FAILS(ENOENT, stat(BACK("d/x"), &st));
+}
+
+/*
+ * A backed node's operation that a prefilter sends to the server is a
+ * request like any other: the connection's request program answers it,
+ * and without one the server does.
+ */
+TEST_F(filter, user_through_request_program)
+{
+	struct fuse_attr_out a = {};
+	__u64 id = FUSE_ROOT_ID;
+	struct bpf_link *link;
+	struct request *req;
+	struct bpf_map *map;
+	struct statx stx;
+
+	if (!variant->daemon)
+		SKIP(return, "needs a daemon");
+	FILTER_MOUNT(self->skel->maps.user, NULL, NULL);
+	req = request__open();
+	ASSERT_NE(NULL, req);
+	bpf_object__for_each_map(map, req->obj) {
+		struct request__serve__fuse_bpf_request_ops *v;
+
+		if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+			continue;
+		v = bpf_map__initial_value(map, NULL);
+		v->fuse_fd = CONN_FD;
+	}
+	ASSERT_EQ(0, request__load(req));
+	a.attr.ino = FUSE_ROOT_ID;
+	a.attr.mode = S_IFDIR | 0751;
+	a.attr.nlink = 2;
+	a.attr.uid = FILTERS_FAKE_UID;
+	ASSERT_EQ(0, bpf_map__update_elem(req->maps.attrs, &id, sizeof(id), &a,
+					  sizeof(a), BPF_ANY));
+	link = attach(&self->e, req->maps.serve);
+	ASSERT_NE(NULL, link) TH_LOG("attach: %s", strerror(errno));
+
+	ftd_log_clear(self->e.d);
+	ASSERT_EQ(0, statx(AT_FDCWD, self->e.mnt, AT_STATX_FORCE_SYNC,
+			   STATX_BASIC_STATS, &stx));
+	EXPECT_EQ(FILTERS_FAKE_UID, stx.stx_uid);
+	EXPECT_EQ(S_IFDIR | 0751, stx.stx_mode);
+	EXPECT_LE(1, req->bss->served);
+	ASSERT_FUSE_NOT_RECEIVED(self->e.d, FUSE_GETATTR);
+
+	bpf_link__destroy(link);
+	request__destroy(req);
+	ASSERT_EQ(0, statx(AT_FDCWD, self->e.mnt, AT_STATX_FORCE_SYNC,
+			   STATX_BASIC_STATS, &stx));
+	ASSERT_FUSE_RECEIVED(self->e.d, FUSE_GETATTR);
+	EXPECT_NE(FILTERS_FAKE_UID, stx.stx_uid);
 }
 
 /* A userspace readdir postfilter adds an entry to a listing. */
