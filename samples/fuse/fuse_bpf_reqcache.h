@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by fuse_bpf_reqcache.c and fuse_bpf_reqcache.bpf.c: the key of
+ * the entries map and the maps' sizes.
+ */
+#ifndef __FUSE_BPF_REQCACHE_H
+#define __FUSE_BPF_REQCACHE_H
+
+/* NAME_MAX and its NUL: a LOOKUP's name, as the request carries it */
+#define REQCACHE_NAME_SIZE	256
+/* entries of each map; past that the daemon stops publishing */
+#define REQCACHE_MAX_ENTRIES	16384
+
+/**
+ * struct reqcache_key - a name in a directory, the key of the entries map
+ * @parent: node id of the directory
+ * @name: the name with its NUL, zero-padded
+ */
+struct reqcache_key {
+	__u64 parent;
+	char name[REQCACHE_NAME_SIZE];
+};
+
+#endif /* __FUSE_BPF_REQCACHE_H */
