@@ -34,6 +34,20 @@
  *   --readonly=NAME    the top-level subtree NAME is read-only (EROFS)
  *   --owner=NAME:UID   only UID may see and use the top-level subtree NAME
  *
+ * --hydrate-from=DIR makes the top-level regular files placeholders, as a
+ * hierarchical-storage or cloud file system has them: an empty file in
+ * SOURCE whose content is at the same name in DIR (standing in for the
+ * network). stat shows the real size before the content is there (a
+ * getattr postfilter). The first open of a placeholder waits while the
+ * daemon fetches the content into the backing file (the open prefilter
+ * returns FUSE_BPF_USER_PREFILTER, so the daemon gets OPEN|FUSE_PREFILTER
+ * and the kernel opens the backing file once the daemon replied); from
+ * then on open, read and stat of it run in the kernel. A placeholder that
+ * is never opened is never fetched; a failed fetch fails the open with
+ * EIO and leaves the placeholder empty. Files found below a top-level
+ * directory are not placeholders: the kernel finds them itself, under node
+ * ids the daemon never saw, so it could not tell which one to fetch.
+ *
  * --backing-timeout=MS lets the kernel use the attributes and names it read
  * in SOURCE for MS milliseconds (FUSE_BPF_ENTRY_TIMEOUT in each reply):
  * faster, but changes made directly in SOURCE show up to MS later.
@@ -93,6 +107,8 @@
  * are fixed rather than handed out.
  */
 #define OPS_ID(pol)		((pol) + 1)
+/* The filters of placeholders (--hydrate-from), after the combinations. */
+#define HYDRATE_OPS_ID		OPS_ID(POL_COUNT)
 
 /* A top-level entry the kernel knows: the daemon gave it a backing. */
 struct node {
@@ -103,6 +119,8 @@ struct node {
 	dev_t dev;
 	ino_t ino;
 	mode_t type;
+	bool placeholder;	/* --hydrate-from: a regular file at the top */
+	bool hydrated;		/* its backing file holds its content */
 };
 
 /* A listing or a status text, built at open and read piece by piece. */
@@ -120,6 +138,8 @@ struct mirror {
 	bool se_has_fd;		/* libfuse closes fuse_fd */
 	bool allow_other;
 	__u32 backing_timeout;	/* --backing-timeout, 0 if not given */
+	const char *hydrate_from;	/* --hydrate-from, NULL if not given */
+	int hydrate_fd;
 
 	/* policies */
 	const char *hide;
@@ -135,18 +155,25 @@ struct mirror {
 	struct bpf_link *pre_link[POL_COUNT];
 	struct bpf_link *post_link[POL_COUNT];
 	__u32 ops_id[POL_COUNT];	/* 0 until its maps are attached */
+	struct bpf_link *hyd_pre_link;
+	struct bpf_link *hyd_post_link;
 
 	struct node **nodes;
 	size_t nr_nodes;
 	__u64 next_nodeid;
 	__u64 counts[MAX_OPCODE];
 	__u64 backed_requests;	/* on backed nodes, FORGET aside */
+	/* userspace filter upcalls, apart from the counts above */
+	__u64 filter_upcalls;	/* FUSE_PREFILTER, FUSE_POSTFILTER received */
+	__u64 hydrations;	/* contents fetched */
+	__u64 hydration_failures;	/* fetches that failed the open */
 	struct timespec start;
 };
 
 static struct mirror mirror = {
 	.src_fd = -1,
 	.fuse_fd = -1,
+	.hydrate_fd = -1,
 	.next_nodeid = FIRST_NODEID,
 };
 
@@ -226,10 +253,13 @@ static bool visible(fuse_req_t req, const char *name)
 }
 
 /* The filters a top-level entry gets, or 0 for none. */
-static __u32 entry_ops(const char *name)
+static __u32 entry_ops(const struct node *n)
 {
+	const char *name = n->name;
 	int pol = POL_HIDE;
 
+	if (n->placeholder)
+		return HYDRATE_OPS_ID;
 	if (is_readonly(name))
 		pol |= POL_RO;
 	if (is_owned(name))
@@ -253,6 +283,14 @@ static int status_text(struct buf *b)
 			(unsigned long long)mirror.counts[opcodes[i].opcode]);
 	fprintf(f, "backed_node_requests %llu\n",
 		(unsigned long long)mirror.backed_requests);
+	if (mirror.hydrate_from) {
+		fprintf(f, "filter_upcalls %llu\n",
+			(unsigned long long)mirror.filter_upcalls);
+		fprintf(f, "hydrations %llu\n",
+			(unsigned long long)mirror.hydrations);
+		fprintf(f, "hydration_failures %llu\n",
+			(unsigned long long)mirror.hydration_failures);
+	}
 	if (mirror.skel) {
 		struct fuse_bpf_policy__bss *bss = mirror.skel->bss;
 
@@ -264,6 +302,10 @@ static int status_text(struct buf *b)
 			(unsigned long long)bss->denied_ro);
 		fprintf(f, "bpf:denied_owner %llu\n",
 			(unsigned long long)bss->denied_owner);
+		fprintf(f, "bpf:hydrate_upcalls %llu\n",
+			(unsigned long long)bss->hydrate_upcalls);
+		fprintf(f, "bpf:sizes_shown %llu\n",
+			(unsigned long long)bss->sizes_shown);
 	}
 	if (fclose(f)) {
 		free(p);
@@ -324,6 +366,9 @@ static void node_free(struct node *n)
 	if (id && ioctl(mirror.fuse_fd, FUSE_DEV_IOC_BACKING_CLOSE, &id))
 		fprintf(stderr, PROG ": closing backing id %u: %s\n", id,
 			strerror(errno));
+	if (n->placeholder && mirror.skel)
+		bpf_map__delete_elem(mirror.skel->maps.hydration, &n->nodeid,
+				     sizeof(n->nodeid), 0);
 	for (i = 0; i < mirror.nr_nodes; i++) {
 		if (mirror.nodes[i] == n) {
 			mirror.nodes[i] = mirror.nodes[--mirror.nr_nodes];
@@ -403,6 +448,203 @@ static int node_new(const char *name, struct stat *st, struct node **res)
 	return 0;
 }
 
+/* Tell the filters what they need of placeholder @n (fuse_bpf_policy.bpf.c). */
+static int hydrate_publish(const struct node *n, __u64 size)
+{
+	struct {
+		__u64 size;
+		__u32 hydrated;
+		__u32 padding;
+	} state = { .size = size, .hydrated = n->hydrated };
+
+	return bpf_map__update_elem(mirror.skel->maps.hydration, &n->nodeid,
+				    sizeof(n->nodeid), &state, sizeof(state),
+				    BPF_ANY);
+}
+
+/*
+ * The real size of placeholder @name: its content's, 0 when there is none
+ * (its open will fail).
+ */
+static __u64 hydrate_size(const char *name)
+{
+	struct stat st;
+
+	if (fstatat(mirror.hydrate_fd, name, &st, AT_SYMLINK_NOFOLLOW) ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	return st.st_size;
+}
+
+/*
+ * A node a LOOKUP names: is it a placeholder, and is its content there?
+ * Its real size in *@size. Nothing is fetched here: a listing with stat
+ * would fetch every file.
+ */
+static int hydrate_lookup(struct node *n, const struct stat *st, __u64 *size)
+{
+	*size = st->st_size;
+	if (!mirror.hydrate_from || !S_ISREG(st->st_mode))
+		return 0;
+	if (!n->placeholder) {
+		n->placeholder = true;
+		n->hydrated = st->st_size > 0;
+	}
+	if (!n->hydrated)
+		*size = hydrate_size(n->name);
+	return hydrate_publish(n, *size);
+}
+
+/* Write all of @len bytes of @buf at @off of @fd. */
+static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
+{
+	ssize_t w;
+
+	while (len) {
+		w = pwrite(fd, buf, len, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		buf += w;
+		len -= w;
+		off += w;
+	}
+	return 0;
+}
+
+/*
+ * Fetch the content of placeholder @n into its backing file, in place:
+ * the node's backing is that inode, a file renamed over it would not be.
+ * On failure the placeholder is left empty.
+ */
+static int hydrate_fetch(struct node *n)
+{
+	char buf[65536];
+	struct stat st;
+	int in, out, err = 0;
+	off_t off = 0;
+	ssize_t r;
+
+	in = openat(mirror.hydrate_fd, n->name,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = openat(mirror.src_fd, n->name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (out < 0) {
+		err = -errno;
+		goto close_in;
+	}
+	if (fstat(out, &st)) {
+		err = -errno;
+		goto close_out;
+	}
+	/* The name may lead to another file by now: not the node's backing. */
+	if (st.st_dev != n->dev || st.st_ino != n->ino) {
+		err = -ESTALE;
+		goto close_out;
+	}
+	if (ftruncate(out, 0)) {
+		err = -errno;
+		goto close_out;
+	}
+	for (;;) {
+		r = read(in, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			err = -errno;
+		if (r <= 0)
+			break;
+		err = pwrite_all(out, buf, r, off);
+		if (err)
+			break;
+		off += r;
+	}
+	if (err && ftruncate(out, 0))
+		fprintf(stderr, PROG ": emptying %s again: %s\n", n->name,
+			strerror(errno));
+close_out:
+	close(out);
+close_in:
+	close(in);
+	return err;
+}
+
+/*
+ * OPEN | FUSE_PREFILTER of a placeholder: fetch its content, mark it
+ * hydrated, and let the open go on (reply with the in-arguments as they
+ * came); the kernel then opens the backing file. Any other userspace
+ * filter request is refused: the policy asks for none.
+ */
+static void serve_filter(const struct fuse_in_header *in, size_t len)
+{
+	struct fuse_out_header out = { .unique = in->unique };
+	struct iovec iov[2] = {
+		{ .iov_base = &out, .iov_len = sizeof(out) },
+		{ .iov_base = (void *)(in + 1) },
+	};
+	struct node *n = NULL;
+	int err = -EIO;
+
+	mirror.filter_upcalls++;
+	if (in->opcode == (FUSE_OPEN | FUSE_PREFILTER))
+		n = node_by_id(in->nodeid);
+	if (n && n->placeholder && n->hydrated) {
+		err = 0;	/* an open before this one fetched it */
+	} else if (n && n->placeholder) {
+		err = hydrate_fetch(n);
+		if (!err) {
+			n->hydrated = true;
+			err = hydrate_publish(n, hydrate_size(n->name));
+			mirror.hydrations++;
+		} else {
+			fprintf(stderr, PROG ": hydrating %s: %s\n", n->name,
+				strerror(-err));
+			mirror.hydration_failures++;
+			err = -EIO;
+		}
+	}
+	out.error = err;
+	/* The in-arguments, unchanged: the payload less any extensions. */
+	iov[1].iov_len = len - sizeof(*in) - in->total_extlen * 8;
+	out.len = sizeof(out) + (err ? 0 : iov[1].iov_len);
+	if (writev(fuse_session_fd(mirror.se), iov, err ? 1 : 2) < 0)
+		fprintf(stderr, PROG ": replying to a filter request: %s\n",
+			strerror(errno));
+}
+
+/*
+ * fuse_session_loop(), but for the userspace filter requests, which
+ * libfuse does not know (it would answer -ENOSYS): served here.
+ */
+static int serve(void)
+{
+	struct fuse_buf fbuf = {};
+	const struct fuse_in_header *in;
+	int res = 0;
+
+	while (!fuse_session_exited(mirror.se)) {
+		res = fuse_session_receive_buf(mirror.se, &fbuf);
+		if (res == -EINTR)
+			continue;
+		if (res <= 0)
+			break;
+		in = fbuf.mem;
+		if (!(fbuf.flags & FUSE_BUF_IS_FD) &&
+		    (size_t)res >= sizeof(*in) && in->len == (__u32)res &&
+		    (in->opcode & (FUSE_PREFILTER | FUSE_POSTFILTER)) &&
+		    sizeof(*in) + in->total_extlen * 8 <= (size_t)res) {
+			serve_filter(in, res);
+			continue;
+		}
+		fuse_session_process_buf(mirror.se, &fbuf);
+	}
+	free(fbuf.mem);
+	fuse_session_reset(mirror.se);
+	return res < 0 && res != -EINTR ? -1 : 0;
+}
+
 static void mirror_init(void *userdata, struct fuse_conn_info *conn)
 {
 	count(FUSE_INIT);
@@ -429,6 +671,7 @@ static void mirror_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct iovec iov[2];
 	struct node *n;
 	struct stat st;
+	__u64 size;
 	int err;
 
 	count_on(FUSE_LOOKUP, parent);
@@ -457,6 +700,13 @@ static void mirror_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			return;
 		}
 	}
+	err = hydrate_lookup(n, &st, &size);
+	if (err) {
+		if (!n->nlookup)
+			node_free(n);
+		fuse_reply_err(req, -err);
+		return;
+	}
 
 	eo.nodeid = n->nodeid;
 	/*
@@ -467,9 +717,10 @@ static void mirror_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		eo.entry_valid = ENTRY_TIMEOUT;
 	eo.attr_valid = ENTRY_TIMEOUT;
 	fuse_attr_from_stat(&eo.attr, &st);
+	eo.attr.size = size;
 	ext.entry_type = FUSE_BPF_ENTRY_BACKING;
 	ext.backing_id = n->backing_id;
-	ext.ops_id = entry_ops(name);
+	ext.ops_id = entry_ops(n);
 	if (ext.ops_id)
 		ext.flags = FUSE_BPF_ENTRY_SET_OPS;
 	if (mirror.backing_timeout) {
@@ -882,6 +1133,10 @@ static void print_usage(FILE *f)
 		"  --backing-timeout=MS  the kernel may use what it read in\n"
 		"                    SOURCE for MS milliseconds (changes made\n"
 		"                    directly in SOURCE show up to MS later)\n"
+		"  --hydrate-from=DIR  the top-level regular files of SOURCE\n"
+		"                    that are empty are placeholders: their\n"
+		"                    first open fetches the content from DIR\n"
+		"                    (not with --readonly or --owner)\n"
 		"  -h, --help        this text\n"
 		"Must run as root. Exits when unmounted or on SIGTERM/SIGINT.\n",
 		MAX_READONLY);
@@ -915,6 +1170,7 @@ static int parse_args(int argc, char **argv)
 		{ "owner", required_argument, NULL, 'o' },
 		{ "allow-other", no_argument, NULL, 'a' },
 		{ "backing-timeout", required_argument, NULL, 't' },
+		{ "hydrate-from", required_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -970,6 +1226,13 @@ static int parse_args(int argc, char **argv)
 						  optarg, UINT32_MAX);
 			mirror.backing_timeout = ms;
 			break;
+		case 'y':
+			if (mirror.hydrate_from)
+				return bad_option("--hydrate-from given twice");
+			if (!*optarg)
+				return bad_option("--hydrate-from: a directory");
+			mirror.hydrate_from = optarg;
+			break;
 		case 'h':
 			print_usage(stdout);
 			exit(0);
@@ -985,12 +1248,16 @@ static int parse_args(int argc, char **argv)
 	if (mirror.hide && mirror.owner && hidden(mirror.owner))
 		return bad_option("--owner=%s is hidden by --hide=%s",
 				  mirror.owner, mirror.hide);
+	/* A placeholder's filters are its own: no policy combined. */
+	if (mirror.hydrate_from && (mirror.nr_readonly || mirror.owner))
+		return bad_option("--hydrate-from goes with --hide only");
 	return 0;
 }
 
 static bool policies(void)
 {
-	return mirror.hide || mirror.nr_readonly || mirror.owner;
+	return mirror.hide || mirror.nr_readonly || mirror.owner ||
+	       mirror.hydrate_from;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -1091,6 +1358,14 @@ static int bpf_load(void)
 	BIND(skel, pol_ro_owner, POL_RO | POL_OWNER);
 	BIND(skel, hide_ro_owner, POL_RO | POL_OWNER);
 
+	/* The placeholders' own: an open and a getattr filter. */
+	skel->struct_ops.pol_hydrate->fuse_fd = mirror.fuse_fd;
+	skel->struct_ops.pol_hydrate->ops_id = HYDRATE_OPS_ID;
+	skel->struct_ops.hyd_post->fuse_fd = mirror.fuse_fd;
+	skel->struct_ops.hyd_post->ops_id = HYDRATE_OPS_ID;
+	bpf_map__set_autocreate(skel->maps.pol_hydrate, mirror.hydrate_from);
+	bpf_map__set_autocreate(skel->maps.hyd_post, mirror.hydrate_from);
+
 	need[POL_HIDE] = mirror.hide;
 	need[POL_RO] = mirror.nr_readonly;
 	need[POL_OWNER] = mirror.owner;
@@ -1135,6 +1410,17 @@ static int bpf_attach(void)
 				goto attach_failed;
 		}
 		mirror.ops_id[i] = OPS_ID(i);
+	}
+	if (mirror.hydrate_from) {
+		mirror.hyd_pre_link =
+			bpf_map__attach_struct_ops(mirror.skel->maps.pol_hydrate);
+		if (mirror.hyd_pre_link)
+			mirror.hyd_post_link =
+				bpf_map__attach_struct_ops(mirror.skel->maps.hyd_post);
+		if (!mirror.hyd_post_link) {
+			i = POL_COUNT;
+			goto attach_failed;
+		}
 	}
 	return 0;
 attach_failed:
@@ -1197,9 +1483,13 @@ static void cleanup(void)
 		bpf_link__destroy(mirror.pre_link[i]);
 		bpf_link__destroy(mirror.post_link[i]);
 	}
+	bpf_link__destroy(mirror.hyd_pre_link);
+	bpf_link__destroy(mirror.hyd_post_link);
 	fuse_bpf_policy__destroy(mirror.skel);
 	if (mirror.src_fd >= 0)
 		close(mirror.src_fd);
+	if (mirror.hydrate_fd >= 0)
+		close(mirror.hydrate_fd);
 }
 
 int main(int argc, char **argv)
@@ -1223,6 +1513,16 @@ int main(int argc, char **argv)
 	if (mirror.src_fd < 0) {
 		fprintf(stderr, PROG ": %s: %s\n", mirror.source, strerror(errno));
 		return 1;
+	}
+	if (mirror.hydrate_from) {
+		mirror.hydrate_fd = open(mirror.hydrate_from,
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mirror.hydrate_fd < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", mirror.hydrate_from,
+				strerror(errno));
+			close(mirror.src_fd);
+			return 1;
+		}
 	}
 
 	ret = 1;
@@ -1250,7 +1550,10 @@ int main(int argc, char **argv)
 	mirror.se_has_fd = true;
 
 	/* 0, or the number of the signal that ended it */
-	ret = fuse_session_loop(mirror.se) < 0 ? 1 : 0;
+	if (mirror.hydrate_from)
+		ret = serve() < 0 ? 1 : 0;
+	else
+		ret = fuse_session_loop(mirror.se) < 0 ? 1 : 0;
 out:
 	if (mounted && umount2(mirror.mountpoint, MNT_DETACH) &&
 	    errno != EINVAL && errno != ENOENT)

@@ -23,6 +23,17 @@
  * (hide_plain, hide_ro, ...) with the same ops id, all of them using that
  * one program.
  *
+ * With --hydrate-from, the daemon's top-level regular files are
+ * placeholders, empty until their first open fetches their content (lazy
+ * hydration). They get pol_hydrate and hyd_post under an ops id of their
+ * own: the hydration map says, per node id, whether the node is hydrated
+ * and its real size. Until it is, its open prefilter asks the daemon
+ * (FUSE_BPF_USER_PREFILTER), which fetches the content into the backing
+ * file, marks the node hydrated and lets the open go on, on the backing;
+ * and its getattr postfilter shows the real size instead of the
+ * placeholder's 0. Once hydrated, both continue: open, read and stat run
+ * in the kernel and never reach the daemon.
+ *
  * The daemon sets hide_prefix, hide_len and owner_uid before loading.
  */
 #include "vmlinux.h"
@@ -64,6 +75,24 @@ __u64 hidden_lookups;
 __u64 hidden_dirents;
 __u64 denied_owner;
 __u64 denied_ro;
+
+/* Hydration state of a placeholder, by node id; the daemon fills it. */
+struct hydrate_state {
+	__u64 size;		/* the real size, shown until hydrated */
+	__u32 hydrated;		/* the backing file holds the content */
+	__u32 padding;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* empty without --hydrate-from */
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct hydrate_state);
+} hydration SEC(".maps");
+
+__u64 hydrate_upcalls;	/* opens sent to the daemon to hydrate */
+__u64 sizes_shown;	/* stats that showed a placeholder's real size */
 
 extern int bpf_fuse_buf_dynptr(struct fuse_bpf_rdonly_buf *buf,
 			       struct bpf_dynptr *ptr) __ksym;
@@ -333,3 +362,62 @@ HIDE_POST(plain);
 HIDE_POST(ro);
 HIDE_POST(owner);
 HIDE_POST(ro_owner);
+
+/*
+ * Lazy hydration (--hydrate-from). A node without an entry is one the
+ * daemon did not announce: its open goes to the daemon too, which refuses
+ * what it does not know.
+ */
+static __always_inline bool hydrated(const struct fuse_bpf_meta *meta)
+{
+	__u64 id = meta->nodeid;
+	struct hydrate_state *s = bpf_map_lookup_elem(&hydration, &id);
+
+	return s && s->hydrated;
+}
+
+SEC("struct_ops/hyd_open")
+int BPF_PROG(hyd_open, const struct fuse_bpf_meta *meta,
+	     struct fuse_open_in *in)
+{
+	if (hydrated(meta))
+		return FUSE_BPF_CONTINUE;
+	hydrate_upcalls++;
+	return FUSE_BPF_USER_PREFILTER;
+}
+
+SEC("struct_ops/hyd_getattr")
+int BPF_PROG(hyd_getattr, const struct fuse_bpf_meta *meta,
+	     struct fuse_getattr_in *in)
+{
+	return hydrated(meta) ? FUSE_BPF_CONTINUE : FUSE_BPF_POSTFILTER;
+}
+
+/* A placeholder's stat shows the size of its content, not its own 0. */
+SEC("struct_ops/hyd_getattr_post")
+int BPF_PROG(hyd_getattr_post, const struct fuse_bpf_meta *meta,
+	     const struct fuse_getattr_in *in, struct fuse_attr_out *out)
+{
+	__u64 id = meta->nodeid;
+	struct hydrate_state *s;
+
+	if (meta->error)
+		return FUSE_BPF_CONTINUE;
+	s = bpf_map_lookup_elem(&hydration, &id);
+	if (s && !s->hydrated) {
+		out->attr.size = s->size;
+		sizes_shown++;
+	}
+	return FUSE_BPF_CONTINUE;
+}
+
+SEC(".struct_ops.link")
+struct fuse_bpf_prefilters pol_hydrate = {
+	.open = (void *)hyd_open,
+	.getattr = (void *)hyd_getattr,
+};
+
+SEC(".struct_ops.link")
+struct fuse_bpf_postfilters hyd_post = {
+	.getattr = (void *)hyd_getattr_post,
+};
