@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -689,6 +691,129 @@ TEST_F(req_backing, pick_upper_or_lower)
 	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_OPEN);
 	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_READ);
 	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_GETATTR);
+}
+
+/*
+ * Serve an open from a backing: the program answers OPEN as a server
+ * would, with FOPEN_PASSTHROUGH and a backing id the server registered;
+ * 6.12 passthrough reads the backing file, the server sees no OPEN and
+ * no READ.
+ */
+TEST(open_by_passthrough)
+{
+	struct ftd_config cfg = {
+		.entries = req_tree,
+		.init_flags = FUSE_PASSTHROUGH,
+		.uncached = true,
+	};
+	char path[] = "/tmp/reqpt.XXXXXX", buf[64] = {};
+	const char *content = "from the backing file\n";
+	struct request__serve__fuse_bpf_request_ops *v;
+	struct bpf_link *link;
+	struct request *skel;
+	struct ftd *d;
+	int fd, id;
+
+	d = ftd_start(&cfg);
+	ASSERT_NE(NULL, d);
+	if (!(d->flags & FUSE_PASSTHROUGH)) {
+		ftd_stop(d);
+		SKIP(return, "no FUSE_PASSTHROUGH in INIT");
+	}
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(strlen(content), write(fd, content, strlen(content)));
+	close(fd);
+	id = backing_register(d, path, O_RDONLY);
+	ASSERT_LT(0, id) TH_LOG("register: %s", strerror(errno));
+
+	skel = request__open();
+	ASSERT_NE(NULL, skel);
+	v = bpf_map__initial_value(skel->maps.serve, NULL);
+	v->fuse_fd = CONN_FD;
+	ASSERT_EQ(0, request__load(skel));
+	skel->bss->pt_nodeid = FILE_ID;
+	skel->bss->pt_backing = id;
+	link = attach_fd(d->fd, skel->maps.serve);
+	ASSERT_NE(NULL, link);
+
+	ftd_log_clear(d);
+	fd = open(mnt_path(d, "file"), O_RDONLY);
+	ASSERT_LE(0, fd) TH_LOG("open: %s", strerror(errno));
+	ASSERT_EQ(strlen(content), read(fd, buf, sizeof(buf)));
+	ASSERT_STREQ(content, buf);
+	close(fd);
+	ASSERT_FUSE_NOT_RECEIVED(d, FUSE_OPEN);
+	ASSERT_FUSE_NOT_RECEIVED(d, FUSE_READ);
+
+	/* An id the server never registered: the open fails, cleanly. */
+	skel->bss->pt_backing = id + 100;
+	fd = open(mnt_path(d, "file"), O_RDONLY);
+	ASSERT_EQ(-1, fd);
+	ASSERT_EQ(EIO, errno);
+
+	bpf_link__destroy(link);
+	request__destroy(skel);
+	ftd_stop(d);
+	unlink(path);
+}
+
+/* The daemon's hook: GETATTR of "other" waits until the test says. */
+struct hold {
+	int efd;
+};
+
+static int hold_getattr(struct ftd *d, const struct fuse_in_header *in,
+			const void *arg, size_t len, void *priv)
+{
+	struct hold *h = priv;
+	__u64 v;
+
+	if (in->opcode == FUSE_GETATTR && in->nodeid == OTHER_ID)
+		read(h->efd, &v, sizeof(v));
+	return FTD_DEFAULT;
+}
+
+static void *stat_other(void *data)
+{
+	struct ftd *d = data;
+	static struct stat st;
+
+	return stat(mnt_path(d, "other"), &st) ? NULL : &st;
+}
+
+/*
+ * A link detached while a request it watches waits for the server: the
+ * detach does not wait for the server, and the server's reply then
+ * reaches the caller unedited.
+ */
+TEST_F(req, detach_in_flight)
+{
+	struct hold h = { .efd = eventfd(0, 0) };
+	struct stat *st;
+	pthread_t t;
+	__u64 one = 1;
+	__u32 replies;
+
+	ASSERT_LE(0, h.efd);
+	self->cfg.hook_priv = &h;
+	self->cfg.hook = hold_getattr;
+	ATTACH(watch);
+	ftd_log_clear(self->d);
+	ASSERT_EQ(0, pthread_create(&t, NULL, stat_other, self->d));
+	ASSERT_TRUE(ftd_wait_count(self->d, FUSE_GETATTR, 1, 10000));
+	/* The LOOKUP before it was watched; the GETATTR is in flight. */
+	replies = self->skel->bss->replies;
+	ASSERT_EQ(0, bpf_link__destroy(self->link));
+	self->link = NULL;
+	ASSERT_EQ(sizeof(one), write(h.efd, &one, sizeof(one)));
+	ASSERT_EQ(0, pthread_join(t, (void **)&st));
+	self->cfg.hook = NULL;
+	ASSERT_NE(NULL, st);
+	ASSERT_EQ(1, st->st_size);
+	ASSERT_NE(REQ_WATCH_UID, st->st_uid);
+	ASSERT_EQ(replies, self->skel->bss->replies);
+	close(h.efd);
 }
 
 /* The verifier refuses programs that break the model's rules. */

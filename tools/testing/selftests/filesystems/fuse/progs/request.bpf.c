@@ -13,6 +13,7 @@
 #define ERANGE	34
 #define ENODATA	61
 #define EROFS	30
+#define FOPEN_PASSTHROUGH	(1 << 7)	/* linux/fuse.h: a #define, not in BTF */
 
 extern int bpf_fuse_req_in_dynptr(struct fuse_bpf_request *req, __u32 i,
 				  struct bpf_dynptr *ptr) __ksym;
@@ -45,6 +46,8 @@ int in_err;		/* serve: bpf_fuse_req_in_dynptr() past in_numargs */
 __u32 last_uid;		/* the caller of the last GETATTR */
 __u32 last_pid;
 int reply_error;	/* watch: the server's result last seen */
+__u64 pt_nodeid;	/* serve: OPEN of it is served by passthrough */
+__u32 pt_backing;	/* from this backing id */
 
 static __always_inline int reply_with(struct fuse_bpf_request *req,
 				      const void *data, __u32 size)
@@ -146,6 +149,15 @@ int BPF_PROG(serve_request, struct fuse_bpf_request *req)
 	case FUSE_OPEN:
 		if (deny_nodeid && req->nodeid == deny_nodeid)
 			return -EACCES;
+		if (pt_nodeid && req->nodeid == pt_nodeid) {
+			/* 6.12 passthrough, from a file the server registered */
+			struct fuse_open_out o = {
+				.open_flags = FOPEN_PASSTHROUGH,
+				.backing_id = pt_backing,
+			};
+
+			return reply_with(req, &o, sizeof(o));
+		}
 		break;
 	case FUSE_STATFS:
 		if (bad_ret)
