@@ -176,7 +176,6 @@ int fuse_bpf_conn_init(struct fuse_conn *fc)
 void fuse_bpf_conn_free(struct fuse_conn *fc)
 {
 	fuse_bpf_table_put(fc->bpf_ops);
-	fuse_bpf_req_conn_free(fc);
 }
 
 /*
@@ -1121,5 +1120,4 @@ void fuse_bpf_init(void)
 		pr_warn("fuse-bpf: no BPF filters: %d\n", err);
 	else
 		fuse_bpf_registered = true;
-	fuse_bpf_req_init_type();
 }

@@ -92,6 +92,14 @@ static inline bool fuse_bpf_request(ssize_t *res, struct mnt_idmap *idmap,
 	return __fuse_bpf_request(res, idmap, fm, args);
 }
 #else
+static inline void fuse_bpf_req_init_type(void)
+{
+}
+
+static inline void fuse_bpf_req_conn_free(struct fuse_conn *fc)
+{
+}
+
 static inline bool fuse_bpf_request(ssize_t *res, struct mnt_idmap *idmap,
 				    struct fuse_mount *fm,
 				    struct fuse_args *args)
