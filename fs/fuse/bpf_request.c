@@ -207,10 +207,14 @@ static ssize_t fuse_bpf_req_send_watch(struct mnt_idmap *idmap,
 	ret = __fuse_simple_request(idmap, fm, args);
 	args->bpf_seen = 0;
 
-	/* Nothing the request callback wrote is kept: the server's reply. */
+	/*
+	 * Nothing the request callback wrote is kept: the server's reply,
+	 * of the size the server gave it (0 after an error).
+	 */
 	for (i = 0; i < args->out_numargs; i++) {
 		ctx->out_len[i] = ret < 0 ? 0 : args->out_args[i].size;
 		ctx->out_ready[i] = ctx->out_len[i];
+		ctx->req.out_size[i] = ctx->out_len[i];
 	}
 	ctx->out_set = 0;
 	ctx->req.error = ret < 0 ? ret : 0;

@@ -28,7 +28,9 @@
  *	with their NUL)
  * @out_size: the size of each out-argument; for the variable-size last
  *	one of READ, READDIR, READLINK, GETXATTR, LISTXATTR (and others),
- *	the largest reply the request takes
+ *	the largest reply the request takes. In @reply, the size of the
+ *	server's reply (0 after an error); bpf_fuse_req_out_dynptr() still
+ *	takes sizes up to the largest
  *
  * Read-only for programs. The arguments are those of the request the
  * server would get, in its layout: bpf_fuse_req_in_dynptr() reads them,

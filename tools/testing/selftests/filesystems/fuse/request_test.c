@@ -363,11 +363,13 @@ TEST_F(req, edit_reply)
 	ASSERT_EQ(strlen(FILE_CONTENT), st.st_size);
 	ASSERT_FUSE_RECEIVED(self->d, FUSE_GETATTR);
 	ASSERT_LE(1, self->skel->bss->replies);
+	ASSERT_EQ(sizeof(struct fuse_attr_out), self->skel->bss->reply_size);
 
 	/* A lookup of a missing name: the callback sees the server's error. */
 	ASSERT_EQ(-1, stat(mnt_path(self->d, "missing"), &st));
 	ASSERT_EQ(ENOENT, errno);
 	ASSERT_EQ(-ENOENT, self->skel->bss->reply_error);
+	ASSERT_EQ(0, self->skel->bss->reply_size);
 
 	/* The callback fails an open the server allowed. */
 	fd = open(mnt_path(self->d, "file"), O_RDONLY);

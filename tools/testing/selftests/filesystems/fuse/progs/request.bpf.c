@@ -46,6 +46,7 @@ int in_err;		/* serve: bpf_fuse_req_in_dynptr() past in_numargs */
 __u32 last_uid;		/* the caller of the last GETATTR */
 __u32 last_pid;
 int reply_error;	/* watch: the server's result last seen */
+__u32 reply_size;	/* watch: the size of the server's reply */
 __u64 pt_nodeid;	/* serve: OPEN of it is served by passthrough */
 __u32 pt_backing;	/* from this backing id */
 
@@ -195,6 +196,7 @@ int BPF_PROG(watch_reply, struct fuse_bpf_request *req)
 
 	replies++;
 	reply_error = req->error;
+	reply_size = req->out_size[0];
 	if (req->opcode == FUSE_OPEN)
 		return req->error ? req->error : -EROFS;
 	if (req->opcode == FUSE_LOOKUP)
