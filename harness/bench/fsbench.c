@@ -16,6 +16,8 @@
  *   stat        stat() one file (hot cache)
  *   stat_cold   stat() 2000 files once each, caches dropped before each
  *               pass (untimed)
+ *   stat_dir    stat() the 100 files of a directory in turn (hot cache;
+ *               each looked up once, untimed, first)
  *   open_close  open()+close() one file
  *   read4k      open()+read 4 KiB+close()
  *   create      create+write 4 KiB+close new files (left there)
@@ -109,6 +111,7 @@ static void drop_caches(void)
 }
 
 #define COLD_FILES	2000
+#define DIR_FILES	100
 #define UNLINK_FILES	1000
 
 int main(int argc, char **argv)
@@ -152,6 +155,14 @@ int main(int argc, char **argv)
 			make_file(path, 0);
 		}
 	}
+	if (!strcmp(w, "stat_dir")) {
+		if (mkdir("d", 0755))
+			die("mkdir");
+		for (i = 0; i < DIR_FILES; i++) {
+			snprintf(path, sizeof(path), "d/f%ld", i);
+			make_file(path, 0);
+		}
+	}
 	if (!strcmp(w, "seqread"))
 		make_file("big", 32 << 20);
 	if (!strcmp(w, "randread") || !strcmp(w, "seqwrite4k"))
@@ -180,6 +191,12 @@ int main(int argc, char **argv)
 			snprintf(path, sizeof(path), "d/file%ld", i);
 			if (lstat(path, &st))
 				die("lstat");
+		}
+	if (!strcmp(w, "stat_dir"))
+		for (i = 0; i < DIR_FILES; i++) {
+			snprintf(path, sizeof(path), "d/f%ld", i);
+			if (stat(path, &st))
+				die("stat");
 		}
 	if (getenv("FSBENCH_STOP"))
 		raise(SIGSTOP);
@@ -212,6 +229,12 @@ int main(int argc, char **argv)
 			if (fd < 0 || write(fd, buf, 4096) != 4096)
 				die("create");
 			close(fd);
+		} while (more());
+	} else if (!strcmp(w, "stat_dir")) {
+		do {
+			snprintf(path, sizeof(path), "d/f%ld", ops % DIR_FILES);
+			if (stat(path, &st))
+				die("stat");
 		} while (more());
 	} else if (!strcmp(w, "stat_cold")) {
 		do {
