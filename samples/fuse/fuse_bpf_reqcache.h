@@ -6,8 +6,13 @@
 #ifndef __FUSE_BPF_REQCACHE_H
 #define __FUSE_BPF_REQCACHE_H
 
-/* NAME_MAX and its NUL: a LOOKUP's name, as the request carries it */
-#define REQCACHE_NAME_SIZE	256
+/*
+ * The longest name published, with its NUL, as a LOOKUP carries it. The
+ * key is hashed whole on every lookup (jhash, about 3.3 instructions a
+ * byte): 256 bytes for NAME_MAX would make the hashing most of what a
+ * served stat costs, so longer names are left to the daemon.
+ */
+#define REQCACHE_NAME_SIZE	64
 /* entries of each map; past that the daemon stops publishing */
 #define REQCACHE_MAX_ENTRIES	16384
 
