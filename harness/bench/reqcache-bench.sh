@@ -35,16 +35,16 @@ guest() {
 	local out=$1 runs=${RUNS:-3} secs=${SECONDS_PER_RUN:-1}
 	local fsb=$out/fsbench rq=$out/fuse_bpf_reqcache
 	local base=/tmp/rqb res=$out/results.csv
-	local run w c i n pid fpid src mnt
+	local run w c i n pid fpid src mnt rate ops
 
 	mkdir -p $base
 	mount -t tmpfs -o size=512m rqb $base
 	echo "config,workload,run,rate,ops,requests,lookup,getattr" >"$res"
 	# snapshot FILE: the daemon's counters, on SIGUSR1
 	snapshot() {
-		local try
+		local _try
 
-		for try in 1 2 3; do
+		for _try in 1 2 3; do
 			rm -f "$base/status"
 			kill -USR1 "$pid"
 			for _ in $(seq 100); do
@@ -87,8 +87,8 @@ guest() {
 				mnt=$base/mnt-$c-$w-$run
 				mkdir "$src" "$mnt"
 				if [ "$c" = native ]; then
-					set -- $("$fsb" "$src" "$w" "$(run_secs)")
-					record "$c,$w,$run,$2,$3,0,0,0"
+					read -r _ rate ops < <("$fsb" "$src" "$w" "$(run_secs)")
+					record "$c,$w,$run,$rate,$ops,0,0,0"
 					rm -rf "$src" "$mnt"
 					continue
 				fi
@@ -117,8 +117,8 @@ guest() {
 				kill -CONT "$fpid"
 				wait "$fpid"
 				snapshot "$base/after"
-				set -- $(cat "$base/fsb.out")
-				record "$c,$w,$run,$2,$3,$(delta all),$(delta LOOKUP),$(delta GETATTR)"
+				read -r _ rate ops <"$base/fsb.out"
+				record "$c,$w,$run,$rate,$ops,$(delta all),$(delta LOOKUP),$(delta GETATTR)"
 				kill -TERM "$pid"
 				wait "$pid" || true
 				umount "$mnt" 2>/dev/null || true

@@ -56,9 +56,9 @@ start_daemon() {
 
 # snapshot FILE: the daemon's counters now, in FILE
 snapshot() {
-	local try
+	local _try
 
-	for try in 1 2 3; do
+	for _try in 1 2 3; do
 		rm -f "$tmp/status"
 		kill -USR1 "$pid" 2>/dev/null || return 1
 		for _ in $(seq 50); do
