@@ -30,12 +30,11 @@
 /* Enabled by the first request program attached, never disabled. */
 DEFINE_STATIC_KEY_FALSE(fuse_bpf_request_attached);
 
-/* Callbacks run under it: they may sleep, unreg waits for them. */
-DEFINE_STATIC_SRCU(fuse_bpf_req_srcu);
-
 /**
  * struct fuse_bpf_req_slot - where a connection's request program is
  * @ops: the attached map, NULL when none
+ * @srcu: the callbacks run under it (they may sleep); a detach waits for
+ *	the connection's callbacks, never for another connection's
  * @count: references: the connection and the attached map
  *
  * Its own object, not part of struct fuse_conn, for the reason of struct
@@ -43,8 +42,17 @@ DEFINE_STATIC_SRCU(fuse_bpf_req_srcu);
  */
 struct fuse_bpf_req_slot {
 	const struct fuse_bpf_request_ops __rcu *ops;
+	struct srcu_struct srcu;
 	refcount_t count;
 };
+
+static void fuse_bpf_req_slot_put(struct fuse_bpf_req_slot *slot)
+{
+	if (slot && refcount_dec_and_test(&slot->count)) {
+		cleanup_srcu_struct(&slot->srcu);
+		kfree(slot);
+	}
+}
 
 /**
  * struct fuse_bpf_req_ctx - a request, while its programs run
@@ -53,6 +61,7 @@ struct fuse_bpf_req_slot {
  * @args: the request
  * @in_data: where each in-argument's bytes are, NULL when programs cannot
  *	see them (data in several pages)
+ * @in_len: how many of them programs see
  * @out_data: where each out-argument's bytes are, likewise
  * @out_max: the size of each out-argument, the largest reply for the
  *	variable-size one
@@ -60,27 +69,31 @@ struct fuse_bpf_req_slot {
  *	server's reply, or zeroes the kernel wrote before a program got them
  * @out_len: the size a program gave each out-argument
  * @out_set: out-arguments a program got writable
- * @replied: the server replied without error, in @reply
+ * @watched: the server was asked, @reply runs on its reply
  */
 struct fuse_bpf_req_ctx {
 	struct fuse_bpf_request req;
 	struct fuse_conn *fc;
 	struct fuse_args *args;
 	void *in_data[FUSE_BPF_MAX_IN_ARGS];
+	u32 in_len[FUSE_BPF_MAX_IN_ARGS];
 	void *out_data[FUSE_BPF_MAX_OUT_ARGS];
 	u32 out_max[FUSE_BPF_MAX_OUT_ARGS];
 	u32 out_ready[FUSE_BPF_MAX_OUT_ARGS];
 	u32 out_len[FUSE_BPF_MAX_OUT_ARGS];
 	u32 out_set;
-	bool replied;
+	bool watched;
 };
+
+/* A bound of dynptrs, which the BPF core keeps to itself. */
+#define FUSE_BPF_REQ_MAX_SIZE	((1U << 24) - 1)
 
 /*
  * The bytes of the paged argument of @args: programs see them when they
  * are in one page of the kernel's (never a caller's pages, as O_DIRECT
- * uses) that has an address.
+ * uses) that has an address. Its size is at most @len (the page's part).
  */
-static void *fuse_bpf_req_page_data(struct fuse_args *args)
+static void *fuse_bpf_req_page_data(struct fuse_args *args, u32 *len)
 {
 	struct fuse_args_pages *ap = container_of(args, typeof(*ap), args);
 	struct page *page;
@@ -91,57 +104,68 @@ static void *fuse_bpf_req_page_data(struct fuse_args *args)
 	/* Not kmap()ed: programs may sleep, and 64-bit has no highmem. */
 	if (PageHighMem(page))
 		return NULL;
+	*len = ap->descs[0].length;
 	return page_address(page) + ap->descs[0].offset;
 }
 
-static void fuse_bpf_req_init(struct fuse_bpf_req_ctx *ctx,
-			      struct fuse_conn *fc, struct fuse_args *args,
-			      kuid_t fsuid, kgid_t fsgid)
+/*
+ * Where the arguments' bytes are, and how many a program may reach. Found
+ * again after the server's reply: a reply spliced with SPLICE_F_MOVE
+ * replaces the page of a READ (fuse_try_move_page()).
+ */
+static void fuse_bpf_req_map_args(struct fuse_bpf_req_ctx *ctx)
 {
-	unsigned int i, last;
+	struct fuse_args *args = ctx->args;
+	unsigned int i;
+	u32 len;
+
+	for (i = 0; i < args->in_numargs; i++) {
+		len = args->in_args[i].size;
+		if (args->in_pages && i == args->in_numargs - 1)
+			ctx->in_data[i] = fuse_bpf_req_page_data(args, &len);
+		else
+			ctx->in_data[i] = (void *)args->in_args[i].value;
+		ctx->in_len[i] = min3(len, args->in_args[i].size,
+				      FUSE_BPF_REQ_MAX_SIZE);
+	}
+	for (i = 0; i < args->out_numargs; i++) {
+		len = ctx->out_max[i];
+		if (!args->out_pages || i != args->out_numargs - 1)
+			ctx->out_data[i] = args->out_args[i].value;
+		else if (!args->in_pages)
+			ctx->out_data[i] = fuse_bpf_req_page_data(args, &len);
+		else
+			/* IOCTL: in and out share the pages; in is read-only. */
+			ctx->out_data[i] = NULL;
+		ctx->out_max[i] = min3(len, ctx->out_max[i],
+				       FUSE_BPF_REQ_MAX_SIZE);
+	}
+}
+
+static void fuse_bpf_req_init(struct fuse_bpf_req_ctx *ctx,
+			      struct fuse_mount *fm, struct fuse_args *args,
+			      u32 uid, u32 gid)
+{
+	struct fuse_conn *fc = fm->fc;
+	unsigned int i;
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->fc = fc;
 	ctx->args = args;
 	ctx->req.opcode = args->opcode;
 	ctx->req.nodeid = args->nodeid;
-	if (args->nocreds) {
-		/* Sent for no caller (DESTROY at umount): no one's ids. */
-		ctx->req.uid = FUSE_INVALID_UIDGID;
-		ctx->req.gid = FUSE_INVALID_UIDGID;
-	} else {
-		ctx->req.uid = from_kuid(fc->user_ns, fsuid);
-		ctx->req.gid = from_kgid(fc->user_ns, fsgid);
-	}
+	ctx->req.uid = uid;
+	ctx->req.gid = gid;
 	ctx->req.pid = pid_nr_ns(task_pid(current), fc->pid_ns);
 	ctx->req.in_numargs = args->in_numargs;
 	ctx->req.out_numargs = args->out_numargs;
-
-	last = args->in_numargs - 1;
-	for (i = 0; i < args->in_numargs; i++) {
-		ctx->req.in_size[i] = args->in_args[i].size;
-		if (args->in_pages && i == last)
-			ctx->in_data[i] = fuse_bpf_req_page_data(args);
-		else
-			ctx->in_data[i] = (void *)args->in_args[i].value;
-	}
-	last = args->out_numargs - 1;
-	for (i = 0; i < args->out_numargs; i++) {
-		ctx->req.out_size[i] = args->out_args[i].size;
+	for (i = 0; i < args->out_numargs; i++)
 		ctx->out_max[i] = args->out_args[i].size;
-		if (args->out_pages && i == last)
-			ctx->out_data[i] = fuse_bpf_req_page_data(args);
-		else
-			ctx->out_data[i] = args->out_args[i].value;
-	}
-	if (args->out_pages && args->out_numargs && ctx->out_data[last]) {
-		struct fuse_args_pages *ap = container_of(args, typeof(*ap),
-							  args);
-
-		ctx->out_max[last] = min(ctx->out_max[last],
-					 ap->descs[0].length);
-		ctx->req.out_size[last] = ctx->out_max[last];
-	}
+	fuse_bpf_req_map_args(ctx);
+	for (i = 0; i < args->in_numargs; i++)
+		ctx->req.in_size[i] = ctx->in_len[i];
+	for (i = 0; i < args->out_numargs; i++)
+		ctx->req.out_size[i] = ctx->out_max[i];
 }
 
 /*
@@ -160,10 +184,13 @@ static ssize_t fuse_bpf_req_replied(struct fuse_bpf_req_ctx *ctx)
 		u32 len = var ? ctx->out_len[i] : ctx->out_max[i];
 
 		if (!ctx->out_data[i]) {
-			/* Never writable: only the server's reply is there. */
-			if (!var)
+			/*
+			 * Never writable: the server's reply, if any, stays;
+			 * the program cannot answer without it (no silent
+			 * empty READ).
+			 */
+			if (!ctx->watched || !var)
 				return -EIO;
-			args->out_args[i].size = ctx->out_len[i];
 			continue;
 		}
 		if (ctx->out_ready[i] < len)
@@ -177,11 +204,15 @@ static ssize_t fuse_bpf_req_replied(struct fuse_bpf_req_ctx *ctx)
 	return 0;
 }
 
-/* What a callback's return value makes of the request. */
+/*
+ * What a callback may return: a decision, or an errno a server may give
+ * (above -512: no kernel-internal ones such as -ERESTARTSYS or
+ * -EIOCBQUEUED, which must never reach the VFS from here).
+ */
 static bool fuse_bpf_req_valid_ret(int ret, bool reply)
 {
 	if (ret < 0)
-		return ret >= -MAX_ERRNO;
+		return ret > -ERESTARTSYS;
 	if (reply)
 		return ret == FUSE_BPF_REQ_SEND || ret == FUSE_BPF_REQ_REPLIED;
 	return ret <= FUSE_BPF_REQ_SEND_WATCH;
@@ -206,6 +237,8 @@ static ssize_t fuse_bpf_req_send_watch(struct mnt_idmap *idmap,
 	args->bpf_seen = 1;
 	ret = __fuse_simple_request(idmap, fm, args);
 	args->bpf_seen = 0;
+	ctx->watched = true;
+	fuse_bpf_req_map_args(ctx);
 
 	/*
 	 * Nothing the request callback wrote is kept: the server's reply,
@@ -219,8 +252,8 @@ static ssize_t fuse_bpf_req_send_watch(struct mnt_idmap *idmap,
 	ctx->out_set = 0;
 	ctx->req.error = ret < 0 ? ret : 0;
 
-	idx = srcu_read_lock(&fuse_bpf_req_srcu);
-	ops = srcu_dereference(slot->ops, &fuse_bpf_req_srcu);
+	idx = srcu_read_lock(&slot->srcu);
+	ops = srcu_dereference(slot->ops, &slot->srcu);
 	if (ops && ops->reply) {
 		res = ops->reply(&ctx->req);
 		if (!fuse_bpf_req_valid_ret(res, true)) {
@@ -235,8 +268,52 @@ static ssize_t fuse_bpf_req_send_watch(struct mnt_idmap *idmap,
 			ret = fuse_bpf_req_replied(ctx);
 		}
 	}
-	srcu_read_unlock(&fuse_bpf_req_srcu, idx);
+	srcu_read_unlock(&slot->srcu, idx);
 	return ret;
+}
+
+/*
+ * Requests a program may not answer: those that end what the server
+ * counts (FORGET, RELEASE and RELEASEDIR: an answer would leave its node
+ * references and open handles behind), DESTROY (a fuseblk umount waits
+ * for the server's), and those sent for no caller or without a reply.
+ */
+static bool fuse_bpf_req_answerable(const struct fuse_args *args)
+{
+	if (args->nocreds || args->noreply)
+		return false;
+	switch (args->opcode) {
+	case FUSE_FORGET:
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+	case FUSE_DESTROY:
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The caller's ids as the server gets them, from fuse_get_req() and
+ * fuse_force_creds(): false when fuse_get_req() refuses the caller.
+ */
+static bool fuse_bpf_req_ids(struct fuse_mount *fm, struct mnt_idmap *idmap,
+			     const struct fuse_args *args, u32 *uid, u32 *gid)
+{
+	struct fuse_conn *fc = fm->fc;
+	bool no_idmap = !fm->sb || (fm->sb->s_iflags & SB_I_NOIDMAP);
+
+	if (args->force) {
+		*uid = no_idmap ? from_kuid_munged(fc->user_ns, current_fsuid()) :
+				  FUSE_INVALID_UIDGID;
+		*gid = no_idmap ? from_kgid_munged(fc->user_ns, current_fsgid()) :
+				  FUSE_INVALID_UIDGID;
+		return true;
+	}
+	*uid = from_kuid(fc->user_ns, no_idmap ? current_fsuid() :
+				      mapped_fsuid(idmap, fc->user_ns));
+	*gid = from_kgid(fc->user_ns, no_idmap ? current_fsgid() :
+				      mapped_fsgid(idmap, fc->user_ns));
+	return !no_idmap || (*uid != (u32)-1 && *gid != (u32)-1);
 }
 
 /**
@@ -255,12 +332,11 @@ bool __fuse_bpf_request(ssize_t *res, struct mnt_idmap *idmap,
 	struct fuse_conn *fc = fm->fc;
 	struct fuse_bpf_req_slot *slot = READ_ONCE(fc->bpf_req);
 	struct fuse_bpf_req_ctx ctx;
-	kuid_t fsuid = current_fsuid();
-	kgid_t fsgid = current_fsgid();
 	bool served = true;
 	int idx, ret;
+	u32 uid, gid;
 
-	if (!slot)
+	if (!slot || !fuse_bpf_req_answerable(args))
 		return false;
 	/*
 	 * What fuse_get_req() would refuse or wait for is left to it: no
@@ -273,19 +349,18 @@ bool __fuse_bpf_request(ssize_t *res, struct mnt_idmap *idmap,
 	smp_rmb();
 	if (!READ_ONCE(fc->connected) || fc->conn_error)
 		return false;
-	if (!args->nocreds && (!kuid_has_mapping(fc->user_ns, fsuid) ||
-			       !kgid_has_mapping(fc->user_ns, fsgid)))
+	if (!fuse_bpf_req_ids(fm, idmap, args, &uid, &gid))
 		return false;
 
-	idx = srcu_read_lock(&fuse_bpf_req_srcu);
-	ops = srcu_dereference(slot->ops, &fuse_bpf_req_srcu);
+	idx = srcu_read_lock(&slot->srcu);
+	ops = srcu_dereference(slot->ops, &slot->srcu);
 	if (!ops || !ops->request) {
-		srcu_read_unlock(&fuse_bpf_req_srcu, idx);
+		srcu_read_unlock(&slot->srcu, idx);
 		return false;
 	}
-	fuse_bpf_req_init(&ctx, fc, args, fsuid, fsgid);
+	fuse_bpf_req_init(&ctx, fm, args, uid, gid);
 	ret = ops->request(&ctx.req);
-	srcu_read_unlock(&fuse_bpf_req_srcu, idx);
+	srcu_read_unlock(&slot->srcu, idx);
 
 	if (!fuse_bpf_req_valid_ret(ret, false)) {
 		pr_warn_ratelimited("fuse-bpf: request program returned %d for opcode %u\n",
@@ -308,10 +383,7 @@ bool __fuse_bpf_request(ssize_t *res, struct mnt_idmap *idmap,
 
 void fuse_bpf_req_conn_free(struct fuse_conn *fc)
 {
-	struct fuse_bpf_req_slot *slot = fc->bpf_req;
-
-	if (slot && refcount_dec_and_test(&slot->count))
-		kfree(slot);
+	fuse_bpf_req_slot_put(fc->bpf_req);
 }
 
 /* kfuncs */
@@ -447,9 +519,12 @@ __bpf_kfunc void bpf_fuse_backing_release_dtor(void *fb)
 }
 CFI_NOSEAL(bpf_fuse_backing_release_dtor);
 
-/* Open flags a program may use: no creating, truncating or appending. */
-#define FUSE_BPF_OPEN_FLAGS	(O_ACCMODE | O_DIRECTORY | O_NOFOLLOW | \
-				 O_LARGEFILE)
+/*
+ * Open flags a program may use: read-only (nothing it holds is written, and
+ * a file held open for writing would keep ETXTBSY, a read-only remount or
+ * a lease from others).
+ */
+#define FUSE_BPF_OPEN_FLAGS	(O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
 
 /*
  * Open @name beneath @dir as overlayfs opens a layer's file: look up,
@@ -476,11 +551,8 @@ static struct file *fuse_bpf_open_beneath(const struct path *dir,
 	err = -ENOTDIR;
 	if ((flags & O_DIRECTORY) && !d_is_dir(path.dentry))
 		goto out;
-	err = -EISDIR;
-	if ((flags & O_ACCMODE) != O_RDONLY && d_is_dir(path.dentry))
-		goto out;
 	err = inode_permission(mnt_idmap(path.mnt), d_inode(path.dentry),
-			       ACC_MODE(flags) | MAY_OPEN);
+			       MAY_READ | MAY_OPEN);
 	if (err)
 		goto out;
 	file = dentry_open(&path, flags & ~O_NOFOLLOW, current_cred());
@@ -498,12 +570,14 @@ out:
  * @name: a path relative to @dir that stays beneath it: no "..", absolute
  *	symlink or mount crossing leads out (-EXDEV)
  * @name__sz: its size; it ends there or at a NUL
- * @flags: O_RDONLY, O_WRONLY or O_RDWR, and O_DIRECTORY, O_NOFOLLOW
+ * @flags: O_RDONLY, with O_DIRECTORY or O_NOFOLLOW
  *
- * Opens a file or directory (nothing else) with the credentials @dir was
- * registered with, checking its permission as the server could; the new
- * backing has those credentials too. Sleepable: only the @request
- * callback may call it.
+ * Opens a file or directory (nothing else) for reading, with the
+ * credentials @dir was registered with, checking the permission as the
+ * server could; the new backing has those credentials too. "Beneath" is
+ * of the path: a hard link beneath @dir to a file elsewhere opens that
+ * file, as it would for the server. Sleepable: only the @request callback
+ * may call it.
  *
  * Return: a new reference, or NULL on any error.
  */
@@ -722,11 +796,15 @@ static struct fuse_bpf_req_slot *fuse_bpf_req_slot_get(struct fuse_conn *fc)
 	new = kzalloc(sizeof(*new), GFP_KERNEL);
 	if (!new)
 		return ERR_PTR(-ENOMEM);
+	if (init_srcu_struct(&new->srcu)) {
+		kfree(new);
+		return ERR_PTR(-ENOMEM);
+	}
 	/* The connection's reference. */
 	refcount_set(&new->count, 1);
 	slot = cmpxchg(&fc->bpf_req, NULL, new);
 	if (slot) {
-		kfree(new);
+		fuse_bpf_req_slot_put(new);
 		return slot;
 	}
 	return new;
@@ -788,9 +866,8 @@ static void fuse_bpf_req_unreg(void *kdata, struct bpf_link *link)
 	mutex_unlock(&fuse_bpf_req_lock);
 	if (WARN_ON_ONCE(!slot))
 		return;
-	synchronize_srcu(&fuse_bpf_req_srcu);
-	if (refcount_dec_and_test(&slot->count))
-		kfree(slot);
+	synchronize_srcu(&slot->srcu);
+	fuse_bpf_req_slot_put(slot);
 }
 
 /* A link moved to another map, which must name the same connection. */
@@ -798,6 +875,7 @@ static int fuse_bpf_req_update(void *kdata, void *old_kdata,
 			       struct bpf_link *link)
 {
 	struct fuse_bpf_request_ops *ops = kdata, *old = old_kdata;
+	struct fuse_bpf_req_slot *slot = NULL;
 	struct fuse_conn *fc;
 	int err;
 
@@ -817,16 +895,17 @@ static int fuse_bpf_req_update(void *kdata, void *old_kdata,
 	if (ops->slot)
 		goto out;
 	/* The new map takes over the old one's reference. */
-	ops->slot = old->slot;
+	slot = old->slot;
+	ops->slot = slot;
 	old->slot = NULL;
-	rcu_assign_pointer(ops->slot->ops, ops);
+	rcu_assign_pointer(slot->ops, ops);
 	err = 0;
 out:
 	mutex_unlock(&fuse_bpf_req_lock);
 	fuse_conn_put(fc);
 	/* The old map is freed when this returns: its callers are gone. */
 	if (!err)
-		synchronize_srcu(&fuse_bpf_req_srcu);
+		synchronize_srcu(&slot->srcu);
 	return err;
 }
 

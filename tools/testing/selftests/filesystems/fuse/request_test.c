@@ -7,6 +7,7 @@
  * server (fuse_test_daemon logs each one).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -293,6 +295,15 @@ TEST_F(req, bad_return_value)
 	ASSERT_EQ(EIO, errno);
 	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_STATFS);
 
+	/* Kernel-internal errnos, which no server may reply, are refused. */
+	self->skel->bss->bad_ret = 2;
+	ASSERT_EQ(-1, statfs(self->d->mnt, &sfs));
+	ASSERT_EQ(EIO, errno);
+	self->skel->bss->bad_ret = 3;
+	ASSERT_EQ(-1, statfs(self->d->mnt, &sfs));
+	ASSERT_EQ(EIO, errno);
+	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_STATFS);
+
 	self->skel->bss->bad_ret = 0;
 	ASSERT_EQ(0, statfs(self->d->mnt, &sfs));
 	ASSERT_EQ(255, sfs.f_namelen);
@@ -376,6 +387,38 @@ TEST_F(req, edit_reply)
 	ASSERT_EQ(-1, fd);
 	ASSERT_EQ(EROFS, errno);
 	ASSERT_FUSE_RECEIVED(self->d, FUSE_OPEN);
+}
+
+/* Whether the listing of the mount's root has @name. */
+static bool listed(struct ftd *d, const char *name)
+{
+	DIR *dir = opendir(d->mnt);
+	struct dirent *de;
+	bool found = false;
+
+	while (dir && (de = readdir(dir)))
+		found |= !strcmp(de->d_name, name);
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/*
+ * A reply callback edits a listing in the reply's page: the server lists
+ * REQ_HIDDEN, the caller does not see it, the other names stay.
+ */
+TEST_F(req, edit_listing)
+{
+	ASSERT_TRUE(listed(self->d, REQ_HIDDEN));
+	ATTACH(watch);
+	ftd_log_clear(self->d);
+	ASSERT_FALSE(listed(self->d, REQ_HIDDEN));
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_READDIR);
+	ASSERT_LE(1, self->skel->bss->hidden_seen);
+	ASSERT_TRUE(listed(self->d, "file"));
+	ASSERT_TRUE(listed(self->d, "dir"));
+	ASSERT_TRUE(listed(self->d, "link"));
+	ASSERT_TRUE(listed(self->d, "b"));
 }
 
 /* Detached, the program answers nothing: the server is asked again. */
@@ -510,6 +553,22 @@ FIXTURE_SETUP(req_backing)
 	ASSERT_EQ(0, mkdir(path, 0755));
 	snprintf(path, sizeof(path), "%s/sub/inner", self->back);
 	ASSERT_EQ(0, write_file(path, INNER_SIZE, 0644));
+	snprintf(path, sizeof(path), "%s/sub/dir", self->back);
+	ASSERT_EQ(0, mkdir(path, 0755));
+	/* Ways out of sub/, each to a file that exists */
+	snprintf(path, sizeof(path), "%s/sub/rlink", self->back);
+	ASSERT_EQ(0, symlink("../data", path));
+	snprintf(path, sizeof(path), "%s/sub/alink", self->back);
+	{
+		char target[128];
+
+		snprintf(target, sizeof(target), "%s/data", self->back);
+		ASSERT_EQ(0, symlink(target, path));
+	}
+	snprintf(path, sizeof(path), "%s/sub/fifo", self->back);
+	ASSERT_EQ(0, mkfifo(path, 0666));
+	snprintf(path, sizeof(path), "%s/sub/null", self->back);
+	ASSERT_EQ(0, mknod(path, S_IFCHR | 0666, makedev(1, 3)));
 
 	self->cfg.entries = req_tree;
 	self->cfg.uncached = true;
@@ -520,8 +579,8 @@ FIXTURE_SETUP(req_backing)
 	snprintf(path, sizeof(path), "%s/data", self->back);
 	self->file_id = backing_register(self->d, path, O_RDONLY);
 	ASSERT_LT(0, self->file_id) TH_LOG("register: %s", strerror(errno));
-	self->dir_id = backing_register(self->d, self->back,
-					O_RDONLY | O_DIRECTORY);
+	snprintf(path, sizeof(path), "%s/sub", self->back);
+	self->dir_id = backing_register(self->d, path, O_RDONLY | O_DIRECTORY);
 	ASSERT_LT(0, self->dir_id) TH_LOG("register: %s", strerror(errno));
 
 	self->skel = request_backing__open();
@@ -612,22 +671,62 @@ TEST_F(req_backing, released_with_the_map)
 	ASSERT_EQ(0, mount("reqbk", self->back, "tmpfs", 0, "size=4m"));
 }
 
+/* Make a LOOKUP of @name open @path beneath the registered sub/. */
+static int put_beneath(struct request_backing *skel, const char *name,
+		       const char *path)
+{
+	struct req_entry_key key = { .parent = FUSE_ROOT_ID };
+	char value[REQ_PATH_MAX] = {};
+
+	strcpy(key.name, name);
+	strcpy(value, path);
+	return bpf_map__update_elem(skel->maps.beneath, &key, sizeof(key),
+				    value, sizeof(value), BPF_ANY);
+}
+
 /*
  * LOOKUP answered with a file the program opened beneath a registered
- * directory; a path climbing out of it stops at it (no /etc/passwd).
+ * directory (sub/ of the backing): paths that stay beneath it open, every
+ * way out fails although each leads to a file that exists (data beside
+ * sub/ is DATA_SIZE bytes, /etc/passwd is there), and so do devices and
+ * fifos (without hanging). The program answers ENOENT when it cannot open.
  */
 TEST_F(req_backing, open_beneath)
 {
+	static const struct {
+		const char *name, *path;
+		bool opens;
+	} cases[] = {
+		{ "inner", "inner", true },
+		{ "viadir", "dir/../inner", true },
+		{ "up", "../data", false },
+		{ "escape", "../../../../etc/passwd", false },
+		{ "abs", "/etc/passwd", false },
+		{ "rlink", "rlink", false },
+		{ "alink", "alink", false },
+		{ "fifo", "fifo", false },
+		{ "null", "null", false },
+	};
 	struct stat st;
+	int i, ret;
 
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		ASSERT_EQ(0, put_beneath(self->skel, cases[i].name,
+					 cases[i].path));
 	ftd_log_clear(self->d);
-	ASSERT_EQ(0, stat(mnt_path(self->d, "inner"), &st))
-		TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(INNER_SIZE, st.st_size);
-	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_LOOKUP);
-
-	ASSERT_EQ(-1, stat(mnt_path(self->d, "escape"), &st));
-	ASSERT_EQ(ENOENT, errno);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ret = stat(mnt_path(self->d, cases[i].name), &st);
+		if (cases[i].opens) {
+			EXPECT_EQ(0, ret) TH_LOG("%s: %s", cases[i].name,
+						 strerror(errno));
+			EXPECT_EQ(INNER_SIZE, st.st_size);
+		} else {
+			EXPECT_EQ(-1, ret) TH_LOG("%s opened, %lld bytes",
+						  cases[i].name,
+						  (long long)st.st_size);
+			EXPECT_EQ(ENOENT, errno);
+		}
+	}
 	ASSERT_FUSE_NOT_RECEIVED(self->d, FUSE_LOOKUP);
 }
 

@@ -13,6 +13,7 @@
 #define ERANGE	34
 #define ENODATA	61
 #define EROFS	30
+#define EIO	5
 #define FOPEN_PASSTHROUGH	(1 << 7)	/* linux/fuse.h: a #define, not in BTF */
 
 extern int bpf_fuse_req_in_dynptr(struct fuse_bpf_request *req, __u32 i,
@@ -39,7 +40,7 @@ __u32 served;		/* requests a program answered */
 __u32 sent;		/* requests it let through */
 __u32 replies;		/* reply callbacks run */
 __u64 deny_nodeid;	/* serve: OPEN of it fails with -EACCES */
-int bad_ret;		/* serve: STATFS returns REQ_GARBAGE */
+int bad_ret;		/* serve: STATFS returns a bad value (1, 2, 3) */
 int big_out_err;	/* serve: bpf_fuse_req_out_dynptr() past the size */
 int small_out_err;	/* serve: a fixed argument's size less one */
 int in_err;		/* serve: bpf_fuse_req_in_dynptr() past in_numargs */
@@ -47,6 +48,7 @@ __u32 last_uid;		/* the caller of the last GETATTR */
 __u32 last_pid;
 int reply_error;	/* watch: the server's result last seen */
 __u32 reply_size;	/* watch: the size of the server's reply */
+__u32 hidden_seen;	/* watch: records of REQ_HIDDEN removed */
 __u64 pt_nodeid;	/* serve: OPEN of it is served by passthrough */
 __u32 pt_backing;	/* from this backing id */
 
@@ -161,8 +163,12 @@ int BPF_PROG(serve_request, struct fuse_bpf_request *req)
 		}
 		break;
 	case FUSE_STATFS:
-		if (bad_ret)
+		if (bad_ret == 1)
 			return REQ_GARBAGE;
+		if (bad_ret == 2)
+			return -512;	/* -ERESTARTSYS: not a server's errno */
+		if (bad_ret == 3)
+			return -529;	/* -EIOCBQUEUED */
 		break;
 	case FUSE_GETXATTR:
 		return serve_getxattr(req);
@@ -183,8 +189,51 @@ SEC("struct_ops/watch_request")
 int BPF_PROG(watch_request, struct fuse_bpf_request *req)
 {
 	if (req->opcode == FUSE_GETATTR || req->opcode == FUSE_OPEN ||
-	    req->opcode == FUSE_LOOKUP)
+	    req->opcode == FUSE_LOOKUP || req->opcode == FUSE_READDIR)
 		return FUSE_BPF_REQ_SEND_WATCH;
+	return FUSE_BPF_REQ_SEND;
+}
+
+#define DIRENT_HDR	sizeof(struct fuse_dirent)
+#define DIRENT_MAX	(DIRENT_HDR + 256)
+
+/*
+ * Remove the record named REQ_HIDDEN from the server's listing, in the
+ * page of the reply: move the records after it to its place, and give
+ * the reply its new size.
+ */
+static __always_inline int hide_in_listing(struct fuse_bpf_request *req)
+{
+	const char hidden[] = REQ_HIDDEN;
+	__u32 size = req->out_size[0], rd = 0, wr = 0, reclen;
+	char rec[DIRENT_MAX];
+	struct fuse_dirent *de = (void *)rec;
+	struct bpf_dynptr d;
+	int i;
+
+	if (req->error || bpf_fuse_req_out_dynptr(req, 0, size, &d))
+		return FUSE_BPF_REQ_SEND;
+	bpf_for(i, 0, 256) {
+		if (rd >= size)
+			break;
+		if (bpf_dynptr_read(rec, DIRENT_HDR, &d, rd, 0))
+			return -EIO;
+		reclen = (DIRENT_HDR + de->namelen + 7) & ~7U;
+		if (reclen > sizeof(rec) || bpf_dynptr_read(rec, reclen, &d, rd, 0))
+			return -EIO;
+		rd += reclen;
+		if (de->namelen == sizeof(hidden) - 1 &&
+		    !__builtin_memcmp(de->name, hidden, sizeof(hidden) - 1)) {
+			hidden_seen++;
+			continue;
+		}
+		if (wr != rd - reclen && bpf_dynptr_write(&d, wr, rec, reclen, 0))
+			return -EIO;
+		wr += reclen;
+	}
+	/* The last size given is the reply's. */
+	if (wr != size && bpf_fuse_req_out_dynptr(req, 0, wr, &d))
+		return -EIO;
 	return FUSE_BPF_REQ_SEND;
 }
 
@@ -201,6 +250,8 @@ int BPF_PROG(watch_reply, struct fuse_bpf_request *req)
 		return req->error ? req->error : -EROFS;
 	if (req->opcode == FUSE_LOOKUP)
 		return FUSE_BPF_REQ_SEND;
+	if (req->opcode == FUSE_READDIR)
+		return hide_in_listing(req);
 	if (req->error || bpf_fuse_req_out_dynptr(req, 0, sizeof(attr), &out))
 		return FUSE_BPF_REQ_SEND;
 	if (bpf_dynptr_read(&attr, sizeof(attr), &out, 0, 0))

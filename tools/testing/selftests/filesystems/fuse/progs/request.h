@@ -9,9 +9,9 @@
 #define REQ_XATTR_NAME		"user.bpf"
 #define REQ_XATTR_VALUE		"from a request program"
 #define REQ_READLINK_TARGET	"target/of/bpf"
+#define REQ_HIDDEN		"other"	/* watch: removed from listings */
 
-#define REQ_INNER_PATH		"sub/inner"	/* beneath the backing dir */
-#define REQ_ESCAPE_PATH		"../../../etc/passwd"
+#define REQ_PATH_MAX		64	/* a path beneath a backing directory */
 
 /* Key of the entries map: a name in a directory. */
 struct req_entry_key {

@@ -2,9 +2,10 @@
 /*
  * A request program that holds backing files (request_test.c, fixture
  * req_backing): GETATTR of a node is answered from a backing file the
- * server registered, kept in a map as a kptr; a LOOKUP of "inner" opens
- * a path beneath a registered backing directory and answers with its
- * attributes.
+ * server registered, kept in a map as a kptr; a LOOKUP of a name the
+ * beneath map holds opens its path beneath a registered backing
+ * directory and answers with its attributes; a LOOKUP of a name the picks
+ * map holds backs the node by one of two backing files.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -44,7 +45,7 @@ struct {
 __u64 file_nodeid;	/* GETATTR of it is answered from file_backing */
 __u32 file_backing;	/* backing id of a registered file */
 __u32 dir_backing;	/* backing id of a registered directory */
-__u64 inner_nodeid;	/* the node id LOOKUP "inner" answers with */
+__u64 inner_nodeid;	/* the node id a LOOKUP of a beneath name answers with */
 __u32 acquired;		/* bpf_fuse_backing_acquire() calls that held */
 __u32 served;
 int getattr_err;
@@ -68,6 +69,18 @@ struct {
 } picks SEC(".maps");
 
 __u32 picked_upper, picked_lower;
+
+/* A name of the root -> a path beneath the directory dir_backing */
+struct beneath {
+	char path[REQ_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct req_entry_key);
+	__type(value, struct beneath);
+} beneath SEC(".maps");
 
 static __always_inline int reply_attr(struct fuse_bpf_request *req,
 				      struct fuse_backing *fb)
@@ -185,12 +198,10 @@ static __always_inline int pick_backing(struct fuse_bpf_request *req,
 
 static __always_inline int serve_lookup(struct fuse_bpf_request *req)
 {
-	const char inner[] = REQ_INNER_PATH;
-	const char escape[] = REQ_ESCAPE_PATH;
 	struct req_entry_key key = { .parent = req->nodeid };
 	__u32 len = req->in_size[0];
-	char *name = key.name;
 	struct bpf_dynptr in;
+	struct beneath *b;
 	struct pick *p;
 
 	if (req->nodeid != 1 || len > sizeof(key.name))
@@ -201,10 +212,9 @@ static __always_inline int serve_lookup(struct fuse_bpf_request *req)
 	p = bpf_map_lookup_elem(&picks, &key);
 	if (p)
 		return pick_backing(req, p);
-	if (!__builtin_memcmp(name, "inner", 6))
-		return open_beneath(req, inner, sizeof(inner) - 1);
-	if (!__builtin_memcmp(name, "escape", 7))
-		return open_beneath(req, escape, sizeof(escape) - 1);
+	b = bpf_map_lookup_elem(&beneath, &key);
+	if (b)
+		return open_beneath(req, b->path, sizeof(b->path));
 	return FUSE_BPF_REQ_SEND;
 }
 
