@@ -92,7 +92,7 @@ rm -rf "${out:?}/bin" "$out/profiles"
 rm -f "$out/marks.txt" "$out/regions.txt" "$out/kallsyms" "$out/report.txt"
 mkdir -p "$out/bin"
 cp "$bench/fsbench" "$bench/benchfs" "$bench/trivial.bpf.o" "$out/bin/"
-# the request-program sample, for CONFIGS rqnobpf and rqbpf
+# the request-program sample, for CONFIGS rqnobpf, rqbpf and rqsend
 [ ! -x "$bench/fuse_bpf_reqcache" ] || cp "$bench/fuse_bpf_reqcache" "$out/bin/"
 cp "$kernel" "$out/bzImage"
 src=$REPO/harness/bench

@@ -309,6 +309,12 @@ static bool fuse_bpf_req_ids(struct fuse_mount *fm, struct mnt_idmap *idmap,
 				  FUSE_INVALID_UIDGID;
 		return true;
 	}
+	if (no_idmap && fc->user_ns == &init_user_ns) {
+		/* The ids are the initial namespace's, all mapped. */
+		*uid = __kuid_val(current_fsuid());
+		*gid = __kgid_val(current_fsgid());
+		return true;
+	}
 	*uid = from_kuid(fc->user_ns, no_idmap ? current_fsuid() :
 				      mapped_fsuid(idmap, fc->user_ns));
 	*gid = from_kgid(fc->user_ns, no_idmap ? current_fsgid() :

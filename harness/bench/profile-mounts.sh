@@ -9,9 +9,10 @@
 # $B/mnt/C, backed by $B/C.back: pt (6.12 passthrough, benchfs as the
 # daemon), fbnd (fuse-bpf, no daemon), fbndc (no daemon, with
 # backing_timeout=1000), fbd (benchfs as the daemon), fbtriv (benchfs
-# and a trivial program), and rqnobpf and rqbpf (the classic daemon
-# samples/fuse/fuse_bpf_reqcache, timeouts 0, without and with its
-# request program; $O/fuse_bpf_reqcache). Only those asked for are
+# and a trivial program), and rqnobpf, rqbpf and rqsend (the classic
+# daemon samples/fuse/fuse_bpf_reqcache, timeouts 0, without its request
+# program, with it, and with a program that answers nothing, --send-all;
+# $O/fuse_bpf_reqcache). Only those asked for are
 # mounted, so that a kernel without fuse-bpf profiles the others.
 prof_mount() {
 	local c
@@ -42,9 +43,10 @@ prof_mount() {
 			"$O/benchfs" mount fb "$B/fbtriv.back" "$B/mnt/fbtriv" \
 				"$B/fbtriv.counts" "$O/trivial.bpf.o" trivial_pre \
 				trivial_post >/dev/null ;;
-		rqnobpf | rqbpf)
+		rqnobpf | rqbpf | rqsend)
 			local opt=--no-bpf
 			[ "$c" = rqbpf ] && opt=--timeout=0
+			[ "$c" = rqsend ] && opt=--send-all
 			"$O/fuse_bpf_reqcache" "$opt" "$B/$c.back" "$B/mnt/$c" &
 			until grep -q " $B/mnt/$c fuse" /proc/self/mounts; do
 				sleep 0.05

@@ -61,6 +61,8 @@ struct {
 __u64 served_getattr;
 __u64 served_lookup;
 __u64 sent;
+/* --send-all: answer nothing, as a trivial program (set before load) */
+const volatile bool send_all;
 
 static __always_inline int reply(struct fuse_bpf_request *req, void *data,
 				 __u32 size)
@@ -120,6 +122,8 @@ int BPF_PROG(reqcache_request, struct fuse_bpf_request *req)
 {
 	int ret = FUSE_BPF_REQ_SEND;
 
+	if (send_all)
+		return FUSE_BPF_REQ_SEND;
 	switch (req->opcode) {
 	case FUSE_GETATTR:
 		ret = getattr(req);

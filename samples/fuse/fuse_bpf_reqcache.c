@@ -109,6 +109,7 @@ static struct {
 	const char *status;
 	double timeout;
 	bool no_bpf;
+	bool send_all;
 	struct fuse_session *se;
 
 	struct node root;
@@ -289,7 +290,8 @@ static void publish_attr(struct node *n, const struct stat *st)
 	};
 	int err;
 
-	if (!rc.skel)
+	/* --send-all: the program answers nothing, publish nothing */
+	if (!rc.skel || rc.send_all)
 		return;
 	fuse_attr_from_stat(&a.attr, st);
 	err = bpf_map__update_elem(rc.skel->maps.attrs, &n->id, sizeof(n->id),
@@ -328,7 +330,7 @@ static void publish_entry(struct node *parent, const char *name,
 	bool fresh;
 	int err;
 
-	if (!rc.skel || strlen(name) >= sizeof(key.name))
+	if (!rc.skel || rc.send_all || strlen(name) >= sizeof(key.name))
 		return;
 	for (p = n->pubs; p; p = p->next)
 		if (p->parent == parent->id && !strcmp(p->name, name))
@@ -1154,6 +1156,7 @@ static int bpf_start(int fuse_fd)
 	}
 	rc.skel = skel;
 	skel->struct_ops.reqcache->fuse_fd = fuse_fd;
+	skel->rodata->send_all = rc.send_all;
 	err = fuse_bpf_reqcache__load(skel);
 	if (err) {
 		fprintf(stderr, PROG ": loading the BPF program: %s\n",
@@ -1180,6 +1183,8 @@ static void print_usage(FILE *f)
 		"  --timeout=SECONDS  entry and attribute timeouts (default 0)\n"
 		"  --no-bpf           no request program: every request reaches\n"
 		"                     the daemon\n"
+		"  --send-all         a request program that answers nothing (what\n"
+		"                     the program's call costs a request)\n"
 		"  --status=FILE      write the request counters to FILE on SIGUSR1\n"
 		"  -h, --help         this text\n"
 		"Must run as root. Exits when unmounted or on SIGTERM/SIGINT.\n"
@@ -1206,6 +1211,7 @@ static int parse_args(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-bpf", no_argument, NULL, 'n' },
+		{ "send-all", no_argument, NULL, 'a' },
 		{ "status", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -1225,6 +1231,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'n':
 			rc.no_bpf = true;
+			break;
+		case 'a':
+			rc.send_all = true;
 			break;
 		case 's':
 			if (!*optarg)
