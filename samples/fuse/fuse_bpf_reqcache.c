@@ -27,7 +27,18 @@
  * not: the maps keep what the daemon last published until a change
  * through the mount deletes it (--no-bpf gives the classic behaviour).
  *
+ * --hide=PREFIX is fuse_bpf_mirror's policy (names starting with PREFIX
+ * do not exist, in every directory, for every caller), enforced by the
+ * program: it fails a LOOKUP of a hidden name and every request naming
+ * one with -ENOENT, and removes hidden names from READDIR replies (see
+ * fuse_bpf_reqcache.bpf.c), so that none of those requests reaches the
+ * daemon. The daemon leaves hiding to the program, and counts any request
+ * naming a hidden name that reaches it (hidden_received in the status
+ * file: 0 while the program works). With --no-bpf the daemon hides the
+ * names itself, answering the same.
+ *
  *   --timeout=SECONDS  entry and attribute timeouts (FUSE's own cache)
+ *   --hide=PREFIX      names starting with PREFIX do not exist, anywhere
  *   --no-bpf           no request program
  *   --status=FILE      write the request counters to FILE on SIGUSR1
  *
@@ -107,6 +118,7 @@ static struct {
 	const char *source;
 	const char *mountpoint;
 	const char *status;
+	const char *hide;
 	double timeout;
 	bool no_bpf;
 	bool send_all;
@@ -124,6 +136,7 @@ static struct {
 
 	/* written by the loop, read by the status thread */
 	__u64 counts[MAX_OPCODE];
+	__u64 hidden_received;
 } rc = {
 	.next_id = FUSE_ROOT_ID + 1,
 	.root = { .id = FUSE_ROOT_ID, .fd = -1 },
@@ -165,6 +178,27 @@ static void count(__u32 opcode)
 {
 	if (opcode < MAX_OPCODE)
 		__atomic_fetch_add(&rc.counts[opcode], 1, __ATOMIC_RELAXED);
+}
+
+/* --hide */
+
+static bool hidden(const char *name)
+{
+	return rc.hide && !strncmp(name, rc.hide, strlen(rc.hide));
+}
+
+/*
+ * A request naming @name reached the daemon: count it if @name is
+ * hidden. True if the daemon must refuse it with ENOENT, which it does
+ * only without the program; with the program, hiding is the program's
+ * alone (the counter shows what it let through).
+ */
+static bool refuse_hidden(const char *name)
+{
+	if (!hidden(name))
+		return false;
+	__atomic_fetch_add(&rc.hidden_received, 1, __ATOMIC_RELAXED);
+	return rc.no_bpf;
 }
 
 /* nodes */
@@ -474,6 +508,8 @@ static void rc_init(void *userdata, struct fuse_conn_info *conn)
 	count(FUSE_INIT);
 	/* An O_TRUNC open becomes a SETATTR: one place to unpublish. */
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Plain READDIR only: the program edits its records (--hide). */
+	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 }
 
 static void rc_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -485,6 +521,10 @@ static void rc_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	count(FUSE_LOOKUP);
 	if (!p) {
 		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (refuse_hidden(name)) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	err = do_lookup(p, name, &e, &n);
@@ -667,6 +707,10 @@ static void rc_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (refuse_hidden(name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	unpublish_name(p, name);
 	unpublish(p);
 	if (mknodat(p->fd, name, mode, rdev))
@@ -683,6 +727,10 @@ static void rc_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	count(FUSE_MKDIR);
 	if (!p) {
 		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (refuse_hidden(name)) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	unpublish_name(p, name);
@@ -703,6 +751,10 @@ static void rc_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (refuse_hidden(name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	unpublish_name(p, name);
 	unpublish(p);
 	if (symlinkat(link, p->fd, name))
@@ -720,6 +772,10 @@ static void rc_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	count(FUSE_LINK);
 	if (!n || !p) {
 		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (refuse_hidden(newname)) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	/* its link count and ctime change, and the directory's */
@@ -742,6 +798,10 @@ static void rc_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (refuse_hidden(name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	n = unpublish_name(p, name);
 	unpublish(p);
 	if (unlinkat(p->fd, name, 0))
@@ -759,6 +819,10 @@ static void rc_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	count(FUSE_RMDIR);
 	if (!p) {
 		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (refuse_hidden(name)) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	n = unpublish_name(p, name);
@@ -780,6 +844,11 @@ static void rc_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	count(flags ? FUSE_RENAME2 : FUSE_RENAME);
 	if (!p || !np) {
 		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	/* (both counted) */
+	if (refuse_hidden(name) | refuse_hidden(newname)) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	/* both names, both nodes (a directory's ".." and ctime), both dirs */
@@ -833,6 +902,10 @@ static void rc_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	count(FUSE_CREATE);
 	if (!p) {
 		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (refuse_hidden(name)) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	unpublish_name(p, name);
@@ -954,6 +1027,7 @@ static void rc_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct dirp *d = (struct dirp *)(uintptr_t)fi->fh;
 	size_t used = 0, len;
+	bool shown = false;
 	char *buf;
 
 	count(FUSE_READDIR);
@@ -982,14 +1056,29 @@ static void rc_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 				break;
 			}
 		}
+		if (hidden(d->entry->d_name) && rc.no_bpf) {
+			d->offset = d->entry->d_off;
+			d->entry = NULL;
+			continue;
+		}
 		st.st_ino = d->entry->d_ino;
 		st.st_mode = DTTOIF(d->entry->d_type);
 		len = fuse_add_direntry(req, buf + used, size - used,
 					d->entry->d_name, &st,
 					d->entry->d_off);
+		if (len > size - used && used && !shown) {
+			/*
+			 * A full reply of hidden names only, which the
+			 * program would empty: an empty reply ends the
+			 * listing. Leave them out here and go on.
+			 */
+			used = 0;
+			continue;
+		}
 		if (len > size - used)
 			break;
 		used += len;
+		shown |= !hidden(d->entry->d_name);
 		d->offset = d->entry->d_off;
 		d->entry = NULL;
 	}
@@ -1056,6 +1145,9 @@ static void write_status(void)
 							    __ATOMIC_RELAXED));
 	fprintf(f, "nodes %llu\n", (unsigned long long)
 		__atomic_load_n(&rc.nr_nodes, __ATOMIC_RELAXED));
+	if (rc.hide)
+		fprintf(f, "hidden_received %llu\n", (unsigned long long)
+			__atomic_load_n(&rc.hidden_received, __ATOMIC_RELAXED));
 	if (rc.skel) {
 		struct fuse_bpf_reqcache__bss *bss = rc.skel->bss;
 
@@ -1066,6 +1158,14 @@ static void write_status(void)
 			__atomic_load_n(&bss->served_lookup, __ATOMIC_RELAXED));
 		fprintf(f, "bpf:sent %llu\n", (unsigned long long)
 			__atomic_load_n(&bss->sent, __ATOMIC_RELAXED));
+		if (rc.hide) {
+			fprintf(f, "bpf:hidden_lookups %llu\n", (unsigned long long)
+				__atomic_load_n(&bss->hidden_lookups, __ATOMIC_RELAXED));
+			fprintf(f, "bpf:hidden_refused %llu\n", (unsigned long long)
+				__atomic_load_n(&bss->hidden_refused, __ATOMIC_RELAXED));
+			fprintf(f, "bpf:hidden_dirents %llu\n", (unsigned long long)
+				__atomic_load_n(&bss->hidden_dirents, __ATOMIC_RELAXED));
+		}
 	}
 	if (fclose(f) || rename(tmp, rc.status))
 		fprintf(stderr, PROG ": %s: %s\n", rc.status, strerror(errno));
@@ -1157,6 +1257,11 @@ static int bpf_start(int fuse_fd)
 	rc.skel = skel;
 	skel->struct_ops.reqcache->fuse_fd = fuse_fd;
 	skel->rodata->send_all = rc.send_all;
+	if (rc.hide) {
+		memcpy((char *)skel->rodata->hide_prefix, rc.hide,
+		       strlen(rc.hide));
+		skel->rodata->hide_len = strlen(rc.hide);
+	}
 	err = fuse_bpf_reqcache__load(skel);
 	if (err) {
 		fprintf(stderr, PROG ": loading the BPF program: %s\n",
@@ -1181,6 +1286,8 @@ static void print_usage(FILE *f)
 		"Mirror SOURCE at MOUNTPOINT as a classic FUSE file system whose\n"
 		"LOOKUP and GETATTR a fuse-bpf request program answers from maps.\n"
 		"  --timeout=SECONDS  entry and attribute timeouts (default 0)\n"
+		"  --hide=PREFIX      names starting with PREFIX do not exist\n"
+		"                     (1 to %d characters, no '/')\n"
 		"  --no-bpf           no request program: every request reaches\n"
 		"                     the daemon\n"
 		"  --send-all         a request program that answers nothing (what\n"
@@ -1190,7 +1297,8 @@ static void print_usage(FILE *f)
 		"Must run as root. Exits when unmounted or on SIGTERM/SIGINT.\n"
 		"Changes made directly in SOURCE are not seen through the mount\n"
 		"while the program has the file in its maps (until a change\n"
-		"through the mount); --no-bpf sees them at once.\n");
+		"through the mount); --no-bpf sees them at once.\n",
+		REQCACHE_HIDE_MAX);
 }
 
 static int bad_option(const char *fmt, ...)
@@ -1210,6 +1318,7 @@ static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 't' },
+		{ "hide", required_argument, NULL, 'H' },
 		{ "no-bpf", no_argument, NULL, 'n' },
 		{ "send-all", no_argument, NULL, 'a' },
 		{ "status", required_argument, NULL, 's' },
@@ -1228,6 +1337,15 @@ static int parse_args(int argc, char **argv)
 			    rc.timeout > UINT32_MAX)
 				return bad_option("--timeout=%s: seconds, 0 or more",
 						  optarg);
+			break;
+		case 'H':
+			if (rc.hide)
+				return bad_option("--hide given twice");
+			if (!*optarg || strlen(optarg) > REQCACHE_HIDE_MAX ||
+			    strchr(optarg, '/'))
+				return bad_option("--hide=%s: 1 to %d characters, no '/'",
+						  optarg, REQCACHE_HIDE_MAX);
+			rc.hide = optarg;
 			break;
 		case 'n':
 			rc.no_bpf = true;
@@ -1250,6 +1368,8 @@ static int parse_args(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return bad_option("expected SOURCE and MOUNTPOINT");
+	if (rc.hide && rc.send_all)
+		return bad_option("--send-all answers nothing: not with --hide");
 	rc.source = argv[optind];
 	rc.mountpoint = argv[optind + 1];
 	return 0;
@@ -1284,6 +1404,12 @@ int main(int argc, char **argv)
 	rc.root.ino = st.st_ino;
 
 	ret = 1;
+	/*
+	 * Before the mount: a SIGUSR1 sent as soon as the mount shows must
+	 * find its thread, not kill the daemon.
+	 */
+	if (rc.status && start_status_thread())
+		goto out;
 	if (fuse_opt_add_arg(&args, PROG) ||
 	    fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, "fsname=" PROG ",subtype=" PROG))
@@ -1299,8 +1425,6 @@ int main(int argc, char **argv)
 	mounted = true;
 	/* Nothing is answered before the loop: INIT waits for it. */
 	if (!rc.no_bpf && bpf_start(fuse_session_fd(rc.se)))
-		goto out;
-	if (rc.status && start_status_thread())
 		goto out;
 
 	/* 0, or the number of the signal that ended it */

@@ -13,6 +13,8 @@
  * served stat costs, so longer names are left to the daemon.
  */
 #define REQCACHE_NAME_SIZE	64
+/* bytes of a --hide prefix, at most (as fuse_bpf_mirror's) */
+#define REQCACHE_HIDE_MAX	32
 /* entries of each map; past that the daemon stops publishing */
 #define REQCACHE_MAX_ENTRIES	16384
 
