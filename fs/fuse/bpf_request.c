@@ -185,11 +185,11 @@ static ssize_t fuse_bpf_req_replied(struct fuse_bpf_req_ctx *ctx)
 
 		if (!ctx->out_data[i]) {
 			/*
-			 * Never writable: the server's reply, if any, stays;
-			 * the program cannot answer without it (no silent
-			 * empty READ).
+			 * Never writable: the server's reply, if it gave one,
+			 * stays; without one the program cannot answer (no
+			 * silent empty READ).
 			 */
-			if (!ctx->watched || !var)
+			if (!ctx->watched || !var || ctx->req.error)
 				return -EIO;
 			continue;
 		}
