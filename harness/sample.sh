@@ -4,9 +4,10 @@
 # sample.sh: build the fuse-bpf sample daemon (samples/fuse) into
 # build/sample/ against the built kernel and the fuse kselftests' libbpf,
 # bootstrap bpftool and vmlinux.h (harness/selftests.sh builds those),
-# and beside it the request-program sample fuse_bpf_reqcache and the
-# mount helper mount.fuse.fuse-bpf (libc only). Prints the path of the
-# daemon fuse_bpf_mirror on success; the others are in the same folder.
+# and beside it the request-program samples fuse_bpf_reqcache and
+# fuse_bpf_union and the mount helper mount.fuse.fuse-bpf (libc only).
+# Prints the path of the daemon fuse_bpf_mirror on success; the others
+# are in the same folder.
 . "$(dirname "$0")/lib.sh"
 
 O=$(kernel_out)
@@ -50,7 +51,7 @@ make -C "$REPO/samples/fuse" OUTPUT="$OUT/" CLANG="$CLANG" BPFTOOL="$BPFTOOL" \
 	tail -n 30 "$log" >&2
 	die "building the sample failed (full log: $log)"
 }
-for f in fuse_bpf_mirror fuse_bpf_reqcache mount.fuse.fuse-bpf; do
+for f in fuse_bpf_mirror fuse_bpf_reqcache fuse_bpf_union mount.fuse.fuse-bpf; do
 	[ -x "$OUT/$f" ] || die "the sample build made no $OUT/$f (log: $log)"
 done
 echo "$OUT/fuse_bpf_mirror"
