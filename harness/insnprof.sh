@@ -94,6 +94,8 @@ mkdir -p "$out/bin"
 cp "$bench/fsbench" "$bench/benchfs" "$bench/trivial.bpf.o" "$out/bin/"
 # the request-program sample, for CONFIGS rqnobpf, rqbpf and rqsend
 [ ! -x "$bench/fuse_bpf_reqcache" ] || cp "$bench/fuse_bpf_reqcache" "$out/bin/"
+# and the mirror, for mhide (bench/hide-bench.sh leaves both)
+[ ! -x "$bench/fuse_bpf_mirror" ] || cp "$bench/fuse_bpf_mirror" "$out/bin/"
 cp "$kernel" "$out/bzImage"
 src=$REPO/harness/bench
 gcc -O2 -Wall -Wextra -Wno-unused-parameter -shared -fPIC \

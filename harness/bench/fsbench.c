@@ -33,9 +33,19 @@
  *   seqwrite    write 1 MiB blocks, starting over at 64 MiB (ops = MiB)
  *   seqwrite4k  pwrite 4 KiB blocks in turn over a 16 MiB file
  *   randread    random 4 KiB preads from a 16 MiB file
+ * The hide policy's workloads (bench/hide-bench.sh): a directory of
+ * HIDE_VISIBLE (90) files and $FSBENCH_HIDDEN (default 0) more whose names
+ * start with "secret", which the file system under test hides:
+ *   hide_ls     list it (opendir, readdir to the end, closedir; ops =
+ *               listings); fails if it lists another number of entries
+ *               than the visible ones and . and ..
+ *   hide_stat   stat() its visible files in turn (each looked up once,
+ *               untimed, first)
+ *   hide_enoent stat() of one hidden name, which must fail with ENOENT
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,6 +123,7 @@ static void drop_caches(void)
 #define COLD_FILES	2000
 #define DIR_FILES	100
 #define UNLINK_FILES	1000
+#define HIDE_VISIBLE	90
 
 int main(int argc, char **argv)
 {
@@ -125,6 +136,9 @@ int main(int argc, char **argv)
 	const char *setup;
 	long dirents = getenv("FSBENCH_DIRENTS") ?
 		       atol(getenv("FSBENCH_DIRENTS")) : 10000;
+	long hidden = getenv("FSBENCH_HIDDEN") ?
+		      atol(getenv("FSBENCH_HIDDEN")) : 0;
+	int hide_w;
 	int dfd, wfd;
 
 	if (argc != 4 && argc != 5) {
@@ -163,6 +177,19 @@ int main(int argc, char **argv)
 			make_file(path, 0);
 		}
 	}
+	hide_w = !strncmp(w, "hide_", 5);
+	if (hide_w) {
+		if (mkdir("d", 0755))
+			die("mkdir");
+		for (i = 0; i < HIDE_VISIBLE; i++) {
+			snprintf(path, sizeof(path), "d/f%ld", i);
+			make_file(path, 0);
+		}
+		for (i = 0; i < hidden; i++) {
+			snprintf(path, sizeof(path), "d/secret%ld", i);
+			make_file(path, 0);
+		}
+	}
 	if (!strcmp(w, "seqread"))
 		make_file("big", 32 << 20);
 	if (!strcmp(w, "randread") || !strcmp(w, "seqwrite4k"))
@@ -194,6 +221,14 @@ int main(int argc, char **argv)
 		}
 	if (!strcmp(w, "stat_dir"))
 		for (i = 0; i < DIR_FILES; i++) {
+			snprintf(path, sizeof(path), "d/f%ld", i);
+			if (stat(path, &st))
+				die("stat");
+		}
+	if (hide_w && stat("d", &st))
+		die("stat");
+	if (!strcmp(w, "hide_stat"))
+		for (i = 0; i < HIDE_VISIBLE; i++) {
 			snprintf(path, sizeof(path), "d/f%ld", i);
 			if (stat(path, &st))
 				die("stat");
@@ -307,6 +342,34 @@ int main(int argc, char **argv)
 				count++;
 			}
 			closedir(d);
+		} while (more());
+	} else if (!strcmp(w, "hide_ls")) {
+		do {
+			DIR *d = opendir("d");
+			long n = 0;
+
+			if (!d)
+				die("opendir");
+			while (readdir(d))
+				n++;
+			closedir(d);
+			if (n != HIDE_VISIBLE + 2) {
+				fprintf(stderr, "hide_ls: %ld entries listed\n", n);
+				exit(1);
+			}
+		} while (more());
+	} else if (!strcmp(w, "hide_stat")) {
+		do {
+			snprintf(path, sizeof(path), "d/f%ld", ops % HIDE_VISIBLE);
+			if (stat(path, &st))
+				die("stat");
+		} while (more());
+	} else if (!strcmp(w, "hide_enoent")) {
+		do {
+			if (!stat("d/secret0", &st) || errno != ENOENT) {
+				fprintf(stderr, "hide_enoent: stat did not fail with ENOENT\n");
+				exit(1);
+			}
 		} while (more());
 	} else if (!strcmp(w, "seqread")) {
 		fd = open("big", O_RDONLY);

@@ -49,7 +49,8 @@ for w in "$@"; do
 	for c in "${CONFIGS[@]}"; do
 		fresh "$c" "$w"
 		n=$((n + 1))
-		if ! "$O/insnmark" run "$O/fsbench" "$d" "$w" "$SECS" "$s" \
+		if ! FSBENCH_HIDDEN=$(prof_hidden "$c") \
+			"$O/insnmark" run "$O/fsbench" "$d" "$w" "$SECS" "$s" \
 			>$B/out 2>$B/mark; then
 			cat $B/mark
 			exit 1

@@ -12,7 +12,12 @@
 # and a trivial program), and rqnobpf, rqbpf and rqsend (the classic
 # daemon samples/fuse/fuse_bpf_reqcache, timeouts 0, without its request
 # program, with it, and with a program that answers nothing, --send-all;
-# $O/fuse_bpf_reqcache). Only those asked for are
+# $O/fuse_bpf_reqcache); and the hide policy of bench/hide-bench.sh:
+# mhide (samples/fuse/fuse_bpf_mirror --hide=secret, $O/fuse_bpf_mirror:
+# each workload's directory is a top-level entry, a backed subtree with
+# the policy's filters), rqhide and rqhidenobpf (fuse_bpf_reqcache
+# --hide=secret, with and without its program), whose workloads get
+# $(prof_hidden C) hidden files. Only those asked for are
 # mounted, so that a kernel without fuse-bpf profiles the others.
 prof_mount() {
 	local c
@@ -43,6 +48,17 @@ prof_mount() {
 			"$O/benchfs" mount fb "$B/fbtriv.back" "$B/mnt/fbtriv" \
 				"$B/fbtriv.counts" "$O/trivial.bpf.o" trivial_pre \
 				trivial_post >/dev/null ;;
+		mhide | rqhide | rqhidenobpf)
+			local d=$O/fuse_bpf_reqcache o=--hide=secret
+			[ "$c" = mhide ] && d=$O/fuse_bpf_mirror
+			if [ "$c" = rqhidenobpf ]; then
+				"$d" "$o" --no-bpf "$B/$c.back" "$B/mnt/$c" &
+			else
+				"$d" "$o" "$B/$c.back" "$B/mnt/$c" &
+			fi
+			until grep -q " $B/mnt/$c fuse" /proc/self/mounts; do
+				sleep 0.05
+			done ;;
 		rqnobpf | rqbpf | rqsend)
 			local opt=--no-bpf
 			[ "$c" = rqbpf ] && opt=--timeout=0
@@ -56,6 +72,15 @@ prof_mount() {
 			return 1 ;;
 		esac
 	done
+}
+
+# prof_hidden C: the hidden files fsbench makes for configuration C
+# (FSBENCH_HIDDEN): 10 where a --hide policy hides them, else none
+prof_hidden() {
+	case "$1" in
+	mhide | rqhide | rqhidenobpf) echo 10 ;;
+	*) echo 0 ;;
+	esac
 }
 
 prof_umount() {
