@@ -16,13 +16,16 @@ mkdir -p "$BUILD/vm"
 rm -f "$BUILD/vm/test-summary"
 
 # The sample daemon, which sample_test.sh drives, the mount helper
-# built beside it, which mount_helper_test.sh installs in the guest, and
-# the request-program sample, which reqcache_test.sh drives.
+# built beside it, which mount_helper_test.sh installs in the guest, the
+# request-program sample, which reqcache_test.sh drives, and the union
+# sample, which union_test.sh drives.
 sample=$(bash "$REPO/harness/sample.sh") || die "the sample daemon does not build"
 helper=$(dirname "$sample")/mount.fuse.fuse-bpf
 [ -x "$helper" ] || die "the mount helper $helper was not built"
 reqcache=$(dirname "$sample")/fuse_bpf_reqcache
 [ -x "$reqcache" ] || die "the request-program sample $reqcache was not built"
+union=$(dirname "$sample")/fuse_bpf_union
+[ -x "$union" ] || die "the union sample $union was not built"
 
 # FBT_TEST_KERNEL: another bzImage to run them on (modcheck.sh's, with
 # fuse as a module); FBT_TEST_SETUP: a command run first (its insmod).
@@ -33,7 +36,7 @@ setup=${FBT_TEST_SETUP:-true}
 set +e
 bash "$REPO/harness/vm.sh" --name test "${kopt[@]}" \
 	--timeout "${FBT_TEST_TIMEOUT:-2400}" -- \
-	"$setup && cd '$inst' && FUSE_BPF_SAMPLE='$sample' FUSE_BPF_MOUNT_HELPER='$helper' FUSE_BPF_REQCACHE='$reqcache' ./run_kselftest.sh" |
+	"$setup && cd '$inst' && FUSE_BPF_SAMPLE='$sample' FUSE_BPF_MOUNT_HELPER='$helper' FUSE_BPF_REQCACHE='$reqcache' FUSE_BPF_UNION='$union' ./run_kselftest.sh" |
 	tee "$out"
 vmrc=${PIPESTATUS[0]}
 set -e
