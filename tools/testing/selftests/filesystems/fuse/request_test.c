@@ -438,6 +438,30 @@ TEST_F(req, detach)
 	ASSERT_FUSE_RECEIVED(self->d, FUSE_GETATTR);
 }
 
+/*
+ * A link moved to another map of the connection (BPF_LINK_UPDATE): the
+ * new program answers from then on, the old one no more.
+ */
+TEST_F(req, update)
+{
+	struct stat st;
+	int err;
+
+	ASSERT_EQ(0, put_file_attrs(self->skel));
+	ATTACH(serve);
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(PROG_SIZE, st.st_size);
+
+	ASSERT_LE(0, dup2(self->d->fd, CONN_FD));
+	err = bpf_link__update_map(self->link, self->skel->maps.empty);
+	close(CONN_FD);
+	ASSERT_EQ(0, err) TH_LOG("update: %s", strerror(-err));
+	ftd_log_clear(self->d);
+	ASSERT_EQ(0, stat(mnt_path(self->d, "file"), &st));
+	ASSERT_EQ(strlen(FILE_CONTENT), st.st_size);
+	ASSERT_FUSE_RECEIVED(self->d, FUSE_GETATTR);
+}
+
 /* One program per connection; only the server's /dev/fuse names one. */
 TEST_F(req, attach_rules)
 {
