@@ -788,12 +788,14 @@ static void rc_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	reply_new_entry(req, p, newname, err);
 }
 
-static void rc_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* UNLINK and RMDIR (@flags AT_REMOVEDIR) of @name in @parent. */
+static void rc_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      int flags, unsigned int opcode)
 {
 	struct node *p = node(parent), *n;
 	int err = 0;
 
-	count(FUSE_UNLINK);
+	count(opcode);
 	if (!p) {
 		fuse_reply_err(req, ESTALE);
 		return;
@@ -804,34 +806,21 @@ static void rc_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	n = unpublish_name(p, name);
 	unpublish(p);
-	if (unlinkat(p->fd, name, 0))
+	if (unlinkat(p->fd, name, flags))
 		err = errno;
 	fuse_reply_err(req, err);
 	if (n)
 		node_maybe_free(n);
 }
 
+static void rc_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	rc_remove(req, parent, name, 0, FUSE_UNLINK);
+}
+
 static void rc_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct node *p = node(parent), *n;
-	int err = 0;
-
-	count(FUSE_RMDIR);
-	if (!p) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	if (refuse_hidden(name)) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	n = unpublish_name(p, name);
-	unpublish(p);
-	if (unlinkat(p->fd, name, AT_REMOVEDIR))
-		err = errno;
-	fuse_reply_err(req, err);
-	if (n)
-		node_maybe_free(n);
+	rc_remove(req, parent, name, AT_REMOVEDIR, FUSE_RMDIR);
 }
 
 static void rc_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
