@@ -18,26 +18,13 @@
 # each is skipped without it.
 
 . "$(dirname "$0")/tap_helpers.sh"
+. "$(dirname "$0")/daemon_helpers.sh"
 
 HIDE=secret
 
 tmp=
 pid=
 mnt=
-
-stop_daemon() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	[ -n "$pid" ] && wait "$pid" 2>/dev/null
-	pid=
-	[ -n "$mnt" ] && umount -l "$mnt" 2>/dev/null
-}
 
 cleanup() {
 	cd /
@@ -62,29 +49,6 @@ start() {
 		sleep 0.1
 	done
 	return 1
-}
-
-# snapshot FILE: the reqcache daemon's counters now, in FILE
-snapshot() {
-	local _try
-
-	for _try in 1 2 3; do
-		rm -f "$tmp/status"
-		kill -USR1 "$pid" 2>/dev/null || return 1
-		for _ in $(seq 50); do
-			if [ -f "$tmp/status" ]; then
-				mv "$tmp/status" "$1"
-				return 0
-			fi
-			sleep 0.1
-		done
-	done
-	return 1
-}
-
-# counter FILE NAME: a counter of a snapshot ("missing" if it has none)
-counter() {
-	awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }' "$1"
 }
 
 # errno_of CALL ARG...: the errno name a system call fails with, or OK

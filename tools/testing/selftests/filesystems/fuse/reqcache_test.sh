@@ -13,23 +13,10 @@
 # skipped.
 
 . "$(dirname "$0")/tap_helpers.sh"
+. "$(dirname "$0")/daemon_helpers.sh"
 
 tmp=
 pid=
-
-stop_daemon() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	[ -n "$pid" ] && wait "$pid" 2>/dev/null
-	pid=
-	umount -l "$mnt" 2>/dev/null
-}
 
 cleanup() {
 	cd /
@@ -52,42 +39,6 @@ start_daemon() {
 		sleep 0.1
 	done
 	return 1
-}
-
-# snapshot FILE: the daemon's counters now, in FILE
-snapshot() {
-	local _try
-
-	for _try in 1 2 3; do
-		rm -f "$tmp/status"
-		kill -USR1 "$pid" 2>/dev/null || return 1
-		for _ in $(seq 50); do
-			if [ -f "$tmp/status" ]; then
-				mv "$tmp/status" "$1"
-				return 0
-			fi
-			sleep 0.1
-		done
-	done
-	return 1
-}
-
-# counter FILE NAME: a counter of a snapshot
-counter() {
-	awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }' "$1"
-}
-
-# delta NAME: how much counter NAME grew from $tmp/before to $tmp/after
-delta() {
-	local a b
-
-	a=$(counter "$tmp/after" "$1")
-	b=$(counter "$tmp/before" "$1")
-	if [ "$a" = missing ] || [ "$b" = missing ]; then
-		echo missing
-	else
-		echo $((a - b))
-	fi
 }
 
 # attrs PATH: what stat shows of PATH that the two sides must agree on
