@@ -955,7 +955,13 @@ void fuse_bpf_req_init_type(void)
 	int err;
 
 	BTF_TYPE_EMIT_ENUM(FUSE_BPF_REQ_SEND);
-	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS,
+	/*
+	 * A module may register one set per program type, and the filters'
+	 * set has BPF_PROG_TYPE_STRUCT_OPS: these take the hook of all
+	 * types, which fuse_bpf_req_kfunc_filter() narrows to request
+	 * programs.
+	 */
+	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_UNSPEC,
 					&fuse_bpf_req_kfunc_set);
 	if (!err)
 		err = register_btf_id_dtor_kfuncs(dtors, ARRAY_SIZE(dtors),
