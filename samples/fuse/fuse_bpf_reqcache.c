@@ -61,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -278,7 +279,8 @@ static __u64 handed(struct node *n)
  * returned (clamped at 0: a FORGET may return more than the daemon knows
  * of, and must not free a node early nor wrap). A node is freed only when
  * that is 0 and no entry of the map names it (the program could hand it
- * out again), and its id is never given to another node.
+ * out again; a FORGET that brings it to 0 deletes those entries, see
+ * forget_one()), and its id is never given to another node.
  */
 static void node_maybe_free(struct node *n)
 {
@@ -559,6 +561,16 @@ static void forget_one(fuse_ino_t id, __u64 nlookup)
 	if (!n)
 		return;
 	n->forgotten += nlookup;
+	/*
+	 * The kernel holds no reference: delete the entries naming @n so
+	 * that it can be freed (node_maybe_free() reads the handed counter
+	 * again after the deletion, see fuse_bpf_reqcache.bpf.c). A LOOKUP
+	 * the program answered meanwhile keeps it; one the program then
+	 * undid leaves it until unmount, as it leaves no reference to
+	 * forget.
+	 */
+	if (n != &rc.root && n->pubs && n->nlookup + handed(n) <= n->forgotten)
+		unpublish(n);
 	node_maybe_free(n);
 }
 
@@ -899,7 +911,8 @@ static void rc_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	unpublish_name(p, name);
 	unpublish(p);
-	fd = openat(p->fd, name, (fi->flags | O_CREAT | O_CLOEXEC) & ~O_NOFOLLOW,
+	/* a symlink here is a race with SOURCE: fail it with ELOOP */
+	fd = openat(p->fd, name, fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		    mode);
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
@@ -1364,6 +1377,22 @@ static int parse_args(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Every node holds an O_PATH fd: raise the soft limit on open files to
+ * the hard one, as libfuse's passthrough_ll does, or a few thousand
+ * files looked up fail with EMFILE.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		fprintf(stderr, PROG ": RLIMIT_NOFILE: %s\n", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -1384,6 +1413,7 @@ int main(int argc, char **argv)
 			PROG ": this kernel has no fuse-bpf request programs (use --no-bpf)\n");
 		return 1;
 	}
+	raise_nofile();
 	rc.root.fd = open(rc.source, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rc.root.fd < 0 || fstat(rc.root.fd, &st)) {
 		fprintf(stderr, PROG ": %s: %s\n", rc.source, strerror(errno));
