@@ -517,20 +517,37 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
  * Fetch the content of placeholder @n into its backing file, in place:
  * the node's backing is that inode, a file renamed over it would not be.
  * On failure the placeholder is left empty.
+ *
+ * The daemon runs as root and serves one request at a time: both files
+ * are opened O_NONBLOCK (a FIFO put in DIR or SOURCE must not hang it)
+ * and must be regular files. And it copies only what the placeholder's
+ * owner could read anyway: the placeholder must have the owner of the
+ * file in DIR and permission bits no wider than its, or whoever can
+ * write SOURCE could make a placeholder of their own for a file of DIR
+ * they may not read.
  */
 static int hydrate_fetch(struct node *n)
 {
 	char buf[65536];
-	struct stat st;
+	struct stat st, ist;
 	int in, out, err = 0;
 	off_t off = 0;
 	ssize_t r;
 
 	in = openat(mirror.hydrate_fd, n->name,
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
-	out = openat(mirror.src_fd, n->name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fstat(in, &ist)) {
+		err = -errno;
+		goto close_in;
+	}
+	if (!S_ISREG(ist.st_mode)) {
+		err = -EIO;
+		goto close_in;
+	}
+	out = openat(mirror.src_fd, n->name,
+		     O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (out < 0) {
 		err = -errno;
 		goto close_in;
@@ -539,9 +556,17 @@ static int hydrate_fetch(struct node *n)
 		err = -errno;
 		goto close_out;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EIO;
+		goto close_out;
+	}
 	/* The name may lead to another file by now: not the node's backing. */
 	if (st.st_dev != n->dev || st.st_ino != n->ino) {
 		err = -ESTALE;
+		goto close_out;
+	}
+	if (st.st_uid != ist.st_uid || (st.st_mode & ~ist.st_mode & 07777)) {
+		err = -EACCES;
 		goto close_out;
 	}
 	if (ftruncate(out, 0)) {
