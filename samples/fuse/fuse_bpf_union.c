@@ -61,6 +61,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
@@ -92,7 +93,7 @@ struct entry {
 	char *name;
 	__u64 nodeid;		/* FIRST_NODEID + its index */
 	__u32 id[SIDES];	/* backing ids, 0: the side has no such name */
-	int fd[SIDES];		/* what was registered, -1 if nothing */
+	int fd[SIDES];		/* the chosen side's registered file, or -1 */
 	ino_t ino[SIDES];
 	mode_t type[SIDES];
 	bool published;		/* in the picks map */
@@ -218,6 +219,7 @@ static int side_open(struct entry *e, enum side s, const char *name)
 	struct fuse_backing_map map = {};
 	struct stat st;
 	int fd, id, flags;
+	mode_t type;
 
 	if (fstatat(u.dir_fd[s], name, &st, AT_SYMLINK_NOFOLLOW))
 		return -errno;
@@ -234,12 +236,24 @@ static int side_open(struct entry *e, enum side s, const char *name)
 	default:
 		return -EOPNOTSUPP;
 	}
-	fd = openat(u.dir_fd[s], name, flags | O_NOFOLLOW | O_CLOEXEC);
+	/*
+	 * Non-blocking, and the same type as the fstatat() said: the mount
+	 * is up and INIT waits for the scan, so a FIFO renamed over the
+	 * file meanwhile must not hang the daemon.
+	 */
+	type = st.st_mode & S_IFMT;
+	fd = openat(u.dir_fd[s], name,
+		    flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st)) {
+		id = -errno;
 		close(fd);
-		return -errno;
+		return id;
+	}
+	if ((st.st_mode & S_IFMT) != type) {
+		close(fd);
+		return -ESTALE;
 	}
 	map.fd = fd;
 	id = ioctl(u.fuse_fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
@@ -248,7 +262,14 @@ static int side_open(struct entry *e, enum side s, const char *name)
 		close(fd);
 		return id;
 	}
-	/* Kept open for the daemon's own replies (fstat). */
+	/*
+	 * Kept open for the daemon's own replies (fstat), on the side the
+	 * replies name: UPPER's, scanned first, wins on a name both have.
+	 */
+	if (s == LOWER && e->id[UPPER]) {
+		close(fd);
+		fd = -1;
+	}
 	e->fd[s] = fd;
 	e->id[s] = id;
 	e->ino[s] = st.st_ino;
@@ -945,6 +966,22 @@ static void cleanup(void)
 			close(u.dir_fd[i]);
 }
 
+/*
+ * The daemon keeps a file open for every top-level name: raise the soft
+ * limit on open files to the hard one, as libfuse's passthrough_ll does,
+ * or the names past it are not shown.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		fprintf(stderr, PROG ": RLIMIT_NOFILE: %s\n", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -964,6 +1001,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": this kernel has no fuse-bpf request programs\n");
 		return 1;
 	}
+	raise_nofile();
 	ret = 1;
 	u.dir_fd[UPPER] = open(u.dir[UPPER], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u.dir_fd[UPPER] < 0) {
