@@ -58,3 +58,19 @@ delta() {
 		echo $((a - b))
 	fi
 }
+
+# delta_sum NAME...: the sum of delta NAME..., "missing" if any is
+# missing (so that a missing counter never sums to a vacuous 0)
+delta_sum() {
+	local v sum=0 name
+
+	for name in "$@"; do
+		v=$(delta "$name")
+		if [ "$v" = missing ]; then
+			echo missing
+			return
+		fi
+		sum=$((sum + v))
+	done
+	echo "$sum"
+}

@@ -248,7 +248,7 @@ if start "$FUSE_BPF_REQCACHE" --hide="$HIDE" --status="$tmp/status"; then
 	result "reqcache_daemon_got_no_hidden_name" $? "hidden_received: $v"
 	v=$(counter "$tmp/after" bpf:hidden_lookups)
 	w=$(counter "$tmp/before" bpf:hidden_lookups)
-	[ "$v" != missing ] && [ $((v - w)) -ge 3 ]
+	[ "$v" != missing ] && [ "$w" != missing ] && [ $((v - w)) -ge 3 ]
 	result "reqcache_program_failed_lookups" $? "bpf:hidden_lookups $w -> $v"
 	v=$(counter "$tmp/after" bpf:hidden_dirents)
 	[ "$v" != missing ] && [ "$v" -gt 0 ]

@@ -124,11 +124,18 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 if ! grep -q " $mnt fuse" /proc/self/mounts; then
-	wait "$pid"
-	rc=$?
+	if kill -0 "$pid" 2>/dev/null; then
+		# alive but no mount: stop it, or the wait never returns
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		rc="none (still running, no mount)"
+	else
+		wait "$pid"
+		rc=$?
+	fi
 	err=$(cat "$tmp/daemon.err")
 	pid=
-	if [ $rc = 1 ] && [[ "$err" == *"no fuse-bpf"* ]]; then
+	if [ "$rc" = 1 ] && [[ "$err" == *"no fuse-bpf"* ]]; then
 		skip_all "$err"
 	fi
 	not_ok "mount" "daemon exit $rc: $err"
@@ -216,6 +223,46 @@ expect "retry_failures_unchanged" hydration_failures 2
 # Never opened, never fetched.
 check "never_opened_stays_empty" test "$(stat -c %s "$src/never")" = 0
 check "never_opened_real_size" test "$(stat -c %s "$mnt/never")" = 5000
+
+# The daemon runs as root and serves one request at a time: a FIFO in DIR
+# fails the open (it is not a regular file) instead of hanging the
+# daemon, which goes on serving.
+: >"$src/fifo"
+mkfifo "$remote/fifo"
+# a writer after 20 s lets a daemon stuck in the FIFO's open go on, so
+# that the test fails instead of hanging
+timeout 30 sh -c 'sleep 20; : >"$1"' sh "$remote/fifo" &
+unblock=$!
+check "fifo_open_eio" fails_with "Input/output error" cat "$mnt/fifo"
+# (the status file is the daemon's: it reads only if the daemon serves)
+if timeout -s KILL 20 dd if="$mnt/.fuse-bpf-status" of=/dev/null \
+	status=none; then
+	ok "fifo_daemon_serves"
+else
+	not_ok "fifo_daemon_serves" "the status file did not read in 20 s"
+fi
+kill "$unblock" 2>/dev/null
+wait "$unblock" 2>/dev/null
+check "fifo_stays_empty" test "$(stat -c %s "$src/fifo")" = 0
+# Only what the placeholder's owner may read: a placeholder of another
+# owner, or with wider permission bits than the file in DIR, is not
+# fetched; one with narrower bits is.
+echo "root only" >"$remote/secret"
+chmod 600 "$remote/secret"
+: >"$src/secret"
+chown 65534 "$src/secret"
+chmod 600 "$src/secret"
+check "other_owner_open_eio" fails_with "Input/output error" cat "$mnt/secret"
+check "other_owner_stays_empty" test "$(stat -c %s "$src/secret")" = 0
+chown 0 "$src/secret"
+chmod 644 "$src/secret"
+check "wider_mode_open_eio" fails_with "Input/output error" cat "$mnt/secret"
+check "wider_mode_stays_empty" test "$(stat -c %s "$src/secret")" = 0
+chmod 400 "$src/secret"
+check "narrower_mode_fetched" cmp "$mnt/secret" "$remote/secret"
+status
+expect "refusals_counted" hydration_failures 5
+expect "refusals_not_hydrations" hydrations 5
 
 status
 sed 's/^/# status: /' "$tmp/status"
