@@ -109,6 +109,8 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 if ! grep -q " $mnt fuse" /proc/self/mounts; then
+	# not mounted in 10 s: a daemon still running would never exit
+	kill -KILL "$pid" 2>/dev/null
 	wait "$pid"
 	rc=$?
 	err=$(cat "$tmp/daemon.err")
