@@ -708,23 +708,38 @@ static void rc_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* changes of a directory: each unpublishes what it makes stale first */
 
-static void rc_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
+/*
+ * The directory a request makes @name in, with what the maps hold of both
+ * taken out first; NULL when the request is answered already (a stale node,
+ * a hidden name).
+ */
+static struct node *new_name_parent(fuse_req_t req, fuse_ino_t parent,
+				    const char *name, __u32 opcode)
 {
 	struct node *p = node(parent);
-	int err = 0;
 
-	count(FUSE_MKNOD);
+	count(opcode);
 	if (!p) {
 		fuse_reply_err(req, ESTALE);
-		return;
+		return NULL;
 	}
 	if (refuse_hidden(name)) {
 		fuse_reply_err(req, ENOENT);
-		return;
+		return NULL;
 	}
 	unpublish_name(p, name);
 	unpublish(p);
+	return p;
+}
+
+static void rc_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct node *p = new_name_parent(req, parent, name, FUSE_MKNOD);
+	int err = 0;
+
+	if (!p)
+		return;
 	if (mknodat(p->fd, name, mode, rdev))
 		err = errno;
 	reply_new_entry(req, p, name, err);
@@ -733,20 +748,11 @@ static void rc_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void rc_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	struct node *p = node(parent);
+	struct node *p = new_name_parent(req, parent, name, FUSE_MKDIR);
 	int err = 0;
 
-	count(FUSE_MKDIR);
-	if (!p) {
-		fuse_reply_err(req, ESTALE);
+	if (!p)
 		return;
-	}
-	if (refuse_hidden(name)) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	unpublish_name(p, name);
-	unpublish(p);
 	if (mkdirat(p->fd, name, mode))
 		err = errno;
 	reply_new_entry(req, p, name, err);
@@ -755,20 +761,11 @@ static void rc_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void rc_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	struct node *p = node(parent);
+	struct node *p = new_name_parent(req, parent, name, FUSE_SYMLINK);
 	int err = 0;
 
-	count(FUSE_SYMLINK);
-	if (!p) {
-		fuse_reply_err(req, ESTALE);
+	if (!p)
 		return;
-	}
-	if (refuse_hidden(name)) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	unpublish_name(p, name);
-	unpublish(p);
 	if (symlinkat(link, p->fd, name))
 		err = errno;
 	reply_new_entry(req, p, name, err);
@@ -896,21 +893,13 @@ static void rc_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void rc_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	struct node *p = node(parent), *n;
+	struct node *p = new_name_parent(req, parent, name,
+						FUSE_CREATE), *n;
 	struct fuse_entry_param e;
 	int fd, err;
 
-	count(FUSE_CREATE);
-	if (!p) {
-		fuse_reply_err(req, ESTALE);
+	if (!p)
 		return;
-	}
-	if (refuse_hidden(name)) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	unpublish_name(p, name);
-	unpublish(p);
 	/* a symlink here is a race with SOURCE: fail it with ELOOP */
 	fd = openat(p->fd, name, fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		    mode);
