@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 O=$(kernel_out)
+build_lock "kernel-$(basename "$O")"
 frags=("$REPO/harness/configs/vm.config")
 [ "${DEBUG:-0}" = 1 ] && frags+=("$REPO/harness/configs/debug.config")
 for f in ${FRAGMENTS:-}; do frags+=("$f"); done

@@ -26,6 +26,15 @@ note() {
 	printf '%s\n' "$*" >&2
 }
 
+# Serialise a build step against the same step of another make run
+# (several developers or agents share build/): hold an exclusive lock on
+# build/.NAME.lock until the script exits.
+build_lock() {
+	mkdir -p "$BUILD"
+	exec 8>"$BUILD/.$1.lock"
+	flock 8
+}
+
 # The top-level directories of a Linux 6.12 tree.
 KERNEL_DIRS="arch block certs crypto Documentation drivers fs include init
 io_uring ipc kernel lib LICENSES mm net rust samples scripts security sound

@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 O=$(kernel_out)
+build_lock "sample-$(basename "$O")"
 OUT=${SAMPLE_OUT:-$BUILD/sample}
 TOOLS=$O/kselftest/filesystems/fuse/tools
 BPFTOOL=$TOOLS/build/bpftool/bootstrap/bpftool

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 O=$(kernel_out)
+build_lock "selftests-$(basename "$O")"
 [ -f "$O/vmlinux" ] || die "no $O/vmlinux: run 'make kernel' first"
 note "building the fuse kselftests"
 make -s -C "$TREE/tools/testing/selftests" TARGETS=filesystems/fuse \

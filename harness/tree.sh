@@ -248,11 +248,13 @@ export_to_repo() {
 
 case "${1:-}" in
 create)
+	build_lock tree
 	create
 	reconcile apply
 	;;
 sync)
 	[ -d "$TREE/.git" ] || die "no work tree at $TREE: run 'make tree'"
+	build_lock tree
 	reconcile apply || die "the work tree and the repository are in conflict (see above)"
 	;;
 status)
