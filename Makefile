@@ -22,6 +22,11 @@
 #                    FUSE on the CONFIG_FUSE_BPF=n kernel beside it
 #   make bench-full  the full benchmark (several hours, counting instructions)
 #   make bench-cost  what CONFIG_FUSE_BPF=y costs classic FUSE mounts (=y vs =n)
+#   make xfstests    xfstests side by side: bare tmpfs/ext4, overlayfs, fuse-bpf
+#                    without and with a daemon (about two hours)
+#   make fuzz        the differential fuzzer: a million operations, mount vs tmpfs
+#   make faults      fuse-bpf paths under fail-nth fault injection (debug kernel)
+#   make soak        fsstress on a fuse-bpf mount with filters, debug kernel
 #   make deps        install the Debian packages the harness needs
 
 H := harness
@@ -101,6 +106,19 @@ bench-cost: selftests
 .PHONY: bench-full
 bench-full: selftests
 	@bash $(H)/bench.sh full
+
+.PHONY: xfstests fuzz faults soak
+xfstests: selftests
+	@bash $(H)/xfstests.sh
+
+fuzz: selftests
+	@bash $(H)/fuzz.sh
+
+faults: selftests
+	@bash $(H)/faults.sh
+
+soak: selftests
+	@bash $(H)/soak.sh
 
 clean:
 	rm -rf build/kernel build/kernel-debug build/vm build/series
