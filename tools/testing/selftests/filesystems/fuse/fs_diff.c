@@ -24,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/falloc.h>
@@ -39,7 +42,6 @@
 #define FSD_NAMES	8	/* names per level */
 #define FSD_DEPTH	3	/* levels for new names */
 #define FSD_MODEL_MAX	1024	/* nodes in the model */
-#define FSD_REL_MAX	64	/* relative path */
 #define FSD_IO_MAX	8192	/* largest read/write */
 #define FSD_DATA_MAX	16384	/* data kept from one result */
 #define FSD_XATTR_MAX	65536	/* listxattr buffer */
@@ -60,6 +62,9 @@ static const mode_t dir_modes[] = { 0755, 0700, 0775, 0555 };
 static const mode_t chmod_modes[] = {
 	0644, 0600, 0755, 0700, 0444, 0000, 01777, 04755, 02750,
 };
+
+/* chown to others: fsfuzz.c's users and nobody */
+static const unsigned int other_ids[] = { 0, 1001, 1002, 1003, 65534 };
 
 /* What an operation wants at a path. */
 enum fsd_want {
@@ -115,25 +120,20 @@ static const struct {
 	OP(STAT,	     "stat",		 4, 1, ANY,    ANY,    NONE),
 	OP(LSTAT,	     "lstat",		 3, 1, ANY,    ANY,    NONE),
 	OP(READLINK,	     "readlink",	 3, 1, LINK,   ANY,    NONE),
+	OP(MKNOD,	     "mknod_fifo",	 2, 1, NEW,    ANY,    LSTAT),
+	OP(COPY_RANGE,	     "copy_file_range",	 3, 2, FILE,   FILE,   STAT),
+	OP(MMAP_WRITE,	     "mmap_write",	 3, 1, FILE,   ANY,    STAT),
+	OP(CHOWN,	     "chown",		 3, 1, ANY,    ANY,    NONE),
+	OP(UTIMES,	     "utimes",		 2, 1, ANY,    ANY,    STAT),
+	OP(LOCK,	     "lock",		 3, 1, FILE,   ANY,    NONE),
+	OP(FLOCK,	     "flock",		 2, 1, FILE,   ANY,    NONE),
 #undef OP
-};
-
-/* One generated operation, applied to both trees. */
-struct fsd_opdesc {
-	enum fsd_op kind;
-	char path[FSD_REL_MAX];
-	char path2[FSD_REL_MAX];	/* second path, or symlink target */
-	mode_t mode;
-	long long off;			/* offset, or new size */
-	size_t len;
-	int flags;
-	const char *xname;
-	struct timespec times[2];
 };
 
 enum fsd_stage {
 	STAGE_OP,
 	STAGE_OPEN,	/* the open() before the operation failed */
+	STAGE_SELF,	/* the side contradicted itself (data read back) */
 };
 
 struct fsd_res {
@@ -148,7 +148,7 @@ struct fsd_res {
 /* What the generator believes is in the trees. */
 struct fsd_node {
 	char path[FSD_REL_MAX];
-	char type;		/* 'f', 'd' or 'l' */
+	char type;		/* 'f', 'd', 'l' or 'p' */
 	unsigned char xattrs;	/* bit i: xattr_names[i] is set */
 	int ino;		/* the same for hard links */
 };
@@ -192,8 +192,8 @@ const char *fsd_op_name(int op)
 
 static const char *errname(int err)
 {
-	static char bufs[2][32];
-	static int k;
+	static __thread char bufs[2][32];
+	static __thread int k;
 	char *buf = bufs[k ^= 1];
 
 	switch (err) {
@@ -203,6 +203,11 @@ static const char *errname(int err)
 	case EIO: return "EIO";
 	case E2BIG: return "E2BIG";
 	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENXIO: return "ENXIO";
+	case ESPIPE: return "ESPIPE";
+	case ENOLCK: return "ENOLCK";
+	case ENODEV: return "ENODEV";
 	case EACCES: return "EACCES";
 	case EBUSY: return "EBUSY";
 	case EEXIST: return "EEXIST";
@@ -344,7 +349,8 @@ static void res_str(const struct fsd_res *r, char *buf, size_t size)
 	if (r->ret >= 0)
 		snprintf(buf, size, "%lld", r->ret);
 	else
-		snprintf(buf, size, "%s%s", r->stage == STAGE_OPEN ? "open " : "",
+		snprintf(buf, size, "%s%s", r->stage == STAGE_OPEN ? "open " :
+			 r->stage == STAGE_SELF ? "read back wrong data " : "",
 			 errname(r->err));
 }
 
@@ -549,6 +555,10 @@ static void model_apply(struct fsd_ctx *c, const struct fsd_opdesc *d)
 		if (creat)
 			model_add(c, path, 'l', NULL);
 		break;
+	case FSD_OP_MKNOD:
+		if (creat)
+			model_add(c, path, 'p', NULL);
+		break;
 	case FSD_OP_LINK:
 		/* following a symlink: whatever is there, unknown */
 		if (t && t != 'd' && !(t == 'l' && d->flags) &&
@@ -716,7 +726,7 @@ static long long gen_off(struct fsd_ctx *c)
 	return rnd(c, 1 << 20);
 }
 
-static void fill_wbuf(struct fsd_ctx *c, size_t len)
+static void fill_bytes(struct fsd_ctx *c, size_t len)
 {
 	unsigned long long v = 0;
 	size_t i;
@@ -726,6 +736,47 @@ static void fill_wbuf(struct fsd_ctx *c, size_t len)
 			v = rnd64(c);
 		c->wbuf[i] = v >> (8 * (i % 8));
 	}
+}
+
+/* Data for @d, which apply() makes again from @d->data_rng. */
+static void fill_wbuf(struct fsd_ctx *c, struct fsd_opdesc *d, size_t len)
+{
+	d->data_rng = c->rng;
+	fill_bytes(c, len);
+}
+
+static void load_wbuf(struct fsd_ctx *c, const struct fsd_opdesc *d)
+{
+	unsigned long long rng = c->rng;
+
+	c->rng = d->data_rng;
+	fill_bytes(c, d->len);
+	c->rng = rng;
+}
+
+/*
+ * Now and then (fsd_opts.cross) one path of @d goes into a directory
+ * beside the tree, shared with other callers: "../DIR/NAME".
+ */
+static void cross_path(struct fsd_ctx *c, struct fsd_opdesc *d)
+{
+	const char *dir = c->opts.cross[rnd(c, c->opts.nr_cross)];
+	bool second = op_info[d->kind].paths == 2 && rnd(c, 2);
+	char *out = second ? d->path2 : d->path;
+
+	snprintf(out, FSD_REL_MAX, "../%s/%s", dir, pool[rnd(c, FSD_NAMES)]);
+	d->cross = true;
+}
+
+static unsigned int pick_id(struct fsd_ctx *c, unsigned int own)
+{
+	unsigned int r = rnd(c, 8);
+
+	if (r < 4)
+		return own;
+	if (r < 6)
+		return -1;
+	return other_ids[rnd(c, ARRAY_SIZE(other_ids))];
 }
 
 static enum fsd_op pick_kind(struct fsd_ctx *c)
@@ -773,6 +824,8 @@ static void gen_op(struct fsd_ctx *c, struct fsd_opdesc *d)
 	pick_path(c, d->path, op_info[d->kind].want);
 	if (op_info[d->kind].paths == 2)
 		pick_path(c, d->path2, op_info[d->kind].want2);
+	if (c->opts.nr_cross && !rnd(c, 25))
+		cross_path(c, d);
 
 	switch (d->kind) {
 	case FSD_OP_CREATE:
@@ -782,7 +835,7 @@ static void gen_op(struct fsd_ctx *c, struct fsd_opdesc *d)
 		d->flags = write_flags[rnd(c, ARRAY_SIZE(write_flags))];
 		d->off = gen_off(c);
 		d->len = 1 + rnd(c, FSD_IO_MAX);
-		fill_wbuf(c, d->len);
+		fill_wbuf(c, d, d->len);
 		break;
 	case FSD_OP_READ:
 		d->off = rnd(c, 4) ? rnd(c, 8192) : gen_off(c);
@@ -820,7 +873,7 @@ static void gen_op(struct fsd_ctx *c, struct fsd_opdesc *d)
 		d->xname = xattr_names[rnd(c, ARRAY_SIZE(xattr_names))];
 		d->flags = setxattr_flags[rnd(c, ARRAY_SIZE(setxattr_flags))];
 		d->len = rnd(c, 49);
-		fill_wbuf(c, d->len);
+		fill_wbuf(c, d, d->len);
 		break;
 	case FSD_OP_GETXATTR:
 		d->xname = pick_xattr(c, d->path);
@@ -829,13 +882,48 @@ static void gen_op(struct fsd_ctx *c, struct fsd_opdesc *d)
 	case FSD_OP_REMOVEXATTR:
 		d->xname = pick_xattr(c, d->path);
 		break;
+	case FSD_OP_MKNOD:
+		d->mode = file_modes[rnd(c, ARRAY_SIZE(file_modes))];
+		break;
+	case FSD_OP_COPY_RANGE:
+		d->off = rnd(c, 4) ? rnd(c, 8192) : gen_off(c);
+		d->off2 = gen_off(c);
+		d->len = rnd(c, 4) ? 1 + rnd(c, FSD_IO_MAX) : 1 + rnd(c, 1 << 20);
+		break;
+	case FSD_OP_MMAP_WRITE:
+		d->off = rnd(c, 4) ? rnd(c, 8192) : gen_off(c);
+		d->len = 1 + rnd(c, FSD_IO_MAX);
+		fill_wbuf(c, d, d->len);
+		break;
+	case FSD_OP_CHOWN:
+		d->uid = pick_id(c, c->opts.uid);
+		d->gid = pick_id(c, c->opts.gid);
+		d->flags = rnd(c, 4) ? 0 : AT_SYMLINK_NOFOLLOW;
+		break;
+	case FSD_OP_UTIMES:
+		d->times[0].tv_sec = 1000000000 + rnd(c, 1000000000);
+		d->times[0].tv_nsec = rnd(c, 1000000) * 1000;
+		d->times[1].tv_sec = 1000000000 + rnd(c, 1000000000);
+		d->times[1].tv_nsec = rnd(c, 1000000) * 1000;
+		break;
+	case FSD_OP_LOCK:
+		d->flags = rnd(c, 2) ? F_SETLK : F_OFD_SETLK;
+		d->flags2 = rnd(c, 2) ? F_RDLCK : F_WRLCK;
+		d->off = rnd(c, 8192);
+		d->len = rnd(c, 4) ? rnd(c, 4096) : 0;
+		d->off2 = rnd(c, 8192);
+		break;
+	case FSD_OP_FLOCK:
+		d->flags = rnd(c, 2) ? LOCK_SH : LOCK_EX;
+		d->flags2 = rnd(c, 2) ? LOCK_SH : LOCK_EX;
+		break;
 	default:
 		break;
 	}
 	model_apply(c, d);
 }
 
-static void op_str(const struct fsd_opdesc *d, char *buf, size_t size)
+void fsd_op_str(const struct fsd_opdesc *d, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "%s %s", op_info[d->kind].name, d->path);
 
@@ -892,6 +980,35 @@ static void op_str(const struct fsd_opdesc *d, char *buf, size_t size)
 		break;
 	case FSD_OP_REMOVEXATTR:
 		snprintf(buf, size, " %s", d->xname);
+		break;
+	case FSD_OP_MKNOD:
+		snprintf(buf, size, " mode=%04o", d->mode);
+		break;
+	case FSD_OP_COPY_RANGE:
+		snprintf(buf, size, " %s off_in=%lld off_out=%lld len=%zu",
+			 d->path2, d->off, d->off2, d->len);
+		break;
+	case FSD_OP_MMAP_WRITE:
+		snprintf(buf, size, " off=%lld len=%zu", d->off, d->len);
+		break;
+	case FSD_OP_CHOWN:
+		snprintf(buf, size, " %d:%d%s", (int)d->uid, (int)d->gid,
+			 d->flags ? " AT_SYMLINK_NOFOLLOW" : "");
+		break;
+	case FSD_OP_UTIMES:
+		snprintf(buf, size, " mtime=%lld.%06ld",
+			 (long long)d->times[1].tv_sec, d->times[1].tv_nsec / 1000);
+		break;
+	case FSD_OP_LOCK:
+		snprintf(buf, size, " %s %s start=%lld len=%zu, probe at %lld",
+			 d->flags == F_SETLK ? "F_SETLK" : "F_OFD_SETLK",
+			 d->flags2 == F_RDLCK ? "F_RDLCK" : "F_WRLCK", d->off,
+			 d->len, d->off2);
+		break;
+	case FSD_OP_FLOCK:
+		snprintf(buf, size, " %s, then %s|LOCK_NB",
+			 d->flags == LOCK_SH ? "LOCK_SH" : "LOCK_EX",
+			 d->flags2 == LOCK_SH ? "LOCK_SH" : "LOCK_EX");
 		break;
 	default:
 		break;
@@ -991,11 +1108,160 @@ static void op_listxattr(const char *p, struct fsd_res *r)
 
 static int open_for(struct fsd_res *r, const char *p, int flags)
 {
-	int fd = open(p, flags, 0644);
+	/* O_NONBLOCK: a fifo must neither block an open nor its reads */
+	int fd = open(p, flags | O_NONBLOCK, 0644);
 
 	if (fd < 0)
 		set_res(r, -1, STAGE_OPEN);
 	return fd;
+}
+
+static void op_copy_range(const char *p, const char *p2,
+			  const struct fsd_opdesc *d, struct fsd_res *r)
+{
+	loff_t off_in = d->off, off_out = d->off2;
+	int in, out;
+
+	in = open_for(r, p, O_RDONLY);
+	if (in < 0)
+		return;
+	out = open_for(r, p2, O_WRONLY);
+	if (out >= 0) {
+		set_res(r, copy_file_range(in, &off_in, out, &off_out, d->len, 0),
+			STAGE_OP);
+		if (r->ret >= 0)
+			res_printf(r, "offsets %lld %lld\n", (long long)off_in,
+				   (long long)off_out);
+		close(out);
+	}
+	close(in);
+}
+
+/*
+ * Write through a shared mapping, msync, and read it back with pread():
+ * what was written, else the side contradicts itself (STAGE_SELF), which
+ * fsd_apply_op() counts as a divergence even if both sides agree. Only
+ * within the file's size: a mapping past it would fault.
+ */
+static void op_mmap_write(struct fsd_ctx *c, const char *p,
+			  const struct fsd_opdesc *d, struct fsd_res *r)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len, map_len, delta;
+	struct stat st;
+	ssize_t got;
+	char *map;
+	int fd;
+
+	fd = open_for(r, p, O_RDWR);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st)) {
+		set_res(r, -1, STAGE_OP);
+		goto out;
+	}
+	if (d->off >= st.st_size) {
+		res_printf(r, "past EOF\n");
+		goto out;
+	}
+	len = st.st_size - d->off < (long long)d->len ? st.st_size - d->off :
+							 d->len;
+	delta = d->off % page;
+	map_len = delta + len;
+	map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   d->off - delta);
+	if (map == MAP_FAILED) {
+		set_res(r, -1, STAGE_OP);
+		goto out;
+	}
+	memcpy(map + delta, c->wbuf, len);
+	set_res(r, msync(map, map_len, MS_SYNC), STAGE_OP);
+	munmap(map, map_len);
+	if (r->ret)
+		goto out;
+	got = pread(fd, r->data, len, d->off);
+	set_res(r, got, STAGE_OP);
+	r->text = false;
+	r->len = got > 0 ? got : 0;
+	if (got >= 0 && ((size_t)got != len || memcmp(r->data, c->wbuf, len))) {
+		r->ret = -1;
+		r->err = EIO;
+		r->stage = STAGE_SELF;
+	}
+out:
+	close(fd);
+}
+
+/*
+ * A lock on one descriptor, then from a second one (another open file
+ * description, so another owner even for POSIX locks of this process):
+ * F_OFD_GETLK of a write lock, and F_OFD_SETLK of a read lock.
+ */
+static void op_lock(const char *p, const struct fsd_opdesc *d,
+		    struct fsd_res *r)
+{
+	struct flock fl = {
+		.l_type = d->flags2,
+		.l_whence = SEEK_SET,
+		.l_start = d->off,
+		.l_len = d->len,
+	};
+	int fd, fd2;
+
+	fd = open_for(r, p, O_RDWR);
+	if (fd < 0)
+		return;
+	set_res(r, fcntl(fd, d->flags, &fl), STAGE_OP);
+	if (r->ret)
+		goto out;
+	fd2 = open(p, O_RDONLY | O_NONBLOCK);
+	if (fd2 < 0) {
+		res_printf(r, "open 2: %s\n", errname(errno));
+		goto out;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_start = d->off2;
+	fl.l_len = 1024;
+	if (fcntl(fd2, F_OFD_GETLK, &fl))
+		res_printf(r, "getlk: %s\n", errname(errno));
+	else
+		res_printf(r, "getlk: type=%d start=%lld len=%lld pid=%s\n",
+			   fl.l_type, (long long)fl.l_start,
+			   (long long)fl.l_len, fl.l_pid == getpid() ? "self" :
+			   fl.l_pid == -1 ? "-1" : fl.l_pid ? "other" : "0");
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_RDLCK;
+	fl.l_start = d->off2;
+	fl.l_len = 1024;
+	res_printf(r, "setlk 2: %s\n",
+		   fcntl(fd2, F_OFD_SETLK, &fl) ? errname(errno) : "0");
+	close(fd2);
+out:
+	close(fd);
+}
+
+static void op_flock(const char *p, const struct fsd_opdesc *d,
+		     struct fsd_res *r)
+{
+	int fd, fd2;
+
+	fd = open_for(r, p, O_RDONLY);
+	if (fd < 0)
+		return;
+	set_res(r, flock(fd, d->flags), STAGE_OP);
+	if (r->ret)
+		goto out;
+	fd2 = open(p, O_RDONLY | O_NONBLOCK);
+	if (fd2 < 0) {
+		res_printf(r, "open 2: %s\n", errname(errno));
+		goto out;
+	}
+	res_printf(r, "flock 2: %s\n", flock(fd2, d->flags2 | LOCK_NB) ?
+		   errname(errno) : "0");
+	close(fd2);
+out:
+	close(fd);
 }
 
 /* Append the (l)stat of @p to @r, as "path: fields" or "path: ERRNO". */
@@ -1026,6 +1292,9 @@ static void apply(struct fsd_ctx *c, int side, const struct fsd_opdesc *d,
 	res_init(r);
 	join(p, c->root[side], d->path);
 	join(p2, c->root[side], d->path2);
+	if (d->kind == FSD_OP_WRITE || d->kind == FSD_OP_SETXATTR ||
+	    d->kind == FSD_OP_MMAP_WRITE)
+		load_wbuf(c, d);
 	errno = 0;
 
 	switch (d->kind) {
@@ -1137,6 +1406,36 @@ static void apply(struct fsd_ctx *c, int side, const struct fsd_opdesc *d,
 		set_res(r, len, STAGE_OP);
 		r->len = len > 0 ? len : 0;
 		break;
+	case FSD_OP_MKNOD:
+		set_res(r, mknod(p, S_IFIFO | d->mode, 0), STAGE_OP);
+		break;
+	case FSD_OP_COPY_RANGE:
+		op_copy_range(p, p2, d, r);
+		break;
+	case FSD_OP_MMAP_WRITE:
+		op_mmap_write(c, p, d, r);
+		break;
+	case FSD_OP_CHOWN:
+		set_res(r, fchownat(AT_FDCWD, p, d->uid, d->gid, d->flags),
+			STAGE_OP);
+		if (!r->ret)
+			post_stat(r, p, d->path, !d->flags, false);
+		break;
+	case FSD_OP_UTIMES: {
+		struct timeval tv[2] = {
+			{ d->times[0].tv_sec, d->times[0].tv_nsec / 1000 },
+			{ d->times[1].tv_sec, d->times[1].tv_nsec / 1000 },
+		};
+
+		set_res(r, utimes(p, tv), STAGE_OP);
+		break;
+	}
+	case FSD_OP_LOCK:
+		op_lock(p, d, r);
+		break;
+	case FSD_OP_FLOCK:
+		op_flock(p, d, r);
+		break;
 	default:
 		set_res(r, -1, STAGE_OP);
 		r->err = EINVAL;
@@ -1147,8 +1446,9 @@ static void apply(struct fsd_ctx *c, int side, const struct fsd_opdesc *d,
 		return;
 	/* what the operation left behind, mtime only where it was set */
 	follow = op_info[d->kind].post == POST_STAT;
-	if (d->kind == FSD_OP_UTIMENS) {
-		follow = !(d->flags & AT_SYMLINK_NOFOLLOW);
+	if (d->kind == FSD_OP_UTIMENS || d->kind == FSD_OP_UTIMES) {
+		follow = d->kind == FSD_OP_UTIMES ||
+			 !(d->flags & AT_SYMLINK_NOFOLLOW);
 		post_stat(r, p, d->path, follow, true);
 		return;
 	}
@@ -1178,7 +1478,7 @@ static void report_op(struct fsd_ctx *c, int nr, const struct fsd_opdesc *d)
 	char msg[512];
 	size_t at = 0;
 
-	op_str(d, op, sizeof(op));
+	fsd_op_str(d, op, sizeof(op));
 	res_str(a, ra, sizeof(ra));
 	res_str(b, rb, sizeof(rb));
 
@@ -1497,12 +1797,12 @@ out:
 
 /* ---- the run ---- */
 
-static void inject_tree(struct fsd_ctx *c)
+void fsd_inject_tree(const char *dir_b)
 {
 	char p[PATH_MAX];
 	int fd;
 
-	join(p, c->root[1], FSD_INJECTED);
+	join(p, dir_b, FSD_INJECTED);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		return;
@@ -1518,14 +1818,98 @@ static void hash_str(unsigned long long *hash, const char *str)
 		*hash = (*hash ^ (unsigned char)*str) * 0x100000001b3ULL;
 }
 
+struct fsd_gen *fsd_gen_new(const struct fsd_opts *opts)
+{
+	struct fsd_ctx *c = calloc(1, sizeof(*c));
+	int op;
+
+	if (!c)
+		return NULL;
+	c->opts = *opts;
+	/* the extended set only when asked for: older seeds stay the same */
+	if (!opts->ext)
+		c->opts.skip_ops |= ~(FSD_OP_BIT(FSD_OP_FIRST_EXT) - 1);
+	if (c->opts.nr_cross > FSD_MAX_CROSS)
+		c->opts.nr_cross = FSD_MAX_CROSS;
+	c->rng = opts->seed;
+	for (op = 0; op < FSD_OP_NR; op++)
+		if (!(c->opts.skip_ops & FSD_OP_BIT(op)))
+			c->total_weight += op_info[op].weight;
+	if (!c->total_weight) {
+		free(c);
+		errno = EINVAL;
+		return NULL;
+	}
+	return (struct fsd_gen *)c;
+}
+
+void fsd_gen_free(struct fsd_gen *g)
+{
+	free(g);
+}
+
+void fsd_gen_next(struct fsd_gen *g, struct fsd_opdesc *d)
+{
+	gen_op((struct fsd_ctx *)g, d);
+}
+
+int fsd_apply_op(struct fsd_gen *g, const char *dir_a, const char *dir_b,
+		 const struct fsd_opdesc *d, int nr, enum fsd_inject inject,
+		 struct fsd_report *rep, char *a_res, char *b_res)
+{
+	struct fsd_ctx *c = (struct fsd_ctx *)g;
+	char op[160], ra[64], p[PATH_MAX];
+	bool diverged;
+
+	c->root[0] = dir_a;
+	c->root[1] = dir_b;
+	c->rep = rep;
+	apply(c, 0, d, &c->res[0]);
+	apply(c, 1, d, &c->res[1]);
+	if (inject == FSD_INJECT_RESULT)
+		c->res[1].ret++;
+	if (inject == FSD_INJECT_TREE)
+		fsd_inject_tree(dir_b);
+	if (inject == FSD_INJECT_MODE) {
+		join(p, dir_b, d->path);
+		chmod(p, 0);
+	}
+
+	rep->nr_ops++;
+	rep->op[d->kind].run++;
+	if (c->res[0].ret >= 0) {
+		rep->nr_ok++;
+		rep->op[d->kind].ok++;
+	} else {
+		rep->nr_failed++;
+		if (c->res[0].err >= 0 && c->res[0].err < FSD_MAX_ERRNO)
+			rep->errnos[c->res[0].err]++;
+	}
+	if (c->opts.log) {
+		fsd_op_str(d, op, sizeof(op));
+		res_str(&c->res[0], ra, sizeof(ra));
+		fprintf(c->opts.log, "fs_diff: op %d %s = %s\n", nr, op, ra);
+	}
+	if (a_res)
+		res_str(&c->res[0], a_res, 64);
+	if (b_res)
+		res_str(&c->res[1], b_res, 64);
+	/* a side that contradicts itself is wrong even if both agree */
+	diverged = !res_equal(&c->res[0], &c->res[1]) ||
+		   c->res[0].stage == STAGE_SELF;
+	if (diverged)
+		report_op(c, nr, d);
+	return diverged;
+}
+
 int fsd_run_opts(const char *dir_a, const char *dir_b,
 		 const struct fsd_opts *opts, struct fsd_report *rep)
 {
 	struct fsd_opdesc d;
-	struct fsd_ctx *c;
+	struct fsd_gen *g;
 	struct stat st;
-	char op[160], ra[64];
-	int nr, op_nr, ret;
+	char op[160];
+	int nr, ret;
 
 	memset(rep, 0, sizeof(*rep));
 	rep->seed = opts->seed;
@@ -1534,53 +1918,20 @@ int fsd_run_opts(const char *dir_a, const char *dir_b,
 		errno = ENOTDIR;
 		return -1;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c)
+	g = fsd_gen_new(opts);
+	if (!g)
 		return -1;
-	c->root[0] = dir_a;
-	c->root[1] = dir_b;
-	c->opts = *opts;
-	c->rep = rep;
-	c->rng = opts->seed;
 	rep->seq_hash = 0xcbf29ce484222325ULL;
-	for (op_nr = 0; op_nr < FSD_OP_NR; op_nr++)
-		if (!(opts->skip_ops & FSD_OP_BIT(op_nr)))
-			c->total_weight += op_info[op_nr].weight;
-	if (!c->total_weight) {
-		free(c);
-		errno = EINVAL;
-		return -1;
-	}
-
 	for (nr = 1; nr <= opts->nr_ops; nr++) {
-		gen_op(c, &d);
-		op_str(&d, op, sizeof(op));
+		fsd_gen_next(g, &d);
+		fsd_op_str(&d, op, sizeof(op));
 		hash_str(&rep->seq_hash, op);
-		apply(c, 0, &d, &c->res[0]);
-		apply(c, 1, &d, &c->res[1]);
-		if (nr == opts->inject_op && opts->inject == FSD_INJECT_RESULT)
-			c->res[1].ret++;
-		if (nr == opts->inject_op && opts->inject == FSD_INJECT_TREE)
-			inject_tree(c);
-
-		rep->nr_ops++;
-		rep->op[d.kind].run++;
-		if (c->res[0].ret >= 0) {
-			rep->nr_ok++;
-			rep->op[d.kind].ok++;
-		} else {
-			rep->nr_failed++;
-			if (c->res[0].err >= 0 && c->res[0].err < FSD_MAX_ERRNO)
-				rep->errnos[c->res[0].err]++;
-		}
-		if (opts->log) {
-			res_str(&c->res[0], ra, sizeof(ra));
-			fprintf(opts->log, "fs_diff: op %d %s = %s\n", nr, op, ra);
-		}
-		if (!res_equal(&c->res[0], &c->res[1]))
-			report_op(c, nr, &d);
+		fsd_apply_op(g, dir_a, dir_b, &d, nr,
+			     nr == opts->inject_op ? opts->inject :
+						     FSD_INJECT_NONE,
+			     rep, NULL, NULL);
 	}
-	free(c);
+	fsd_gen_free(g);
 
 	ret = fsd_compare_trees(dir_a, dir_b, rep);
 	if (ret < 0)
