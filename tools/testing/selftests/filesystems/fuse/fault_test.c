@@ -353,6 +353,7 @@ FIXTURE_VARIANT(kill) {
 	__u32 opcode;		/* the request the daemon holds */
 	int (*op)(const char *mnt);
 	int err;		/* what the caller gets */
+	bool links_die;		/* the links die with the daemon */
 };
 
 /*
@@ -440,6 +441,16 @@ FIXTURE_VARIANT_ADD(kill, user_postfilter) {
 
 FIXTURE_VARIANT_ADD(kill, send_watch) {
 	.mount = KILL_WATCH, .opcode = FUSE_GETATTR, .op = do_getattr, .err = ECONNABORTED,
+};
+
+FIXTURE_VARIANT_ADD(kill, user_postfilter_links_die) {
+	.mount = KILL_FILTERS, .opcode = FUSE_RMDIR | FUSE_POSTFILTER,
+	.op = do_user_postfilter, .err = ECONNABORTED, .links_die = true,
+};
+
+FIXTURE_VARIANT_ADD(kill, send_watch_links_die) {
+	.mount = KILL_WATCH, .opcode = FUSE_GETATTR, .op = do_getattr, .err = ECONNABORTED,
+	.links_die = true,
 };
 
 /* What the daemon process tells the test. */
@@ -580,9 +591,9 @@ FIXTURE_SETUP(kill)
 	ASSERT_EQ(0, read_msg(self->pipe[0], &m, WAIT_MS));
 	ASSERT_EQ(MSG_READY, m.what) TH_LOG("daemon: %s", strerror(m.err));
 	snprintf(self->mnt, sizeof(self->mnt), "%s", m.mnt);
-	/* the links outlive the daemon: the test holds them too */
+	/* the test holds the links too: they outlive the daemon (but links_die) */
 	for (i = 0; i < 2; i++) {
-		if (!m.link_ids[i])
+		if (!m.link_ids[i] || variant->links_die)
 			continue;
 		self->links[i] = bpf_link_get_fd_by_id(m.link_ids[i]);
 		ASSERT_LE(0, self->links[i]);
@@ -644,10 +655,15 @@ TEST_F(kill, in_flight)
 	/* what needs the daemon now fails at once */
 	ASSERT_FAILS(ENOTCONN, statx(AT_FDCWD, self->mnt, AT_STATX_FORCE_SYNC,
 				     STATX_BASIC_STATS, &stx));
-	if (variant->mount == KILL_FILTERS) {
+	if (variant->mount == KILL_FILTERS && variant->links_die) {
+		/* without their filters the nodes refuse everything */
+		ASSERT_FAILS(ENOTCONN, stat(path_in(self->mnt, "visible"), &st));
+	} else if (variant->mount == KILL_FILTERS) {
 		/* backed nodes are served from the backing, still filtered */
 		CHECK_FILE(path_in(self->mnt, "visible"), CONTENT);
 		ASSERT_FAILS(ENOTCONN, stat(path_in(self->mnt, "asktoo"), &st));
+	}
+	if (variant->mount == KILL_FILTERS) {
 		/* the postfilter runs after the backing rmdir: it is done */
 		if (variant->opcode & FUSE_POSTFILTER)
 			ASSERT_FAILS(ENOENT, stat(BACK("d/x"), &st));
@@ -655,7 +671,7 @@ TEST_F(kill, in_flight)
 			ASSERT_EQ(0, stat(BACK("d/x"), &st));
 		ASSERT_EQ(0, stat(BACK("d"), &st));
 	}
-	if (variant->mount == KILL_WATCH) {
+	if (variant->mount == KILL_WATCH && !variant->links_die) {
 		/* the reply callback, still attached, saw the abort */
 		ASSERT_EQ(-ECONNABORTED, self->req->bss->reply_error);
 	}
