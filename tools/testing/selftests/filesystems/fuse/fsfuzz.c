@@ -17,7 +17,8 @@
  * different workers commute. About one operation in 25 reaches out of it,
  * into the sticky directory "shared" (mode 1777, all uids creating,
  * renaming and unlinking there) or into another worker's directory: those
- * take the lock exclusively. So both trees see the same history, whatever
+ * take the lock exclusively, as do operations on inodes with several
+ * links (see lock_for()). So both trees see the same history, whatever
  * the interleaving; each worker's sequence depends on the seed alone.
  *
  * On a divergence: the seed, worker and op number are printed, the
@@ -323,6 +324,40 @@ static void note_divergence(int w, int nr)
 	shm->stop = 1;
 }
 
+/* @rel in @dir is, or leads to, a non-directory with other hard links. */
+static bool linked(const char *dir, const char *rel)
+{
+	char p[PATH_MAX + FSD_REL_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	return (!lstat(p, &st) && !S_ISDIR(st.st_mode) && st.st_nlink > 1) ||
+	       (!stat(p, &st) && !S_ISDIR(st.st_mode) && st.st_nlink > 1);
+}
+
+/*
+ * Take the lock for @d: exclusive for an operation that reaches out of
+ * the worker's directory, or one on an inode with several hard links,
+ * which other workers may hold too (a link made into "shared" and linked
+ * on into another worker's directory): only one such operation at a
+ * time, so that no other worker changes the inode between sides A and B.
+ * An inode with one link is in one directory, and nothing gives it a
+ * link elsewhere while the lock is held shared. Looked up on the twin (B)
+ * not to add lookups to the mount under test.
+ */
+static void lock_for(const char *dir_b, const struct fsd_opdesc *d)
+{
+	if (d->cross) {
+		pthread_rwlock_wrlock(&shm->lock);
+		return;
+	}
+	pthread_rwlock_rdlock(&shm->lock);
+	if (linked(dir_b, d->path) || (d->path2[0] && linked(dir_b, d->path2))) {
+		pthread_rwlock_unlock(&shm->lock);
+		pthread_rwlock_wrlock(&shm->lock);
+	}
+}
+
 static void *worker(void *arg)
 {
 	int w = (long)arg;
@@ -346,10 +381,7 @@ static void *worker(void *arg)
 		fsd_gen_next(g, &d);
 		inject = cfg.inject && w == cfg.inject_worker &&
 			 nr == cfg.inject_op ? cfg.inject : FSD_INJECT_NONE;
-		if (d.cross)
-			pthread_rwlock_wrlock(&shm->lock);
-		else
-			pthread_rwlock_rdlock(&shm->lock);
+		lock_for(dir_b, &d);
 		if (fsd_apply_op(g, dir_a, dir_b, &d, nr, inject, rep, NULL,
 				 NULL))
 			note_divergence(w, nr);
