@@ -1206,7 +1206,7 @@ static int churn_conn(struct env *e)
  * "readonly": EROFS for create and unlink), or with ENOTCONN while none
  * is attached; the backing tree matches what the calls said.
  */
-TEST_F(churn, filters)
+TEST_F_TIMEOUT(churn, filters, 600)
 {
 	struct bpf_map *maps[] = {
 		self->skel->maps.count, self->skel->maps.hide,
@@ -1271,42 +1271,56 @@ static const struct ftd_entry churn_tree[] = {
 	{ NULL }
 };
 
+FIXTURE(churn_req) {
+	struct ftd_config cfg;
+	struct ftd *d;
+	struct request *skel;
+	struct bpf_link *link;
+};
+
+FIXTURE_SETUP(churn_req)
+{
+	ASSERT_EQ(0, private_mounts());
+	self->skel = request_load();
+	ASSERT_NE(NULL, self->skel);
+	self->cfg.entries = churn_tree;
+	self->cfg.uncached = true;
+	self->d = ftd_start(&self->cfg);
+	ASSERT_NE(NULL, self->d) TH_LOG("mount: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(churn_req)
+{
+	bpf_link__destroy(self->link);
+	ftd_stop(self->d);
+	request__destroy(self->skel);
+}
+
 /*
  * A request program attached, moved between maps of the connection and
  * detached while threads stat, read and list a classic mount: every
  * call succeeds, or fails as the program makes it ("watch" fails opens
  * with EROFS); never with another error.
  */
-TEST(churn_request)
+TEST_F_TIMEOUT(churn_req, classic, 600)
 {
-	struct ftd_config cfg = { .entries = churn_tree, .uncached = true };
+	struct churn c = { .mnt = self->d->mnt, .classic = true };
 	struct worker w[CHURN_THREADS];
 	pthread_t t[CHURN_THREADS];
 	int rounds = churn_rounds(), i, ops;
-	struct bpf_link *link = NULL;
-	struct churn c = {};
-	struct request *skel;
-	struct ftd *d;
-
-	ASSERT_EQ(0, private_mounts());
-	skel = request_load();
-	ASSERT_NE(NULL, skel);
-	d = ftd_start(&cfg);
-	ASSERT_NE(NULL, d) TH_LOG("mount: %s", strerror(errno));
-	c.mnt = d->mnt;
-	c.classic = true;
+	int fd = self->d->fd;
 
 	churn_start(&c, t, w);
 	for (i = 0; i < rounds; i++) {
-		link = attach_fd(d->fd, skel->maps.watch);
-		ASSERT_NE(NULL, link) TH_LOG("attach: %s", strerror(errno));
+		self->link = attach_fd(fd, self->skel->maps.watch);
+		ASSERT_NE(NULL, self->link) TH_LOG("attach: %s", strerror(errno));
 		usleep(2000);
-		ASSERT_EQ(0, update_fd(d->fd, link, skel->maps.empty));
+		ASSERT_EQ(0, update_fd(fd, self->link, self->skel->maps.empty));
 		usleep(2000);
-		ASSERT_EQ(0, update_fd(d->fd, link, skel->maps.watch));
+		ASSERT_EQ(0, update_fd(fd, self->link, self->skel->maps.watch));
 		usleep(2000);
-		ASSERT_EQ(0, bpf_link__destroy(link));
-		link = NULL;
+		ASSERT_EQ(0, bpf_link__destroy(self->link));
+		self->link = NULL;
 		usleep(2000);
 	}
 	ops = atomic_load(&c.ops);
@@ -1315,10 +1329,8 @@ TEST(churn_request)
 	EXPECT_LT(rounds, ops) TH_LOG("%d operations in %d rounds", ops, rounds);
 	/* "watch" was attached while the threads ran */
 	EXPECT_LT(0, atomic_load(&c.filtered));
-	EXPECT_LT(0, skel->bss->replies);
-	CHECK_FILE(path_in(d->mnt, "file"), CONTENT);
-	ftd_stop(d);
-	request__destroy(skel);
+	EXPECT_LT(0, self->skel->bss->replies);
+	CHECK_FILE(path_in(self->d->mnt, "file"), CONTENT);
 }
 
 TEST_HARNESS_MAIN
