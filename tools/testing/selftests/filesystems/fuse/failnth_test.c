@@ -392,15 +392,16 @@ static void check_dir_stream(struct ctx *c, long first)
 		for (off = 0; off < len; ) {
 			struct dirent64_raw *d = (void *)(c->buf + off);
 
-			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-				dots++;
-			else {
-				ASSERT_EQ(1, sscanf(d->d_name, "entry-%d", &n))
-					TH_LOG("stray entry %s", d->d_name);
-				ASSERT_TRUE(n >= 0 && n < NDIRENTS);
-				seen[n]++;
-			}
 			off += d->d_reclen;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..")) {
+				dots++;
+				continue;
+			}
+			if (sscanf(d->d_name, "entry-%d", &n) != 1)
+				n = -1;
+			ASSERT_TRUE(n >= 0 && n < NDIRENTS)
+				TH_LOG("stray entry %s", d->d_name);
+			seen[n]++;
 		}
 		len = syscall(SYS_getdents64, c->fd, c->buf, sizeof(c->buf));
 		ASSERT_LE(0, len) TH_LOG("getdents64 after: %s", strerror(errno));
@@ -762,7 +763,8 @@ static void sweep(struct __test_metadata *_metadata, FIXTURE_DATA(failnth) *self
 		snprintf(c->m, sizeof(c->m), "%s/%s", self->e.mnt, dir);
 		snprintf(c->b, sizeof(c->b), "%s/%s", self->e.back, dir);
 		ASSERT_EQ(0, mkdir(c->b, 0755));
-		c->fd = c->fd2 = -1;
+		c->fd = -1;
+		c->fd2 = -1;
 		ASSERT_EQ(0, op->prepare(c))
 			TH_LOG("%s: preparing %s: %s", op->name, dir, strerror(errno));
 

@@ -69,8 +69,10 @@ int main(int argc, char **argv)
 	}
 	pre = bpf_map__initial_value(skel->maps.hide, NULL);
 	post = bpf_map__initial_value(skel->maps.hide_post, NULL);
-	pre->fuse_fd = post->fuse_fd = CONN_FD;
-	pre->ops_id = post->ops_id = 1;
+	pre->fuse_fd = CONN_FD;
+	pre->ops_id = 1;
+	post->fuse_fd = CONN_FD;
+	post->ops_id = 1;
 	if (filters__load(skel)) {
 		perror("loading progs/filters.bpf.o");
 		return 1;
