@@ -54,10 +54,12 @@ timeout=${FUZZ_TIMEOUT:-7200}
 out=$BUILD/fuzz/$variant
 rm -rf "$out"
 mkdir -p "$out"
+# A copy: another make selftests reinstalls $inst while this runs.
+cp "$inst/fsfuzz" "$out/fsfuzz"
 
 # The guest's part: one fsfuzz run per chunk, each logged.
 {
-	echo "cd '$inst'"
+	echo "cd '$out'"
 	echo "echo \"fuzz: kernel \$(uname -r) \$(uname -v)\""
 	echo "fail=0"
 	i=0
@@ -88,8 +90,11 @@ secs=$(($(date +%s) - start))
 # Totals over the runs' logs.
 commit=$(git -C "$REPO" rev-parse --short HEAD)
 dirty=$(git -C "$REPO" status --porcelain --untracked-files=no | grep -c . || true)
+[ "$dirty" = 0 ] || commit="$commit with $dirty tracked files changed"
+kver=$(grep -a -m 1 '^fuzz: kernel ' "$BUILD/vm/fuzz-$variant/console.log" | sed 's/^fuzz: //' || true)
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
 {
-	echo "fuzz: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit${dirty:+ ($dirty files changed)}, $variant kernel ($O), $(grep -a -m 1 '^fuzz: kernel ' "$BUILD/vm/fuzz-$variant/console.log" | sed 's/^fuzz: //' || true)"
+	echo "fuzz: $when, commit $commit, $variant kernel ($O): $kver"
 	echo "fuzz: FUZZ_OPS=$ops FUZZ_SEED=$seed FUZZ_UIDS=$uids FUZZ_THREADS=$threads FUZZ_FILTERS='${filters[*]}' FUZZ_CHUNK=$chunk"
 	cat "$out"/run-*.log 2>/dev/null | awk -v secs="$secs" '
 		# fsfuzz: ops run N (succeeded N, failed N), divergences N (...), T s

@@ -63,6 +63,20 @@ static const mode_t chmod_modes[] = {
 	0644, 0600, 0755, 0700, 0444, 0000, 01777, 04755, 02750,
 };
 
+/*
+ * Directory modes (mkdir, chmod) in the extended set: one time in 16 a
+ * mode that locks its owner out of changing or searching it, else one
+ * that does not. A user other than root cannot remove what such a
+ * directory holds, and every removal that fails leaves the model
+ * believing in a name that the tree still has: so that long sequences of
+ * such users do not drift into mostly ENOTDIR and ENOENT (and prune
+ * mends what drifted).
+ */
+static const mode_t ext_dir_modes[] = {
+	0755, 0700, 0775, 01777, 02775, 0750, 0711,
+};
+static const mode_t ext_dir_locked[] = { 0555, 0000, 0644, 0444 };
+
 /* chown to others: fsfuzz.c's users and nobody */
 static const unsigned int other_ids[] = { 0, 1001, 1002, 1003, 65534 };
 
@@ -127,6 +141,7 @@ static const struct {
 	OP(UTIMES,	     "utimes",		 2, 1, ANY,    ANY,    STAT),
 	OP(LOCK,	     "lock",		 3, 1, FILE,   ANY,    NONE),
 	OP(FLOCK,	     "flock",		 2, 1, FILE,   ANY,    NONE),
+	OP(PRUNE,	     "prune",		 1, 1, ANY,    ANY,    LSTAT),
 #undef OP
 };
 
@@ -559,6 +574,14 @@ static void model_apply(struct fsd_ctx *c, const struct fsd_opdesc *d)
 		if (creat)
 			model_add(c, path, 'p', NULL);
 		break;
+	case FSD_OP_PRUNE:
+		/*
+		 * Whatever the tree holds there goes, if its owner may remove
+		 * it: the model and the tree agree on that name again, however
+		 * far they had drifted (see op_prune()).
+		 */
+		model_move(c, path, NULL);
+		break;
 	case FSD_OP_LINK:
 		/* following a symlink: whatever is there, unknown */
 		if (t && t != 'd' && !(t == 'l' && d->flags) &&
@@ -768,6 +791,13 @@ static void cross_path(struct fsd_ctx *c, struct fsd_opdesc *d)
 	d->cross = true;
 }
 
+static mode_t ext_dir_mode(struct fsd_ctx *c)
+{
+	if (!rnd(c, 16))
+		return ext_dir_locked[rnd(c, ARRAY_SIZE(ext_dir_locked))];
+	return ext_dir_modes[rnd(c, ARRAY_SIZE(ext_dir_modes))];
+}
+
 static unsigned int pick_id(struct fsd_ctx *c, unsigned int own)
 {
 	unsigned int r = rnd(c, 8);
@@ -857,10 +887,16 @@ static void gen_op(struct fsd_ctx *c, struct fsd_opdesc *d)
 		symlink_target(c, d, d->path2);
 		break;
 	case FSD_OP_MKDIR:
-		d->mode = dir_modes[rnd(c, ARRAY_SIZE(dir_modes))];
+		if (c->opts.ext)
+			d->mode = ext_dir_mode(c);
+		else
+			d->mode = dir_modes[rnd(c, ARRAY_SIZE(dir_modes))];
 		break;
 	case FSD_OP_CHMOD:
-		d->mode = chmod_modes[rnd(c, ARRAY_SIZE(chmod_modes))];
+		if (c->opts.ext && model_type(c, d->path) == 'd')
+			d->mode = ext_dir_mode(c);
+		else
+			d->mode = chmod_modes[rnd(c, ARRAY_SIZE(chmod_modes))];
 		break;
 	case FSD_OP_UTIMENS:
 		d->times[0].tv_sec = 1000000000 + rnd(c, 1000000000);
@@ -916,6 +952,11 @@ static void gen_op(struct fsd_ctx *c, struct fsd_opdesc *d)
 	case FSD_OP_FLOCK:
 		d->flags = rnd(c, 2) ? LOCK_SH : LOCK_EX;
 		d->flags2 = rnd(c, 2) ? LOCK_SH : LOCK_EX;
+		break;
+	case FSD_OP_PRUNE:
+		/* a top-level name of the tree, whatever was picked */
+		if (!d->cross)
+			snprintf(d->path, FSD_REL_MAX, "%s", pool[rnd(c, FSD_NAMES)]);
 		break;
 	default:
 		break;
@@ -1004,6 +1045,9 @@ void fsd_op_str(const struct fsd_opdesc *d, char *buf, size_t size)
 			 d->flags == F_SETLK ? "F_SETLK" : "F_OFD_SETLK",
 			 d->flags2 == F_RDLCK ? "F_RDLCK" : "F_WRLCK", d->off,
 			 d->len, d->off2);
+		break;
+	case FSD_OP_PRUNE:
+		snprintf(buf, size, " (rm -rf)");
 		break;
 	case FSD_OP_FLOCK:
 		snprintf(buf, size, " %s, then %s|LOCK_NB",
@@ -1264,6 +1308,50 @@ out:
 	close(fd);
 }
 
+/*
+ * rm -rf @p, giving each directory u+rwx first where the caller may:
+ * the number of entries removed, which does not depend on the order of
+ * the listing (an entry goes if its directory lets the caller remove it
+ * and, for a directory, all of its own entries went).
+ */
+static long prune(const char *p)
+{
+	char child[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	long n = 0;
+	DIR *dir;
+
+	if (lstat(p, &st))
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		chmod(p, (st.st_mode & 07777) | 0700);
+		dir = opendir(p);
+		while (dir && (de = readdir(dir))) {
+			if (is_dot(de->d_name))
+				continue;
+			if (snprintf(child, sizeof(child), "%s/%s", p,
+				     de->d_name) < (int)sizeof(child))
+				n += prune(child);
+		}
+		if (dir)
+			closedir(dir);
+		return n + !rmdir(p);
+	}
+	return !unlink(p);
+}
+
+static void op_prune(const char *p, struct fsd_res *r)
+{
+	struct stat st;
+
+	if (lstat(p, &st)) {
+		set_res(r, -1, STAGE_OP);
+		return;
+	}
+	set_res(r, prune(p), STAGE_OP);
+}
+
 /* Append the (l)stat of @p to @r, as "path: fields" or "path: ERRNO". */
 static void post_stat(struct fsd_res *r, const char *p, const char *rel,
 		      bool follow, bool mtime)
@@ -1435,6 +1523,9 @@ static void apply(struct fsd_ctx *c, int side, const struct fsd_opdesc *d,
 		break;
 	case FSD_OP_FLOCK:
 		op_flock(p, d, r);
+		break;
+	case FSD_OP_PRUNE:
+		op_prune(p, r);
 		break;
 	default:
 		set_res(r, -1, STAGE_OP);

@@ -54,12 +54,13 @@ enum fsd_op {
 	FSD_OP_UTIMES,		/* utimes(2), microseconds */
 	FSD_OP_LOCK,		/* fcntl lock, then F_OFD_GETLK/SETLK from a 2nd fd */
 	FSD_OP_FLOCK,		/* flock, then LOCK_NB from a 2nd fd */
+	FSD_OP_PRUNE,		/* rm -rf of a top-level name, u+rwx first */
 	FSD_OP_NR,
 };
 
 #define FSD_OP_FIRST_EXT	FSD_OP_MKNOD
 
-#define FSD_OP_BIT(op)		(1u << (op))
+#define FSD_OP_BIT(op)		(1ULL << (op))
 #define FSD_XATTR_OPS		(FSD_OP_BIT(FSD_OP_SETXATTR) |		\
 				 FSD_OP_BIT(FSD_OP_GETXATTR) |		\
 				 FSD_OP_BIT(FSD_OP_LISTXATTR) |		\
@@ -82,7 +83,7 @@ enum fsd_inject {
 struct fsd_opts {
 	unsigned int seed;
 	int nr_ops;
-	unsigned int skip_ops;	/* FSD_OP_BIT()s of operations not to run */
+	unsigned long long skip_ops;	/* FSD_OP_BIT()s of ops not to run */
 	int inject_op;		/* 1-based op number for @inject */
 	enum fsd_inject inject;
 	FILE *log;		/* when set, log every op and divergence */

@@ -105,7 +105,7 @@ static int nr_cross;
 /* What the processes share. */
 struct shared {
 	pthread_rwlock_t lock;
-	volatile int stop;
+	int stop;		/* __atomic */
 	int first_worker;	/* first divergence seen, or -1 */
 	int first_op;
 	char first_msg[FSD_MSG_LEN];
@@ -284,16 +284,18 @@ static void setup(void)
 	if (cfg.filter != FILTER_NONE)
 		attach_filters();
 
-	for (w = 0; w < nr_workers(); w++) {
+	/*
+	 * Half of the operations that reach out go to the shared directory,
+	 * the others into the workers' directories (where they mostly meet
+	 * another uid's permissions).
+	 */
+	for (w = 0; w < nr_workers() && nr_cross < FSD_MAX_CROSS / 2; w++) {
 		char *name = malloc(16);
 
 		snprintf(name, 16, "w%d", w);
-		if (nr_cross < FSD_MAX_CROSS - 1)
-			cross[nr_cross++] = name;
+		cross[nr_cross++] = name;
 	}
-	/* the shared directory twice: the busiest place */
-	cross[nr_cross++] = "shared";
-	if (nr_cross < FSD_MAX_CROSS)
+	for (w = nr_cross; w > 0; w--)
 		cross[nr_cross++] = "shared";
 	if (layouts())
 		die("%s", "laying out the trees");
@@ -321,7 +323,7 @@ static void note_divergence(int w, int nr)
 		snprintf(shm->first_msg, sizeof(shm->first_msg), "%s",
 			 rep->nr_msgs ? rep->msgs[0] : "?");
 	}
-	shm->stop = 1;
+	__atomic_store_n(&shm->stop, 1, __ATOMIC_RELAXED);
 }
 
 /* @rel in @dir is, or leads to, a non-directory with other hard links. */
@@ -370,6 +372,9 @@ static void *worker(void *arg)
 	enum fsd_inject inject;
 
 	worker_opts(w, &o);
+	/* -v: worker 0 logs every operation */
+	if (cfg.verbose && !w)
+		o.log = stdout;
 	g = fsd_gen_new(&o);
 	if (!g)
 		return (void *)1L;
@@ -377,7 +382,8 @@ static void *worker(void *arg)
 	snprintf(name, sizeof(name), "w%d", w);
 	path_of(dir_a, mnt, name);
 	path_of(dir_b, twin, name);
-	for (nr = 1; nr <= n && !shm->stop; nr++) {
+	for (nr = 1; nr <= n && !__atomic_load_n(&shm->stop, __ATOMIC_RELAXED);
+	     nr++) {
 		fsd_gen_next(g, &d);
 		inject = cfg.inject && w == cfg.inject_worker &&
 			 nr == cfg.inject_op ? cfg.inject : FSD_INJECT_NONE;
@@ -440,7 +446,7 @@ static int run_all(void)
 
 struct rdr {
 	char dir[PATH_MAX];
-	volatile bool done;
+	bool done;		/* __atomic */
 	int renames;
 	int rename_errors;
 	int listings;
@@ -470,7 +476,7 @@ static void *rdr_renamer(void *arg)
 			r->rename_errors++;
 		r->renames++;
 	}
-	r->done = true;
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -556,7 +562,7 @@ static int rdr_phase(const char *root, struct rdr *r)
 		return -1;
 	do {
 		rdr_list(r);
-	} while (!r->done);
+	} while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE));
 	rdr_list(r);
 	pthread_join(th, NULL);
 	return 0;
@@ -817,7 +823,7 @@ static int first_tree_worker(const struct fsd_report *rep)
 
 /* ---- main ---- */
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr, "usage: fsfuzz [--seed S] [--ops N] [--uids 0,1001,...] [--threads T]\n"
 			"              [--filter none|pass|post] [--rdr RENAMES] [--worker W]\n"
@@ -838,7 +844,7 @@ static void parse_args(int argc, char **argv)
 			continue;
 		}
 		if (!v)
-			usage();
+			print_usage();
 		i++;
 		if (!strcmp(a, "--seed")) {
 			cfg.seed = strtoul(v, NULL, 0);
@@ -857,7 +863,7 @@ static void parse_args(int argc, char **argv)
 				if (!strcmp(v, filter_names[cfg.filter]))
 					break;
 			if (cfg.filter == 3)
-				usage();
+				print_usage();
 		} else if (!strcmp(a, "--uids")) {
 			s = strdup(v);
 			cfg.nr_uids = 0;
@@ -867,20 +873,20 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--inject")) {
 			if (sscanf(v, "%15[a-z]:%d:%d", kind, &cfg.inject_worker,
 				   &cfg.inject_op) != 3)
-				usage();
+				print_usage();
 			cfg.inject = !strcmp(kind, "result") ? FSD_INJECT_RESULT :
 				     !strcmp(kind, "tree") ? FSD_INJECT_TREE :
 				     !strcmp(kind, "mode") ? FSD_INJECT_MODE :
 				     FSD_INJECT_NONE;
 			if (!cfg.inject)
-				usage();
+				print_usage();
 		} else {
-			usage();
+			print_usage();
 		}
 	}
 	if (cfg.nr_uids < 1 || cfg.threads < 1 || cfg.threads > MAX_THREADS ||
 	    cfg.ops < 1 || cfg.worker >= nr_workers())
-		usage();
+		print_usage();
 }
 
 int main(int argc, char **argv)

@@ -64,14 +64,14 @@ if run "injected result" 1 --seed 3 --ops 400 --uids 1001 --threads 1 \
 		"^fsfuzz: replay: fsfuzz --seed 3 --uids 1001 --threads 1 --filter none --worker 0 --ops 150"
 fi
 
-# After op 206 the twin's copy of that op's path loses its mode bits: the
+# After op 208 the twin's copy of that op's path loses its mode bits: the
 # divergence needs the operations that made the path, and no others.
 if run "injected mode" 1 --seed 3 --ops 400 --uids 1001 --threads 1 \
-	--rdr 0 --inject mode:0:206; then
+	--rdr 0 --inject mode:0:208; then
 	has "injected mode: reported" "^fsfuzz: DIVERGENCE: seed 3, worker 0 \(uid 1001\)"
 	has "injected mode: diverges alone" "^fsfuzz: it diverges alone"
 	has "injected mode: shrunk to a handful of operations" \
-		"^fsfuzz: minimal sequence: [1-5] of [0-9]+ ops"
+		"^fsfuzz: minimal sequence: [1-8] of [0-9]+ ops"
 	has "injected mode: the minimal sequence diverges" \
 		"^fsfuzz: the minimal sequence diverges"
 fi
