@@ -106,8 +106,12 @@ for c in $configs; do
 		tail -n 5 "$OUT/vm-$c.log" >&2
 		rc=1
 	}
-	[ ! -d "$OUT/results/$c" ] ||
+	if [ -d "$OUT/results/$c" ]; then
 		echo $(($(date +%s) - start)) >"$OUT/results/$c/wall-seconds"
+		echo "XFSTESTS_CONFIGS=$c XFSTESTS_LIST='$list' XFSTESTS_TIMEOUT=$timeout make xfstests" \
+			>"$OUT/results/$c/command"
+		git -C "$REPO" log -1 --format='%h %s' >"$OUT/results/$c/commit"
+	fi
 	note "xfstests: $c took $(($(date +%s) - start)) s"
 	grep -E '^(Ran|Not run|Failures|Failed|Passed all)' \
 		"$OUT/results/$c/check.out" 2>/dev/null | sed 's/^/  /' >&2 || true

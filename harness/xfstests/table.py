@@ -81,7 +81,7 @@ def main():
         return open(p).read().strip() if os.path.exists(p) else default
 
     sym = {"pass": "pass", "fail": "**FAIL**", "notrun": "not run",
-           "unfinished": "unfinished (VM killed)", None: "not run (no result)"}
+           "unfinished": "stopped (VM time limit)", None: "no result"}
     o = []
     w = o.append
     w("# xfstests on fuse-bpf, side by side\n")
@@ -90,7 +90,7 @@ def main():
       "(causes: `harness/xfstests/causes.txt`, dropped tests: "
       "`harness/xfstests/dropped.md`).\n")
     w(f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
-    w(f"- repository commit: {commit}")
+    w(f"- repository commit when the table was written: {commit}")
     w(f"- xfstests: 63a29724a85f (`../shared/tools/xfstests-63a2972.tar.xz`), "
       "with `harness/xfstests/*.patch`")
     w("- reproduce: `make xfstests` (all five configurations), or one: "
@@ -98,7 +98,9 @@ def main():
       "`XFSTESTS_LIST='generic/080 generic/126' make xfstests`")
     w("- VM: QEMU TCG, 2 vCPUs, 4 GiB, on a 2-core host shared with other "
       "runs (wall times are stretched)\n")
-    w("| configuration | what | kernel | wall time | pass | fail | not run | no result |")
+    w("\"no result\": the test was on the list but the configuration's VM stopped "
+      "(its time limit, `XFSTESTS_TIMEOUT`) before check reached or finished it.\n")
+    w("| configuration | what | repository commit | wall time | pass | fail | not run | no result |")
     w("|---|---|---|---|---|---|---|---|")
     what = {"tmpfs": "bare tmpfs",
             "ext4": "bare ext4 on a brd ramdisk",
@@ -113,8 +115,14 @@ def main():
             n[s if s in n else "other"] += 1
         ws = info(c, "wall-seconds", "")
         wt = f"{int(ws) // 60} min" if ws else "-"
-        w(f"| {c} | {what[c]} | {info(c, 'kernel', '-')} | {wt} | {n['pass']} | "
+        w(f"| {c} | {what[c]} | {info(c, 'commit', '-')} | {wt} | {n['pass']} | "
           f"{n['fail']} | {n['notrun']} | {n['other']} |")
+    w("")
+    w("Commands that produced these results (`build/xfstests/results/CONFIG/command`), "
+      "and the guest kernel:\n")
+    for c in CONFIGS:
+        if data[c] is not None:
+            w(f"- {c}: `{info(c, 'command', '-')}` (kernel {info(c, 'kernel', '-')})")
     w("")
 
     w("## Failing on fuse-bpf, passing on bare tmpfs\n")
@@ -123,7 +131,7 @@ def main():
         if (data["tmpfs"] or {}).get(t, (None,))[0] != "pass":
             continue
         for c in FUSE:
-            if (data[c] or {}).get(t, (None,))[0] in ("fail", "unfinished"):
+            if (data[c] or {}).get(t, (None,))[0] == "fail":
                 rows.append((t, c, causes.get((t, c), "not investigated yet")))
     if rows:
         w("| test | configuration | cause |")
