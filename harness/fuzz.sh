@@ -18,6 +18,7 @@
 #   FUZZ_FILTERS  filter modes taken in turn (default "none pass post")
 #   FUZZ_CHUNK    operations per run (default 50000; 25000 with DEBUG=1)
 #   FUZZ_TIMEOUT  seconds for the whole VM run (default 7200)
+#   FSFUZZ        the fsfuzz binary (default: the selftests build's)
 #
 # Prints per run and in all: operations run, divergences, time, and per
 # operation how many ran and succeeded; writes build/fuzz/report.txt
@@ -29,7 +30,10 @@
 
 O=$(kernel_out)
 inst=$O/kselftest_install/filesystems/fuse
-[ -x "$inst/fsfuzz" ] ||
+# FSFUZZ: another fsfuzz binary (it needs no BTF of its own kernel: its
+# BPF programs are relocated against the running kernel's when loaded).
+fsfuzz=${FSFUZZ:-$inst/fsfuzz}
+[ -x "$fsfuzz" ] ||
 	die "no fsfuzz in $inst: run '${DEBUG:+DEBUG=$DEBUG }make selftests'"
 [ -f "$O/arch/x86/boot/bzImage" ] || die "no kernel in $O: run 'make kernel'"
 
@@ -55,7 +59,7 @@ out=$BUILD/fuzz/$variant
 rm -rf "$out"
 mkdir -p "$out"
 # A copy: another make selftests reinstalls $inst while this runs.
-cp "$inst/fsfuzz" "$out/fsfuzz"
+cp "$fsfuzz" "$out/fsfuzz"
 
 # The guest's part: one fsfuzz run per chunk, each logged.
 {
