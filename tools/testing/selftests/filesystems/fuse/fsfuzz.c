@@ -2,7 +2,7 @@
 /*
  * fsfuzz: the differential fuzzer of fuse-bpf. A fuse-bpf mount without
  * a daemon (allow_other, optionally with BPF filters that pass every
- * operation through) and a bare tmpfs twin start alike; P processes, each
+ * operation through, optionally with the opt-in cache, --cache) and a bare tmpfs twin start alike; P processes, each
  * with its own uid and gid, run T threads each, and every thread (a
  * "worker") runs its own seeded sequence of operations (fs_diff.c, the
  * extended set: fifos, copy_file_range, mmap writes, chown, utimes, locks)
@@ -28,7 +28,7 @@
  * command that replays it (--worker W --ops N).
  *
  * Usage: fsfuzz [--seed S] [--ops N] [--uids 0,1001,...] [--threads T]
- *	  [--filter none|pass|post] [--rdr RENAMES] [--worker W]
+ *	  [--filter none|pass|post] [--cache MS] [--rdr RENAMES] [--worker W]
  *	  [--inject result|tree|mode:W:OP] [--shrink-secs S] [-v]
  * Exit: 0 no divergence, 1 divergences, 2 the fuzzer could not run.
  */
@@ -86,6 +86,7 @@ static struct {
 	int inject_worker;
 	int inject_op;
 	int shrink_secs;
+	int cache_ms;		/* backing_timeout=, 0 for none */
 	bool verbose;
 } cfg = {
 	.seed = 1,
@@ -278,6 +279,13 @@ static void setup(void)
 		die("%s", back);
 	snprintf(opts, sizeof(opts), "no_daemon,allow_other,root_dir=%d%s", fd,
 		 cfg.filter != FILTER_NONE ? ",ops=1" : "");
+	/*
+	 * With the opt-in cache every change still goes through the mount,
+	 * so that nothing may differ from the twin.
+	 */
+	if (cfg.cache_ms)
+		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts),
+			 ",backing_timeout=%d", cfg.cache_ms);
 	if (mount("fsfuzz", mnt, "fuse", 0, opts))
 		die("mount %s", opts);
 	close(fd);
@@ -687,8 +695,10 @@ static void print_replay_cmd(int w, int n)
 	printf("fsfuzz: replay: fsfuzz --seed %u --uids ", cfg.seed);
 	for (i = 0; i < cfg.nr_uids; i++)
 		printf("%s%u", i ? "," : "", cfg.uids[i]);
-	printf(" --threads %d --filter %s --worker %d --ops %d", cfg.threads,
-	       filter_names[cfg.filter], w, n);
+	printf(" --threads %d --filter %s", cfg.threads, filter_names[cfg.filter]);
+	if (cfg.cache_ms)
+		printf(" --cache %d", cfg.cache_ms);
+	printf(" --worker %d --ops %d", w, n);
 	if (cfg.inject)
 		printf(" --inject %s:%d:%d",
 		       cfg.inject == FSD_INJECT_RESULT ? "result" :
@@ -773,8 +783,8 @@ static void print_summary(double secs, const struct rdr *rdr, int tree_diffs)
 	printf("fsfuzz: seed %u, %d processes (uids", cfg.seed, cfg.nr_uids);
 	for (i = 0; i < cfg.nr_uids; i++)
 		printf(" %u", cfg.uids[i]);
-	printf(") x %d threads, filter %s\n", cfg.threads,
-	       filter_names[cfg.filter]);
+	printf(") x %d threads, filter %s, cache %d ms\n", cfg.threads,
+	       filter_names[cfg.filter], cfg.cache_ms);
 	printf("fsfuzz: ops run %d (succeeded %d, failed %d), divergences %d (ops %d, final trees %d, readdir-while-renaming %d), %.1f s\n",
 	       total.nr_ops, total.nr_ok, total.nr_failed,
 	       total.nr_diffs + tree_diffs + rdr[0].violations + rdr[1].violations,
@@ -826,7 +836,7 @@ static int first_tree_worker(const struct fsd_report *rep)
 static void print_usage(void)
 {
 	fprintf(stderr, "usage: fsfuzz [--seed S] [--ops N] [--uids 0,1001,...] [--threads T]\n"
-			"              [--filter none|pass|post] [--rdr RENAMES] [--worker W]\n"
+			"              [--filter none|pass|post] [--cache MS] [--rdr RENAMES] [--worker W]\n"
 			"              [--inject result|tree|mode:W:OP] [--shrink-secs S] [-v]\n");
 	exit(2);
 }
@@ -856,6 +866,8 @@ static void parse_args(int argc, char **argv)
 			cfg.rdr = atoi(v);
 		} else if (!strcmp(a, "--worker")) {
 			cfg.worker = atoi(v);
+		} else if (!strcmp(a, "--cache")) {
+			cfg.cache_ms = atoi(v);
 		} else if (!strcmp(a, "--shrink-secs")) {
 			cfg.shrink_secs = atoi(v);
 		} else if (!strcmp(a, "--filter")) {
