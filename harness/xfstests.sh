@@ -12,6 +12,8 @@
 #   XFSTESTS_LIST     the test list (default harness/xfstests/tests.list):
 #                     a file, or test names separated by blanks
 #   XFSTESTS_TIMEOUT  seconds a configuration's VM may run (default 3600)
+#   XFSTESTS_TEST_LIMIT  seconds a test may run before it is killed and
+#                     recorded as timed out (default 300; 0: no limit)
 #   XFSTESTS_TABLE=0  do not rewrite harness/xfstests/results.md
 # Results: build/xfstests/results/CONFIG/ (check.out is check's output).
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +26,7 @@ ALL_CONFIGS="tmpfs ext4 overlay fusebpf fusebpf-daemon"
 configs=${XFSTESTS_CONFIGS:-$ALL_CONFIGS}
 list=${XFSTESTS_LIST:-$XT/tests.list}
 timeout=${XFSTESTS_TIMEOUT:-3600}
+test_limit=${XFSTESTS_TEST_LIMIT:-300}
 
 for c in $configs; do
 	case " $ALL_CONFIGS " in
@@ -100,7 +103,7 @@ for c in $configs; do
 	# under TCG the TSC drifts against the jiffies watchdog
 	FBT_APPEND="tsc=reliable brd.rd_nr=2 brd.rd_size=1048576 ${FBT_APPEND:-}" \
 		bash "$REPO/harness/vm.sh" --name "xfstests-$c" --timeout "$timeout" \
-		--mem 4096 -- "bash '$XT/guest.sh' '$c' '$listfile'" \
+		--mem 4096 -- "XFSTESTS_TEST_LIMIT=$test_limit bash '$XT/guest.sh' '$c' '$listfile'" \
 		>"$OUT/vm-$c.log" 2>&1 || {
 		note "xfstests: the $c run failed (see $OUT/vm-$c.log)"
 		tail -n 5 "$OUT/vm-$c.log" >&2
@@ -108,7 +111,7 @@ for c in $configs; do
 	}
 	if [ -d "$OUT/results/$c" ]; then
 		echo $(($(date +%s) - start)) >"$OUT/results/$c/wall-seconds"
-		echo "XFSTESTS_CONFIGS=$c XFSTESTS_LIST='$list' XFSTESTS_TIMEOUT=$timeout make xfstests" \
+		echo "XFSTESTS_CONFIGS=$c XFSTESTS_LIST='$list' XFSTESTS_TIMEOUT=$timeout XFSTESTS_TEST_LIMIT=$test_limit make xfstests" \
 			>"$OUT/results/$c/command"
 		git -C "$REPO" log -1 --format='%h %s' >"$OUT/results/$c/commit"
 	fi

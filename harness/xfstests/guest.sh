@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# guest.sh CONFIG LIST: run in the VM by harness/xfstests.sh. Runs the
+# guest.sh CONFIG LIST: run in the VM by harness/xfstests.sh (which
+# passes XFSTESTS_TEST_LIMIT). Runs the
 # xfstests built in build/xfstests/xfstests on one configuration, with
 # the tests named in the file LIST, and writes its results to
 # build/xfstests/results/CONFIG (check's own result files, and check's
@@ -117,6 +118,38 @@ EOF
 	;;
 esac
 
+# A test that runs longer than XFSTESTS_TEST_LIMIT seconds (under TCG a
+# few loop thousands of times) is killed, with everything it started, and
+# named in timeouts; check records it as failed and goes on.
+limit=${XFSTESTS_TEST_LIMIT:-0}
+kill_tree() {
+	local c
+	kill -STOP "$1" 2>/dev/null || return 0
+	for c in $(pgrep -P "$1"); do
+		kill_tree "$c"
+	done
+	kill -KILL "$1" 2>/dev/null || true
+}
+watchdog() {
+	local pid cur='' start=0 name
+	while sleep 5; do
+		pid=$(pgrep -o -f '^/bin/bash \./tests/[a-z]+/[0-9]+$') || {
+			cur=''
+			continue
+		}
+		if [ "$pid" != "$cur" ]; then
+			cur=$pid
+			start=$SECONDS
+			continue
+		fi
+		[ $((SECONDS - start)) -ge "$limit" ] || continue
+		name=$(tr '\0' ' ' <"/proc/$pid/cmdline" | awk '{ print $2 }')
+		echo "${name#./tests/} $((SECONDS - start))" >>"$results/timeouts"
+		kill_tree "$pid"
+		cur=''
+	done
+}
+
 rm -rf "$results"
 mkdir -p "$results"
 cp "$cfg" "$results/local.config"
@@ -124,10 +157,16 @@ uname -r >"$results/kernel"
 cd "$XFS"
 export HOST_OPTIONS=$cfg RESULT_BASE=$results
 # check's output, as it goes (the 9p share keeps it if the VM is killed)
+wd=
+if [ "$limit" -gt 0 ]; then
+	watchdog &
+	wd=$!
+fi
 set +e
 ./check "${check_args[@]}" $(grep -v '^#' "$list") 2>&1 | tee "$results/check.out"
 rc=${PIPESTATUS[0]}
 set -e
+[ -z "$wd" ] || kill "$wd"
 echo "check exited with status $rc" | tee -a "$results/check.out"
 # check exits 1 when a test failed: only a run that stopped early is an error
 grep -q '^Interrupted!' "$results/check.out" && exit 1

@@ -42,12 +42,20 @@ def parse(path):
                 res[test] = ("pass", "")
             else:
                 res[test] = ("unfinished", rest.strip())
+    # tests the guest's watchdog killed (XFSTESTS_TEST_LIMIT)
+    tpath = os.path.join(os.path.dirname(path), "timeouts")
+    if os.path.exists(tpath):
+        for line in open(tpath):
+            f = line.split()
+            if f:
+                res["generic/" + f[0].split("/")[-1] if "/" not in f[0]
+                    else f[0]] = ("timeout", f"killed after {f[1]} s")
     # check's summary, when it got there, is authoritative for failures
     with open(path, errors="replace") as f:
         for line in f:
             if line.startswith("Failures:"):
                 for t in line.split()[1:]:
-                    if res.get(t, ("",))[0] != "fail":
+                    if res.get(t, ("",))[0] not in ("fail", "timeout"):
                         res[t] = ("fail", "")
     return res
 
@@ -81,6 +89,7 @@ def main():
         return open(p).read().strip() if os.path.exists(p) else default
 
     sym = {"pass": "pass", "fail": "**FAIL**", "notrun": "not run",
+           "timeout": "timed out",
            "unfinished": "stopped (VM time limit)", None: "no result"}
     o = []
     w = o.append
@@ -100,8 +109,10 @@ def main():
       "runs (wall times are stretched)\n")
     w("\"no result\": the test was on the list but the configuration's VM stopped "
       "(its time limit, `XFSTESTS_TIMEOUT`) before check reached or finished it.\n")
-    w("| configuration | what | repository commit | wall time | pass | fail | not run | no result |")
-    w("|---|---|---|---|---|---|---|---|")
+    w("\"timed out\": the test ran longer than `XFSTESTS_TEST_LIMIT` seconds and was "
+      "killed (under TCG some tests loop thousands of times).\n")
+    w("| configuration | what | repository commit | wall time | pass | fail | not run | timed out | no result |")
+    w("|---|---|---|---|---|---|---|---|---|")
     what = {"tmpfs": "bare tmpfs",
             "ext4": "bare ext4 on a brd ramdisk",
             "overlay": "overlayfs over tmpfs (`./check -overlay`)",
@@ -109,14 +120,14 @@ def main():
             "fusebpf-daemon": "fuse-bpf with `fuse_bpf_mirror`, over tmpfs"}
     for c in CONFIGS:
         d = data[c] or {}
-        n = {k: 0 for k in ("pass", "fail", "notrun", "other")}
+        n = {k: 0 for k in ("pass", "fail", "notrun", "timeout", "other")}
         for t in tests:
             s = d.get(t, (None,))[0]
             n[s if s in n else "other"] += 1
         ws = info(c, "wall-seconds", "")
         wt = f"{int(ws) // 60} min" if ws else "-"
         w(f"| {c} | {what[c]} | {info(c, 'commit', '-')} | {wt} | {n['pass']} | "
-          f"{n['fail']} | {n['notrun']} | {n['other']} |")
+          f"{n['fail']} | {n['notrun']} | {n['timeout']} | {n['other']} |")
     w("")
     w("Commands that produced these results (`build/xfstests/results/CONFIG/command`), "
       "and the guest kernel:\n")
@@ -141,6 +152,22 @@ def main():
     else:
         w("None.")
     w("")
+
+    trows = []
+    for t in tests:
+        if (data["tmpfs"] or {}).get(t, (None,))[0] != "pass":
+            continue
+        for c in FUSE:
+            r = (data[c] or {}).get(t, (None, ""))
+            if r[0] == "timeout":
+                trows.append((t, c, r[1], causes.get((t, c), "not investigated yet")))
+    if trows:
+        w("Timed out on fuse-bpf, passing on bare tmpfs:\n")
+        w("| test | configuration | | cause |")
+        w("|---|---|---|---|")
+        for t, c, k, why in trows:
+            w(f"| {t} | {c} | {k} | {why} |")
+        w("")
 
     w("## Per test\n")
     w("| test | " + " | ".join(CONFIGS) + " |")
