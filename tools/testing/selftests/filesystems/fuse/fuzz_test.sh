@@ -13,7 +13,7 @@
 
 FSFUZZ=$(dirname "$0")/fsfuzz
 # 10,000 operations per filter mode take about 8 s in the VM; a debug
-# kernel (KASAN, lockdep, kmemleak) runs them some 20 times slower.
+# kernel (KASAN, lockdep, kmemleak) runs them some 30 times slower.
 if [ -e /sys/kernel/debug/kmemleak ]; then
 	OPS=${FUZZ_TEST_OPS:-2500}
 else
