@@ -131,9 +131,10 @@ kill_tree() {
 	kill -KILL "$1" 2>/dev/null || true
 }
 watchdog() {
-	local pid cur='' start=0 name
+	local pid cur='' start=0 path name
 	while sleep 5; do
-		pid=$(pgrep -o -f '^/bin/bash \./tests/[a-z]+/[0-9]+$') || {
+		# (bash runs ./tests/generic/NNN by its full path)
+		pid=$(pgrep -o -f '^/bin/bash (.*/)?tests/[a-z]+/[0-9]+$') || {
 			cur=''
 			continue
 		}
@@ -143,8 +144,9 @@ watchdog() {
 			continue
 		fi
 		[ $((SECONDS - start)) -ge "$limit" ] || continue
-		name=$(tr '\0' ' ' <"/proc/$pid/cmdline" | awk '{ print $2 }')
-		echo "${name#./tests/} $((SECONDS - start))" >>"$results/timeouts"
+		path=$(tr '\0' ' ' <"/proc/$pid/cmdline" | awk '{ print $2 }')
+		name=$(basename "$(dirname "$path")")/$(basename "$path")
+		echo "$name $((SECONDS - start))" >>"$results/timeouts"
 		kill_tree "$pid"
 		cur=''
 	done
