@@ -27,16 +27,23 @@ grep -qx CONFIG_FAULT_INJECTION_STACKTRACE_FILTER=y "$O/.config" ||
 	die "the debug kernel lacks fault injection: see harness/configs/debug.config"
 
 # The text of some objects (say fs/fuse/*.o): the longest run of
-# System.map text symbols that they define (a few names, like
-# btf_id_cmp_func, are also defined elsewhere), up to the next symbol.
+# System.map text symbols that they define, leaving out names defined
+# more than once (btf_id_cmp_func, KASAN's constructors), up to the
+# next symbol.
 # No KASLR in the VM kernel, so these are the guest's addresses.
 text_range() {
+	# names defined more than once (KASAN's _sub_I_65535_1 constructors)
+	awk '{ print $3 }' "$O/System.map" | sort | uniq -d >"$work/dups"
 	nm --defined-only "$@" 2>/dev/null |
-		awk '$2 ~ /^[tT]$/ { print $3 }' | sort -u >"$work/names"
-	awk 'NR == FNR { want[$1] = 1; next }
+		awk '$2 ~ /^[tT]$/ { print $3 }' | sort -u |
+		comm -23 - "$work/dups" >"$work/names"
+	# a name defined more than once neither starts nor breaks a run
+	awk 'FILENAME == ARGV[1] { want[$1] = 1; next }
+	     FILENAME == ARGV[2] { dup[$1] = 1; next }
 	     $2 !~ /^[tT]$/ { next }
 	     {
 		n++; addr[n] = $1
+		if (run && n == last + 1 && ($3 in dup)) { last = n; next }
 		if ($3 in want) {
 			if (run && n == last + 1) { len++ } else { run = 1; first = n; len = 1 }
 			last = n
@@ -46,7 +53,7 @@ text_range() {
 	     END {
 		if (best < 20 || !(blast + 1 in addr)) exit 1
 		print addr[bfirst], addr[blast + 1], best
-	     }' "$work/names" "$O/System.map"
+	     }' "$work/names" "$work/dups" "$O/System.map"
 }
 
 work=$BUILD/faults
@@ -100,16 +107,20 @@ leaks=$(grep -ac 'unreferenced object' "$log" || true)
 	echo
 	echo "Points: the injection points (slab or page allocations) the syscall"
 	echo "reached; for each N in 1..points the Nth one failed. ENOMEM: the"
-	echo "syscall failed with ENOMEM, as it must. Absorbed: the syscall still"
+	echo "syscall failed with ENOMEM, as it must. ENOSPC: what tmpfs, the backing,"
+	echo "reports for a new inode it could not allocate (create, mkdir, symlink;"
+	echo "shmem_get_inode(), the same without fuse-bpf). Absorbed: the syscall still"
 	echo "succeeded, with the right result (an allocation with a fallback, or"
 	echo "kmemleak's own metadata). Any other errno, a wrong result, or mount and"
 	echo "backing disagreeing afterwards fails the case."
 	echo
-	echo "| variant | syscall | points | ENOMEM | absorbed |"
-	echo "| --- | --- | ---: | ---: | ---: |"
+	echo "| variant | syscall | points | ENOMEM | ENOSPC | absorbed |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: |"
 	grep -a 'failnth: ' "$log" | sed 's/.*failnth: //' | tr -d '\r' |
 		awk '{ split($3, p, "="); split($4, e, "="); split($5, a, "=");
-		       printf "| %s | %s | %s | %s | %s |\n", $1, $2, p[2], e[2], a[2] }'
+		       split($6, s, "=");
+		       printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, p[2], e[2],
+			      s[2], a[2] }'
 	if [ -n "$fails" ]; then
 		echo
 		echo "Failing cases:"
