@@ -113,6 +113,9 @@ leaks=$(grep -ac 'unreferenced object' "$log" || true)
 	echo "succeeded, with the right result (an allocation with a fallback, or"
 	echo "kmemleak's own metadata). Any other errno, a wrong result, or mount and"
 	echo "backing disagreeing afterwards fails the case."
+	echo "The counts move by a few from run to run: allocations of the debug"
+	echo "kernel's own bookkeeping (KASAN, kmemleak) and slab refills depend on"
+	echo "what came before."
 	echo
 	echo "| variant | syscall | points | ENOMEM | ENOSPC | absorbed |"
 	echo "| --- | --- | ---: | ---: | ---: | ---: |"
