@@ -75,6 +75,7 @@ static const mode_t chmod_modes[] = {
 static const mode_t ext_dir_modes[] = {
 	0755, 0700, 0775, 01777, 02775, 0750, 0711,
 };
+
 static const mode_t ext_dir_locked[] = { 0555, 0000, 0644, 0444 };
 
 /* chown to others: fsfuzz.c's users and nobody */

@@ -2,8 +2,9 @@
 /*
  * fsfuzz: the differential fuzzer of fuse-bpf. A fuse-bpf mount without
  * a daemon (allow_other, optionally with BPF filters that pass every
- * operation through, optionally with the opt-in cache, --cache) and a bare tmpfs twin start alike; P processes, each
- * with its own uid and gid, run T threads each, and every thread (a
+ * operation through, optionally with the opt-in cache, --cache) and a
+ * bare tmpfs twin start alike; P processes, each with its own uid and
+ * gid, run T threads each, and every thread (a
  * "worker") runs its own seeded sequence of operations (fs_diff.c, the
  * extended set: fifos, copy_file_range, mmap writes, chown, utimes, locks)
  * on the mount, then the same on the twin, comparing results, errnos and
