@@ -954,8 +954,21 @@ int main(int argc, char **argv)
 	}
 	/* the final trees: the mount and the backing tree against the twin */
 	rep = calloc(1, sizeof(*rep));
-	tree_diffs = fsd_compare_trees(mnt, twin, rep);
-	tree_diffs += fsd_compare_trees(back, twin, rep);
+	if (!rep) {
+		perror("fsfuzz: calloc");
+		teardown();
+		return 2;
+	}
+	ret = fsd_compare_trees(mnt, twin, rep);
+	tree_diffs = fsd_compare_trees(back, twin, rep);
+	/* -1: the comparison could not run, which must not cancel a diff */
+	if (ret < 0 || tree_diffs < 0) {
+		perror("fsfuzz: comparing the final trees");
+		free(rep);
+		teardown();
+		return 2;
+	}
+	tree_diffs += ret;
 	print_summary(now() - t0, rdr, tree_diffs);
 	if (tree_diffs)
 		fsd_print_report(stdout, rep);

@@ -55,6 +55,10 @@ for filter in none post; do
 			"^fsfuzz: ops run $OPS \(.*\), divergences 0 "
 		has "fsfuzz --filter $filter: readdir while renaming ran" \
 			"^fsfuzz: readdir while renaming, mount: [1-9][0-9]* listings, 500 renames \(0 failed\), 0 violations"
+		# the filters ran: a run that tested the plain mount is no pass
+		[ "$filter" = none ] ||
+			has "fsfuzz --filter $filter: the prefilters and postfilters ran" \
+				"^fsfuzz: BPF filter calls: [1-9][0-9]* prefilter, [1-9][0-9]* postfilter"
 	fi
 done
 
