@@ -114,10 +114,10 @@ xfstests: selftests
 fuzz: selftests
 	@bash $(H)/fuzz.sh
 
-faults: selftests
+faults: tree
 	@bash $(H)/faults.sh
 
-soak: selftests
+soak: tree
 	@bash $(H)/soak.sh
 
 clean:

@@ -65,9 +65,9 @@ fi
 
 # Build xfstests once (again when the tarball or the patches change).
 build_lock xfstests
+[ -f "$TARBALL" ] || die "no xfstests tarball at $TARBALL"
 stamp=$(sha1sum "$TARBALL" "$XT"/*.patch | cut -d' ' -f1 | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$OUT/.built" 2>/dev/null)" != "$stamp" ]; then
-	[ -f "$TARBALL" ] || die "no xfstests tarball at $TARBALL"
 	note "xfstests: building $(basename "$TARBALL") in $SRC (log: $OUT/build.log)"
 	rm -rf "$SRC" "$OUT/.built"
 	mkdir -p "$OUT"
