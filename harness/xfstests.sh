@@ -63,7 +63,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 
-# Build xfstests once (again when the tarball or the patches change).
+# Build xfstests once (and again when the tarball or a patch changes).
 build_lock xfstests
 [ -f "$TARBALL" ] || die "no xfstests tarball at $TARBALL"
 stamp=$(sha1sum "$TARBALL" "$XT"/*.patch | cut -d' ' -f1 | sha1sum | cut -d' ' -f1)
