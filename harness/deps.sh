@@ -15,26 +15,7 @@ PKGS=(
 	fio bindfs fsmark gnuplot-nox e2fsprogs tar
 )
 
-missing=()
-for p in "${PKGS[@]}"; do
-	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$st" = installed ] || missing+=("$p")
-done
-
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$(id -u)" = 0 ] ||
-		die "missing Debian packages (${missing[*]}); run 'make deps' as root"
-	note "installing Debian packages: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	log=$BUILD/apt.log
-	mkdir -p "$BUILD"
-	if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
-		apt-get update >>"$log" 2>&1 ||
-			die "apt-get update failed (see $log)"
-		apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1 ||
-			die "could not install Debian packages: ${missing[*]} (see $log)"
-	fi
-fi
+install_packages deps "$BUILD/apt.log" "${PKGS[@]}"
 
 have=$(dpkg-query -W -f='${Version}' "$BASE_PKG")
 if [ "$have" != "$BASE_VERSION" ]; then

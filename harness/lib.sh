@@ -26,6 +26,33 @@ note() {
 	printf '%s\n' "$*" >&2
 }
 
+# install_packages TARGET LOG PKG...: install with apt-get the Debian
+# packages of the list that are missing (as root; "make TARGET" is what
+# to run as root otherwise), logging to LOG.
+install_packages() {
+	local target=$1 log=$2 p st
+	local missing=()
+
+	shift 2
+	for p in "$@"; do
+		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+		[ "$st" = installed ] || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	[ "$(id -u)" = 0 ] ||
+		die "missing Debian packages (${missing[*]}); run 'make $target' as root"
+	note "installing Debian packages: ${missing[*]}"
+	mkdir -p "$(dirname "$log")"
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+		apt-get update >>"$log" 2>&1 ||
+			die "apt-get update failed (see $log)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			--no-install-recommends "${missing[@]}" >>"$log" 2>&1 ||
+			die "could not install Debian packages: ${missing[*]} (see $log)"
+	fi
+}
+
 # Serialise a build step against the same step of another make run
 # (several developers or agents share build/): hold an exclusive lock on
 # build/.NAME.lock until the script exits.

@@ -32,25 +32,10 @@ seed=${SOAK_SEED:-1}
 tarball=$REPO/../shared/tools/xfstests-63a2972.tar.xz
 work=$BUILD/soak
 
-# What building fsstress needs (xfstests' README), installed as
-# harness/deps.sh installs the harness's packages.
+# What building fsstress needs (xfstests' README).
 pkgs=(autoconf automake libtool-bin make gcc xfslibs-dev uuid-dev libaio-dev
       liburing-dev libacl1-dev libattr1-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$st" = installed ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$(id -u)" = 0 ] || die "missing Debian packages (${missing[*]}): install them as root"
-	note "soak: installing Debian packages: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$BUILD/apt-soak.log" 2>&1; then
-		apt-get update >>"$BUILD/apt-soak.log" 2>&1 || die "apt-get update failed"
-		apt-get install -y --no-install-recommends "${missing[@]}" >>"$BUILD/apt-soak.log" 2>&1 ||
-			die "could not install ${missing[*]} (see $BUILD/apt-soak.log)"
-	fi
-fi
+install_packages soak "$BUILD/apt-soak.log" "${pkgs[@]}"
 
 # fsstress alone: configure xfstests and build its ltp/ folder.
 xfs=$work/xfstests
