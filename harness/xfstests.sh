@@ -43,25 +43,7 @@ PKGS=(
 	libacl1-dev libaio-dev liburing-dev libgdbm-dev
 	xfsprogs e2fsprogs attr acl gawk bc psmisc libcap2-bin
 )
-missing=()
-for p in "${PKGS[@]}"; do
-	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$st" = installed ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$(id -u)" = 0 ] ||
-		die "missing Debian packages (${missing[*]}); run 'make xfstests' as root"
-	note "installing Debian packages: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	log=$OUT/apt.log
-	mkdir -p "$OUT"
-	if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
-		apt-get update >>"$log" 2>&1 ||
-			die "apt-get update failed (see $log)"
-		apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1 ||
-			die "could not install Debian packages: ${missing[*]} (see $log)"
-	fi
-fi
+install_packages xfstests "$OUT/apt.log" "${PKGS[@]}"
 
 # Build xfstests once (and again when the tarball or a patch changes).
 build_lock xfstests

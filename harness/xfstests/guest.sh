@@ -62,11 +62,12 @@ sbin_helpers() {
 		/usr/sbin
 	cp "$SAMPLE/mount.fuse.fuse-bpf" /usr/sbin/mount.fuse.fuse-bpf
 	# mount(8) runs helpers with a clean environment: name the daemon here
-	cat >/usr/sbin/mount.fuse.fuse_bpf_mirror <<EOF
-#!/bin/sh
-FUSE_BPF_MIRROR=$SAMPLE/fuse_bpf_mirror \\
-	exec /bin/bash $REPO/harness/xfstests/mount.fuse.fuse_bpf_mirror "\$@"
-EOF
+	{
+		echo '#!/bin/bash'
+		printf 'FUSE_BPF_MIRROR=%q exec /bin/bash %q "$@"\n' \
+			"$SAMPLE/fuse_bpf_mirror" \
+			"$REPO/harness/xfstests/mount.fuse.fuse_bpf_mirror"
+	} >/usr/sbin/mount.fuse.fuse_bpf_mirror
 	chmod 0755 /usr/sbin/mount.fuse.fuse_bpf_mirror
 }
 
@@ -144,7 +145,10 @@ watchdog() {
 			continue
 		fi
 		[ $((SECONDS - start)) -ge "$limit" ] || continue
-		path=$(tr '\0' ' ' <"/proc/$pid/cmdline" | awk '{ print $2 }')
+		# (the test may have ended since pgrep)
+		path=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+		       awk '{ print $2 }') || continue
+		[ -n "$path" ] || continue
 		name=$(basename "$(dirname "$path")")/$(basename "$path")
 		echo "$name $((SECONDS - start))" >>"$results/timeouts"
 		kill_tree "$pid"
