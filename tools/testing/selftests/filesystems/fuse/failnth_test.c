@@ -856,30 +856,106 @@ static void sweep(struct __test_metadata *_metadata, FIXTURE_DATA(failnth) *self
 		     op->name);
 }
 
-#define SWEEP_TEST(op_name, idx)					\
-	TEST_F_TIMEOUT(failnth, op_name, 300)				\
-	{								\
-		ASSERT_STREQ(#op_name, ops[idx].name);			\
-		sweep(_metadata, self, variant, &ops[idx]);		\
-	}
+/* the sweep of the operation named as the test */
+static void sweep_named(struct __test_metadata *_metadata,
+			FIXTURE_DATA(failnth) *self,
+			const FIXTURE_VARIANT(failnth) *variant)
+{
+	unsigned int i;
 
-SWEEP_TEST(stat, 0)
-SWEEP_TEST(open, 1)
-SWEEP_TEST(create, 2)
-SWEEP_TEST(mkdir, 3)
-SWEEP_TEST(unlink, 4)
-SWEEP_TEST(rename, 5)
-SWEEP_TEST(symlink, 6)
-SWEEP_TEST(link, 7)
-SWEEP_TEST(read, 8)
-SWEEP_TEST(write, 9)
-SWEEP_TEST(readdir, 10)
-SWEEP_TEST(setxattr, 11)
-SWEEP_TEST(getxattr, 12)
-SWEEP_TEST(listxattr, 13)
-SWEEP_TEST(truncate, 14)
-SWEEP_TEST(fallocate, 15)
-SWEEP_TEST(copy_file_range, 16)
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		if (!strcmp(ops[i].name, _metadata->name)) {
+			sweep(_metadata, self, variant, &ops[i]);
+			return;
+		}
+	}
+	ASSERT_TRUE(false) TH_LOG("no operation %s", _metadata->name);
+}
+
+TEST_F_TIMEOUT(failnth, stat, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, open, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, create, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, mkdir, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, unlink, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, rename, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, symlink, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, link, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, read, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, write, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, readdir, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, setxattr, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, getxattr, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, listxattr, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, truncate, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, fallocate, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(failnth, copy_file_range, 300)
+{
+	sweep_named(_metadata, self, variant);
+}
 
 /*
  * Without fail-nth the whole program is one skip, not one per case: the
