@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fuse-bpf: names and attributes of backed nodes (lookup, revalidate,
- * getattr, setattr, permission, statfs).
+ * getattr, setattr, atime, permission, statfs).
  */
 
 #include "bpf_internal.h"
@@ -628,6 +628,47 @@ bool __fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 	/* What the filter sees is what the caller may do. */
 	fuse_bpf_iattr_to_in(inode, attr, &io.in);
 	return fuse_bpf_run(&fuse_bpf_setattr_op, inode, &io, err);
+}
+
+/* atime */
+
+/**
+ * __fuse_bpf_update_time() - touch_atime() on a backed node
+ * @err: the result, 0
+ * @inode: the node, backed
+ * @flags: what to update; a backed node has S_NOCMTIME, so only S_ATIME
+ *
+ * The fuse mount decided that atime changes (its noatime, relatime,
+ * strictatime, read-only), as for an overlayfs file (ovl_update_time()):
+ * set the backing inode's, and copy it. The backing mount's atime options
+ * are not asked again (overlayfs clears them on its private upper mount),
+ * but a read-only or frozen backing, a backing inode that keeps no atime
+ * and one whose owner the backing mount cannot map are left alone.
+ *
+ * Return: true, it was served.
+ */
+bool __fuse_bpf_update_time(int *err, struct inode *inode, int flags)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	struct path *path = fuse_bpf_backing_path(inode);
+	struct inode *backing = d_inode(path->dentry);
+	const struct cred *old_cred;
+
+	*err = 0;
+	if (!(flags & S_ATIME) || IS_NOATIME(backing) ||
+	    HAS_UNMAPPED_ID(mnt_idmap(path->mnt), backing))
+		return true;
+	if (!sb_start_write_trylock(backing->i_sb))
+		return true;
+	if (!mnt_get_write_access(path->mnt)) {
+		old_cred = override_creds(fi->backing_cred);
+		inode_update_time(backing, S_ATIME);
+		revert_creds(old_cred);
+		mnt_put_write_access(path->mnt);
+	}
+	sb_end_write(backing->i_sb);
+	inode_set_atime_to_ts(inode, inode_get_atime(backing));
+	return true;
 }
 
 /* permission: the caller against the node, the backing cred against the backing. */

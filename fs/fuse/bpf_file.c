@@ -36,6 +36,25 @@ static int fuse_bpf_remove_privs(struct file *file)
 	return err;
 }
 
+/**
+ * __fuse_bpf_accessed() - update atime after a read of a backed file
+ * @file: a file fuse-bpf opened
+ *
+ * Its backing file is open O_NOATIME (fuse_bpf_open_backing()), so the
+ * read did not update the backing atime: update it through the fuse
+ * mount, by that mount's atime options and its being read-only, as
+ * ovl_file_accessed() does. touch_atime() reaches the backing inode
+ * through fuse_bpf_update_time().
+ */
+void __fuse_bpf_accessed(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	/* relatime decides on the backing's times as they are now. */
+	fuse_bpf_copy_times(inode, file_inode(fuse_bpf_backing_file(file)));
+	file_accessed(file);
+}
+
 /* open, opendir */
 
 struct fuse_bpf_open_io {
@@ -50,15 +69,24 @@ static int fuse_bpf_open_backing(struct fuse_bpf_args *fa, void *data)
 {
 	struct fuse_bpf_open_io *io = data;
 	struct fuse_inode *fi = get_fuse_inode(io->inode);
+	/* O_TRUNC was done by the VFS through setattr. */
+	int flags = io->in.flags & ~O_TRUNC;
 	struct file *backing;
 
 	io->ff = fuse_file_alloc(get_fuse_mount(io->inode), false);
 	if (!io->ff)
 		return -ENOMEM;
 
-	/* O_TRUNC was done by the VFS through setattr. */
-	backing = backing_file_open(io->file, io->in.flags & ~O_TRUNC,
-				    &fi->backing_path, fi->backing_cred);
+	/*
+	 * atime is the fuse mount's (__fuse_bpf_accessed()), not the backing
+	 * mount's: O_NOATIME where the backing credentials may set it, as
+	 * ovl_open_realfile() does.
+	 */
+	if (inode_owner_or_capable(mnt_idmap(fi->backing_path.mnt),
+				   d_inode(fi->backing_path.dentry)))
+		flags |= O_NOATIME;
+	backing = backing_file_open(io->file, flags, &fi->backing_path,
+				    fi->backing_cred);
 	if (IS_ERR(backing)) {
 		fuse_file_free(io->ff);
 		io->ff = NULL;
@@ -680,6 +708,8 @@ static int fuse_bpf_copy_finalize(struct fuse_bpf_args *fa, void *data)
 	struct fuse_bpf_copy_io *io = data;
 
 	fuse_bpf_copy_attr(file_inode(io->dst));
+	if (!fa->meta.error)
+		__fuse_bpf_accessed(io->src);
 	return fa->meta.error;
 }
 

@@ -201,7 +201,7 @@ static inline struct inode *fuse_bpf_backing_inode(struct inode *inode)
 
 /*
  * What ends the attributes a node copied early: a write through the mount,
- * a server's FUSE_NOTIFY_INVAL_INODE. Not a read (atime may lag).
+ * a server's FUSE_NOTIFY_INVAL_INODE. Not a read, which sets the atime.
  */
 #define FUSE_BPF_CACHE_INVAL	(STATX_BASIC_STATS & ~STATX_ATIME)
 
@@ -292,6 +292,7 @@ void fuse_bpf_entry_valid(struct dentry *entry);
 struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path);
 void fuse_bpf_copy_attr(struct inode *inode);
 void fuse_bpf_copy_size(struct inode *inode);
+void fuse_bpf_copy_times(struct inode *inode, struct inode *backing);
 void fuse_bpf_refresh(struct inode *inode);
 bool fuse_bpf_attr_stale(struct inode *inode, struct inode *backing);
 void fuse_bpf_stat_to_attr(const struct kstat *stat, struct fuse_attr *attr);

@@ -81,6 +81,14 @@ static void fuse_bpf_copy_perm(struct inode *inode, struct inode *backing)
 	inode->i_gid = backing->i_gid;
 }
 
+/* The times, as relatime compares them before an atime update. */
+void fuse_bpf_copy_times(struct inode *inode, struct inode *backing)
+{
+	inode_set_atime_to_ts(inode, inode_get_atime(backing));
+	inode_set_mtime_to_ts(inode, inode_get_mtime(backing));
+	inode_set_ctime_to_ts(inode, inode_get_ctime(backing));
+}
+
 /**
  * fuse_bpf_copy_attr() - bring a fuse inode's attributes up to date
  * @inode: a backed fuse inode
@@ -101,12 +109,10 @@ void fuse_bpf_copy_attr(struct inode *inode)
 	/* An invalidation from now on counts: clear before the copy. */
 	if (timeout && (READ_ONCE(fi->inval_mask) & FUSE_BPF_CACHE_INVAL))
 		set_mask_bits(&fi->inval_mask, FUSE_BPF_CACHE_INVAL, 0);
-	/* Not fsstack_copy_attr_all(): the fuse inode keeps S_NOATIME. */
+	/* Not fsstack_copy_attr_all(): the fuse inode keeps its i_flags. */
 	fuse_bpf_copy_perm(inode, backing);
 	inode->i_rdev = backing->i_rdev;
-	inode_set_atime_to_ts(inode, inode_get_atime(backing));
-	inode_set_mtime_to_ts(inode, inode_get_mtime(backing));
-	inode_set_ctime_to_ts(inode, inode_get_ctime(backing));
+	fuse_bpf_copy_times(inode, backing);
 	inode->i_blkbits = backing->i_blkbits;
 	set_nlink(inode, backing->i_nlink);
 	fuse_bpf_copy_size(inode);
@@ -212,6 +218,8 @@ static int fuse_bpf_set_backing(struct inode *inode, const struct path *path,
 	/* Pairs with smp_load_acquire() in fuse_bpf_inode_backed(). */
 	smp_store_release(&fi->backing_path.dentry, dget(path->dentry));
 	spin_unlock(&fi->lock);
+	/* fuse_iget() set S_NOATIME: a backed node's atime is the mount's. */
+	inode_set_flags(inode, 0, S_NOATIME);
 	fuse_bpf_copy_attr(inode);
 	return 0;
 }
@@ -325,7 +333,8 @@ struct inode *fuse_bpf_iget(struct inode *dir, const struct path *path)
 		generic_fillattr(&nop_mnt_idmap, STATX_BASIC_STATS, backing,
 				 &stat);
 		fuse_bpf_stat_to_attr(&stat, &attr);
-		inode->i_flags |= S_NOATIME | S_NOCMTIME;
+		/* No S_NOATIME: the mount decides (fuse_bpf_update_time()) */
+		inode->i_flags |= S_NOCMTIME;
 		inode->i_generation = backing->i_generation;
 		fuse_init_inode(inode, &attr, key.fc);
 		if (fuse_bpf_nodev(path))

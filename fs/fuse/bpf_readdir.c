@@ -180,5 +180,8 @@ bool __fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx)
 				  err))
 			return false;
 	} while (!*err && io.again);
+	/* Before iterate_dir() updates atime: see __fuse_bpf_accessed(). */
+	fuse_bpf_copy_times(file_inode(file),
+			    file_inode(fuse_bpf_backing_file(file)));
 	return true;
 }

@@ -549,6 +549,27 @@ static inline bool fuse_bpf_fileattr(int *err, struct dentry *dentry,
 	       fuse_bpf_served(err, __fuse_bpf_fileattr, dentry, fa, set);
 }
 
+/*
+ * atime of backed nodes: after a read, splice or mmap of a file fuse-bpf
+ * opened (bpf_file.c), and touch_atime() on a backed node (bpf_dir.c).
+ */
+void __fuse_bpf_accessed(struct file *file);
+static inline bool fuse_bpf_accessed(struct file *file)
+{
+	if (!fuse_bpf_backing_file(file))
+		return false;
+	__fuse_bpf_accessed(file);
+	return true;
+}
+
+bool __fuse_bpf_update_time(int *err, struct inode *inode, int flags);
+static inline bool fuse_bpf_update_time(int *err, struct inode *inode,
+					int flags)
+{
+	return fuse_bpf_inode_backed(inode) &&
+	       fuse_bpf_served(err, __fuse_bpf_update_time, inode, flags);
+}
+
 /* readdir of backed directories (bpf_readdir.c) */
 bool __fuse_bpf_readdir(int *err, struct file *file, struct dir_context *ctx);
 static inline bool fuse_bpf_readdir(int *err, struct file *file,

@@ -13,6 +13,8 @@
  *		not use the kernel's node ids either.
  * mnt_flags.*	the backing mount's noexec, nodev and read-only hold
  *		through the mount, for root_dir= and for named backing.
+ * atime.*	the mount's atime options (relatime, strictatime, noatime,
+ *		nodiratime, read-only) decide atime, as on a bare mount.
  * differential.* fs_diff runs one random sequence on the mount and on a
  *		plain tmpfs twin; the backing tree must end up as the twin.
  * The plain tests check the mount options and their errors.
@@ -1558,7 +1560,7 @@ TEST_F(cached, stale_from_backing)
 }
 
 /*
- * A read through the mount does not end the cache (atime may lag); a
+ * A read through the mount does not end the cache (it sets the atime); a
  * statx asking for more than the basic fields is not served from it.
  */
 TEST_F(cached, reads_and_statx)
@@ -3259,6 +3261,284 @@ TEST_F(mnt_flags, keyed_by_mount)
 	ASSERT_EQ(0, stat(MNT("dir2/sub/file"), &sb));
 	ASSERT_EQ(0, try_open(MNT("dir/sub/file"), O_WRONLY));
 	ASSERT_EQ(EROFS, try_open(MNT("dir2/sub/file"), O_WRONLY));
+}
+
+/* ---- atime: the fuse-bpf mount's atime options ---- */
+
+/*
+ * The same access on the fuse-bpf mount and on a bind mount of its backing
+ * tmpfs ("bare"), both remounted with the same flags: the atime must
+ * change on both or on neither, as the case says, and the mount must show
+ * the backing's. The backing tmpfs mount itself stays relatime, so a
+ * mount that left atime to the backing mount's options (a backing file
+ * opened without O_NOATIME) fails the strictatime, noatime and read-only
+ * cases.
+ */
+FIXTURE(atime) {
+	struct env e;
+	char bare[128];
+};
+
+FIXTURE_VARIANT(atime) {
+	bool daemon;
+};
+
+FIXTURE_VARIANT_ADD(atime, no_daemon) {
+	.daemon = false,
+};
+
+FIXTURE_VARIANT_ADD(atime, daemon) {
+	.daemon = true,
+};
+
+FIXTURE_SETUP(atime)
+{
+	struct env *e = &self->e;
+	int err = 0;
+
+	umask(022);
+	if (env_backing(e))
+		err = errno;
+	snprintf(e->extra, sizeof(e->extra), ",allow_other");
+	if (!err && env_mount(e, variant->daemon))
+		err = errno;
+	snprintf(self->bare, sizeof(self->bare), "%s/bare", e->base);
+	if (!err && bind_mount(e->back, self->bare, 0))
+		err = errno;
+	if (err)
+		env_cleanup(e);
+	ASSERT_EQ(0, err) TH_LOG("setup: %s", strerror(err));
+}
+
+FIXTURE_TEARDOWN(atime)
+{
+	if (self->e.d)
+		expect_only_init(_metadata, self->e.d);
+	if (is_mounted(self->bare))
+		EXPECT_EQ(0, umount(self->bare));
+	env_teardown(_metadata, &self->e);
+}
+
+enum atime_access { AT_READ, AT_MMAP, AT_READDIR, AT_READLINK, AT_COPY };
+
+static const char * const atime_access_name[] = {
+	"read", "mmap", "readdir", "readlink", "copy_file_range",
+};
+
+struct atime_case {
+	unsigned long flags;	/* the mounts' flags */
+	long offset;		/* atime set to now + offset s; ctime is now */
+	enum atime_access how;
+	int oflags;		/* more open flags */
+	bool nobody;		/* as uid 65534 */
+	bool changes;		/* whether the atime must change */
+};
+
+/* Access @path by @how: 0, or the errno of what failed. */
+static int atime_access(const char *path, const char *dst,
+			const struct atime_case *c)
+{
+	char buf[64];
+	struct dirent *de;
+	void *map;
+	DIR *dir;
+	int fd, out, err = 0;
+
+	switch (c->how) {
+	case AT_READDIR:
+		dir = opendir(path);
+		if (!dir)
+			return errno;
+		errno = 0;
+		while ((de = readdir(dir)))
+			;
+		err = errno;
+		closedir(dir);
+		return err;
+	case AT_READLINK:
+		return readlink(path, buf, sizeof(buf)) > 0 ? 0 : errno;
+	default:
+		break;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | c->oflags);
+	if (fd < 0)
+		return errno;
+	switch (c->how) {
+	case AT_READ:
+		if (read(fd, buf, 1) != 1)
+			err = errno ?: EIO;
+		break;
+	case AT_MMAP:
+		map = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			err = errno;
+			break;
+		}
+		if (memcmp(map, CONTENT, strlen(CONTENT)))
+			err = EIO;
+		munmap(map, 4096);
+		break;
+	case AT_COPY:
+		out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out < 0) {
+			err = errno;
+			break;
+		}
+		if (copy_file_range(fd, NULL, out, NULL, 8, 0) != 8)
+			err = errno ?: EIO;
+		close(out);
+		break;
+	default:
+		err = EINVAL;
+	}
+	close(fd);
+	return err;
+}
+
+/* atime_access() as uid 65534 when @c says so. */
+static int atime_access_as(const char *path, const char *dst,
+			   const struct atime_case *c)
+{
+	int status;
+	pid_t pid;
+
+	if (!c->nobody)
+		return atime_access(path, dst, c);
+	pid = fork();
+	if (pid < 0)
+		return errno;
+	if (!pid) {
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(255);
+		_exit(atime_access(path, dst, c));
+	}
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return errno ?: ECHILD;
+}
+
+/*
+ * Give @name in the backing its case's atime, access it through @root and
+ * return whether the backing atime changed (-1: an error, logged).
+ */
+static int atime_changes(struct __test_metadata *_metadata,
+			 const char *back, const char *root, const char *name,
+			 const struct atime_case *c)
+{
+	char bpath[256], path[256], dst[256];
+	struct timespec ts[2];
+	struct stat before, after, st;
+	int err;
+
+	snprintf(bpath, sizeof(bpath), "%s/%s", back, name);
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	snprintf(dst, sizeof(dst), "%s/%s.copy", root, name);
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec += c->offset;
+	ts[1].tv_nsec = UTIME_OMIT;
+	if (utimensat(AT_FDCWD, bpath, ts, AT_SYMLINK_NOFOLLOW) ||
+	    lstat(bpath, &before)) {
+		TH_LOG("%s: %s", bpath, strerror(errno));
+		return -1;
+	}
+	err = atime_access_as(path, dst, c);
+	if (err) {
+		TH_LOG("%s of %s: %s", atime_access_name[c->how], path,
+		       strerror(err));
+		return -1;
+	}
+	if (lstat(bpath, &after) || lstat(path, &st)) {
+		TH_LOG("stat %s: %s", path, strerror(errno));
+		return -1;
+	}
+	check_time(_metadata, path, "atime", &after.st_atim, &st.st_atim);
+	return before.st_atim.tv_sec != after.st_atim.tv_sec ||
+	       before.st_atim.tv_nsec != after.st_atim.tv_nsec;
+}
+
+TEST_F(atime, mount_options)
+{
+	static const struct atime_case cases[] = {
+		{ 0, 1000, AT_READ, 0, false, false },
+		{ 0, -1000, AT_READ, 0, false, true },
+		{ 0, -1000, AT_READ, 0, true, true },
+		{ MS_STRICTATIME, 1000, AT_READ, 0, false, true },
+		{ MS_STRICTATIME, 1000, AT_READ, 0, true, true },
+		{ MS_STRICTATIME, 1000, AT_READ, O_NOATIME, false, false },
+		{ MS_STRICTATIME, 1000, AT_MMAP, 0, false, true },
+		{ MS_STRICTATIME, 1000, AT_COPY, 0, false, true },
+		{ MS_STRICTATIME, 1000, AT_READDIR, 0, false, true },
+		{ MS_STRICTATIME, 1000, AT_READDIR, 0, true, true },
+		{ MS_STRICTATIME, 1000, AT_READLINK, 0, false, true },
+		{ MS_NOATIME, -1000, AT_READ, 0, false, false },
+		{ MS_NOATIME, -1000, AT_MMAP, 0, false, false },
+		{ MS_NOATIME, -1000, AT_READDIR, 0, false, false },
+		{ MS_NOATIME, -1000, AT_READLINK, 0, false, false },
+		{ MS_NODIRATIME, -1000, AT_READDIR, 0, false, false },
+		{ MS_NODIRATIME, -1000, AT_READ, 0, false, true },
+		{ MS_RDONLY | MS_STRICTATIME, -1000, AT_READ, 0, false, false },
+		{ MS_RDONLY | MS_STRICTATIME, -1000, AT_MMAP, 0, true, false },
+		{ MS_RDONLY | MS_STRICTATIME, -1000, AT_READDIR, 0, false,
+		  false },
+		{ MS_RDONLY | MS_STRICTATIME, -1000, AT_READLINK, 0, false,
+		  false },
+	};
+	const char *const roots[] = { self->e.mnt, self->bare };
+	static const char * const names[] = { "m", "b" };
+	char name[32];
+	size_t i;
+	int r;
+
+	for (r = 0; r < 2; r++) {
+		snprintf(name, sizeof(name), "%s.file", names[r]);
+		PUT(BACK(name), CONTENT);
+		snprintf(name, sizeof(name), "%s.dir", names[r]);
+		ASSERT_EQ(0, mkdir(BACK(name), 0755));
+		snprintf(name, sizeof(name), "%s.link", names[r]);
+		ASSERT_EQ(0, symlink("target", BACK(name)));
+	}
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct atime_case *c = &cases[i];
+		static const char * const obj[] = {
+			[AT_READ] = "file", [AT_MMAP] = "file",
+			[AT_COPY] = "file", [AT_READDIR] = "dir",
+			[AT_READLINK] = "link",
+		};
+
+		for (r = 0; r < 2; r++) {
+			ASSERT_EQ(0, mount(NULL, roots[r], NULL,
+					   MS_BIND | MS_REMOUNT | c->flags,
+					   NULL))
+				TH_LOG("remount %s: %s", roots[r],
+				       strerror(errno));
+			snprintf(name, sizeof(name), "%s.%s", names[r],
+				 obj[c->how]);
+			EXPECT_EQ(c->changes,
+				  atime_changes(_metadata, self->e.back,
+						roots[r], name, c))
+				TH_LOG("case %zu (%s, flags %#lx, atime %+ld s%s%s) on %s",
+				       i, atime_access_name[c->how], c->flags,
+				       c->offset, c->nobody ? ", uid 65534" : "",
+				       c->oflags ? ", O_NOATIME" : "",
+				       r ? "the bare backing" : "fuse-bpf");
+		}
+	}
+}
+
+/* A caller may not open another's file O_NOATIME, as on the backing. */
+TEST_F(atime, o_noatime_needs_owner)
+{
+	const char *const roots[] = { self->e.mnt, self->bare };
+	const struct atime_case c = {
+		.how = AT_READ, .oflags = O_NOATIME, .nobody = true,
+	};
+	int r;
+
+	PUT(BACK("file"), CONTENT);
+	for (r = 0; r < 2; r++)
+		EXPECT_EQ(EPERM, atime_access_as(path_in(roots[r], "file"),
+						 NULL, &c))
+			TH_LOG("%s", r ? "the bare backing" : "fuse-bpf");
 }
 
 /* ---- mount options ---- */
