@@ -632,42 +632,72 @@ bool __fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 
 /* atime */
 
-/**
- * __fuse_bpf_update_time() - touch_atime() on a backed node
- * @err: the result, 0
- * @inode: the node, backed
- * @flags: what to update; a backed node has S_NOCMTIME, so only S_ATIME
- *
- * The fuse mount decided that atime changes (its noatime, relatime,
- * strictatime, read-only), as for an overlayfs file (ovl_update_time()):
- * set the backing inode's, and copy it. The backing mount's atime options
- * are not asked again (overlayfs clears them on its private upper mount),
- * but a read-only or frozen backing, a backing inode that keeps no atime
- * and one whose owner the backing mount cannot map are left alone.
- *
- * Return: true, it was served.
+/*
+ * Whether the backing inode keeps atime at all: what atime_needs_update()
+ * asks of an inode and its super block, without the mount's options.
  */
-bool __fuse_bpf_update_time(int *err, struct inode *inode, int flags)
+static bool fuse_bpf_backing_keeps_atime(const struct path *path)
 {
-	struct fuse_inode *fi = get_fuse_inode(inode);
+	struct inode *backing = d_inode(path->dentry);
+
+	if (backing->i_flags & S_NOATIME)
+		return false;
+	if (HAS_UNMAPPED_ID(mnt_idmap(path->mnt), backing))
+		return false;
+	if (IS_NOATIME(backing))
+		return false;
+	return !((backing->i_sb->s_flags & SB_NODIRATIME) &&
+		 S_ISDIR(backing->i_mode));
+}
+
+/* Set the backing atime, unless the backing is read-only or frozen. */
+static void fuse_bpf_touch_backing(struct inode *inode)
+{
 	struct path *path = fuse_bpf_backing_path(inode);
 	struct inode *backing = d_inode(path->dentry);
 	const struct cred *old_cred;
 
-	*err = 0;
-	if (!(flags & S_ATIME) || IS_NOATIME(backing) ||
-	    HAS_UNMAPPED_ID(mnt_idmap(path->mnt), backing))
-		return true;
-	if (!sb_start_write_trylock(backing->i_sb))
-		return true;
+	if (!fuse_bpf_backing_keeps_atime(path) ||
+	    !sb_start_write_trylock(backing->i_sb))
+		return;
 	if (!mnt_get_write_access(path->mnt)) {
-		old_cred = override_creds(fi->backing_cred);
+		old_cred = override_creds(get_fuse_inode(inode)->backing_cred);
 		inode_update_time(backing, S_ATIME);
 		revert_creds(old_cred);
 		mnt_put_write_access(path->mnt);
 	}
 	sb_end_write(backing->i_sb);
-	inode_set_atime_to_ts(inode, inode_get_atime(backing));
+}
+
+/**
+ * __fuse_bpf_update_time() - touch_atime() and file_update_time() on a
+ * backed node
+ * @err: the result
+ * @inode: the node, backed
+ * @flags: what to update (%S_ATIME, %S_MTIME, %S_CTIME, %S_VERSION)
+ *
+ * The fuse mount decided that atime changes (its noatime, relatime,
+ * strictatime, read-only), as for an overlayfs file (ovl_update_time()):
+ * set the backing inode's, and copy it. The backing mount's atime options
+ * are not asked again (overlayfs clears them on its private upper mount),
+ * but a read-only or frozen backing, a backing inode or super block that
+ * keeps no atime (chattr +A, noatime, nodiratime) and one whose owner the
+ * backing mount cannot map are left alone. Anything else (a node the
+ * server named, without S_NOCMTIME, written through a file the server
+ * opened) is updated in the fuse inode as before.
+ *
+ * Return: true, it was served.
+ */
+bool __fuse_bpf_update_time(int *err, struct inode *inode, int flags)
+{
+	*err = 0;
+	if (flags & S_ATIME) {
+		fuse_bpf_touch_backing(inode);
+		inode_set_atime_to_ts(inode,
+				      inode_get_atime(fuse_bpf_backing_inode(inode)));
+	}
+	if (flags & ~S_ATIME)
+		*err = generic_update_time(inode, flags & ~S_ATIME);
 	return true;
 }
 

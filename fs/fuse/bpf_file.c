@@ -44,7 +44,8 @@ static int fuse_bpf_remove_privs(struct file *file)
  * read did not update the backing atime: update it through the fuse
  * mount, by that mount's atime options and its being read-only, as
  * ovl_file_accessed() does. touch_atime() reaches the backing inode
- * through fuse_bpf_update_time().
+ * through fuse_bpf_update_time(). (Where the registered credentials may
+ * not open it O_NOATIME, the backing mount updated it too.)
  */
 void __fuse_bpf_accessed(struct file *file)
 {
@@ -85,6 +86,8 @@ static int fuse_bpf_open_backing(struct fuse_bpf_args *fa, void *data)
 	if (inode_owner_or_capable(mnt_idmap(fi->backing_path.mnt),
 				   d_inode(fi->backing_path.dentry)))
 		flags |= O_NOATIME;
+	else
+		flags &= ~O_NOATIME;
 	backing = backing_file_open(io->file, flags, &fi->backing_path,
 				    fi->backing_cred);
 	if (IS_ERR(backing)) {

@@ -696,6 +696,8 @@ bool __fuse_bpf_get_link(const char **res, struct inode *inode,
 	if (!fuse_bpf_run(&fuse_bpf_readlink_op, inode, &io, &err))
 		return false;
 	*res = err ? ERR_PTR(err) : io.link;
+	/* Before readlink(2) updates atime: see __fuse_bpf_accessed(). */
+	fuse_bpf_copy_times(inode, fuse_bpf_backing_inode(inode));
 	return true;
 }
 

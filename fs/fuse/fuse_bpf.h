@@ -550,8 +550,9 @@ static inline bool fuse_bpf_fileattr(int *err, struct dentry *dentry,
 }
 
 /*
- * atime of backed nodes: after a read, splice or mmap of a file fuse-bpf
- * opened (bpf_file.c), and touch_atime() on a backed node (bpf_dir.c).
+ * atime of backed nodes: after a read, splice, mmap or copy_file_range of
+ * a file fuse-bpf opened (bpf_file.c), and touch_atime() on a backed node,
+ * after readdir and readlink too (bpf_dir.c).
  */
 void __fuse_bpf_accessed(struct file *file);
 static inline bool fuse_bpf_accessed(struct file *file)

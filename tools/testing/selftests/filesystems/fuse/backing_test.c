@@ -3319,10 +3319,13 @@ FIXTURE_TEARDOWN(atime)
 	env_teardown(_metadata, &self->e);
 }
 
-enum atime_access { AT_READ, AT_MMAP, AT_READDIR, AT_READLINK, AT_COPY };
+enum atime_access {
+	AT_READ, AT_MMAP, AT_READDIR, AT_READLINK, AT_COPY, AT_ROOT,
+};
 
 static const char * const atime_access_name[] = {
 	"read", "mmap", "readdir", "readlink", "copy_file_range",
+	"readdir of the root",
 };
 
 struct atime_case {
@@ -3332,6 +3335,7 @@ struct atime_case {
 	int oflags;		/* more open flags */
 	bool nobody;		/* as uid 65534 */
 	bool changes;		/* whether the atime must change */
+	bool chattr_a;		/* the backing inode marked chattr +A */
 };
 
 /* Access @path by @how: 0, or the errno of what failed. */
@@ -3346,6 +3350,7 @@ static int atime_access(const char *path, const char *dst,
 
 	switch (c->how) {
 	case AT_READDIR:
+	case AT_ROOT:
 		dir = opendir(path);
 		if (!dir)
 			return errno;
@@ -3417,6 +3422,21 @@ static int atime_access_as(const char *path, const char *dst,
 	return errno ?: ECHILD;
 }
 
+/* Set or clear FS_NOATIME_FL (chattr +A) on @path: 0 or -1. */
+static int set_noatime_flag(const char *path, bool on)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), flags, ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (!ioctl(fd, FS_IOC_GETFLAGS, &flags)) {
+		flags = on ? flags | FS_NOATIME_FL : flags & ~FS_NOATIME_FL;
+		ret = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	close(fd);
+	return ret;
+}
+
 /*
  * Give @name in the backing its case's atime, access it through @root and
  * return whether the backing atime changed (-1: an error, logged).
@@ -3437,11 +3457,16 @@ static int atime_changes(struct __test_metadata *_metadata,
 	ts[0].tv_sec += c->offset;
 	ts[1].tv_nsec = UTIME_OMIT;
 	if (utimensat(AT_FDCWD, bpath, ts, AT_SYMLINK_NOFOLLOW) ||
+	    (c->chattr_a && set_noatime_flag(bpath, true)) ||
 	    lstat(bpath, &before)) {
 		TH_LOG("%s: %s", bpath, strerror(errno));
 		return -1;
 	}
 	err = atime_access_as(path, dst, c);
+	if (c->chattr_a && set_noatime_flag(bpath, false)) {
+		TH_LOG("chattr -A %s: %s", bpath, strerror(errno));
+		return -1;
+	}
 	if (err) {
 		TH_LOG("%s of %s: %s", atime_access_name[c->how], path,
 		       strerror(err));
@@ -3462,6 +3487,8 @@ TEST_F(atime, mount_options)
 		{ 0, 1000, AT_READ, 0, false, false },
 		{ 0, -1000, AT_READ, 0, false, true },
 		{ 0, -1000, AT_READ, 0, true, true },
+		{ 0, 1000, AT_READDIR, 0, false, false },
+		{ 0, -1000, AT_READDIR, 0, false, true },
 		{ MS_STRICTATIME, 1000, AT_READ, 0, false, true },
 		{ MS_STRICTATIME, 1000, AT_READ, 0, true, true },
 		{ MS_STRICTATIME, 1000, AT_READ, O_NOATIME, false, false },
@@ -3470,10 +3497,14 @@ TEST_F(atime, mount_options)
 		{ MS_STRICTATIME, 1000, AT_READDIR, 0, false, true },
 		{ MS_STRICTATIME, 1000, AT_READDIR, 0, true, true },
 		{ MS_STRICTATIME, 1000, AT_READLINK, 0, false, true },
+		{ MS_STRICTATIME, 1000, AT_ROOT, 0, false, true },
+		{ MS_STRICTATIME, 1000, AT_READ, 0, false, false, true },
+		{ MS_STRICTATIME, 1000, AT_READDIR, 0, true, false, true },
 		{ MS_NOATIME, -1000, AT_READ, 0, false, false },
 		{ MS_NOATIME, -1000, AT_MMAP, 0, false, false },
 		{ MS_NOATIME, -1000, AT_READDIR, 0, false, false },
 		{ MS_NOATIME, -1000, AT_READLINK, 0, false, false },
+		{ MS_NOATIME, -1000, AT_ROOT, 0, false, false },
 		{ MS_NODIRATIME, -1000, AT_READDIR, 0, false, false },
 		{ MS_NODIRATIME, -1000, AT_READ, 0, false, true },
 		{ MS_RDONLY | MS_STRICTATIME, -1000, AT_READ, 0, false, false },
@@ -3502,7 +3533,7 @@ TEST_F(atime, mount_options)
 		static const char * const obj[] = {
 			[AT_READ] = "file", [AT_MMAP] = "file",
 			[AT_COPY] = "file", [AT_READDIR] = "dir",
-			[AT_READLINK] = "link",
+			[AT_READLINK] = "link", [AT_ROOT] = "",
 		};
 
 		for (r = 0; r < 2; r++) {
@@ -3511,15 +3542,17 @@ TEST_F(atime, mount_options)
 					   NULL))
 				TH_LOG("remount %s: %s", roots[r],
 				       strerror(errno));
-			snprintf(name, sizeof(name), "%s.%s", names[r],
-				 obj[c->how]);
+			snprintf(name, sizeof(name), "%s%s%s",
+				 *obj[c->how] ? names[r] : "",
+				 *obj[c->how] ? "." : "", obj[c->how]);
 			EXPECT_EQ(c->changes,
 				  atime_changes(_metadata, self->e.back,
 						roots[r], name, c))
-				TH_LOG("case %zu (%s, flags %#lx, atime %+ld s%s%s) on %s",
+				TH_LOG("case %zu (%s, flags %#lx, atime %+ld s%s%s%s) on %s",
 				       i, atime_access_name[c->how], c->flags,
 				       c->offset, c->nobody ? ", uid 65534" : "",
 				       c->oflags ? ", O_NOATIME" : "",
+				       c->chattr_a ? ", chattr +A" : "",
 				       r ? "the bare backing" : "fuse-bpf");
 		}
 	}
@@ -3539,6 +3572,46 @@ TEST_F(atime, o_noatime_needs_owner)
 		EXPECT_EQ(EPERM, atime_access_as(path_in(roots[r], "file"),
 						 NULL, &c))
 			TH_LOG("%s", r ? "the bare backing" : "fuse-bpf");
+}
+
+/*
+ * root_dir= on a read-only mount: a read-write strictatime fuse mount reads
+ * and lists without writing the backing atime, as the read-only mount
+ * itself does.
+ */
+TEST_F(mnt_flags, root_dir_ro_atime)
+{
+	static const char * const objs[] = { "bdir/f1", "bdir" };
+	const struct timespec ts[2] = { { .tv_sec = 1000 },
+					{ .tv_nsec = UTIME_OMIT } };
+	const char *const roots[] = { self->nm, self->ro };
+	struct atime_case c = { .how = AT_READ };
+	struct stat st;
+	int r, i;
+
+	ASSERT_EQ(0, mount_root_dir(self->ro, self->nm, "no_daemon"))
+		TH_LOG("no_daemon mount: %s", strerror(errno));
+	ASSERT_EQ(0, mount(NULL, self->nm, NULL,
+			   MS_BIND | MS_REMOUNT | MS_STRICTATIME, NULL));
+	ASSERT_EQ(0, mount(NULL, self->ro, NULL,
+			   MS_BIND | MS_REMOUNT | MS_RDONLY | MS_STRICTATIME,
+			   NULL));
+	for (r = 0; r < 2; r++) {
+		for (i = 0; i < 2; i++) {
+			c.how = i ? AT_READDIR : AT_READ;
+			ASSERT_EQ(0, utimensat(AT_FDCWD, BACK(objs[i]), ts, 0));
+			ASSERT_EQ(0, atime_access(path_in(roots[r], objs[i]),
+						  NULL, &c));
+			ASSERT_EQ(0, stat(BACK(objs[i]), &st));
+			EXPECT_EQ(1000, st.st_atim.tv_sec)
+				TH_LOG("%s of %s wrote the atime",
+				       atime_access_name[c.how],
+				       path_in(roots[r], objs[i]));
+			ASSERT_EQ(0, stat(path_in(roots[r], objs[i]), &st));
+			EXPECT_EQ(1000, st.st_atim.tv_sec);
+		}
+	}
+	ASSERT_EQ(0, umount2(self->nm, 0));
 }
 
 /* ---- mount options ---- */
