@@ -50,6 +50,7 @@
 #include <bpf/libbpf.h>
 
 #include "backing_env.h"
+#include "conn_fd.h"
 #include "filters.skel.h"
 
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
@@ -58,7 +59,6 @@
 #define DATA_LEN	(3 * 4096 + 100)
 #define NDIRENTS	40
 #define XVAL		"a value of some length for the xattr"
-#define CONN_FD		200	/* as in filter_test.c */
 #define LIST_MAX	4096
 
 /* ---- fail-nth and the debugfs knobs ---- */
@@ -670,27 +670,6 @@ FIXTURE_VARIANT_ADD(failnth, filter_fuse) {
 	.fuse_only = true,
 };
 
-/* Make CONN_FD a descriptor of the mount while attaching @map. */
-static struct bpf_link *attach(struct env *e, struct bpf_map *map)
-{
-	struct bpf_link *link;
-	int fd, err;
-
-	fd = open(e->mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (dup2(fd, CONN_FD) < 0) {
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	link = bpf_map__attach_struct_ops(map);
-	err = errno;
-	close(CONN_FD);
-	errno = err;
-	return link;
-}
-
 static struct filters *load_filters(void)
 {
 	struct filters *skel = filters__open();
@@ -751,9 +730,9 @@ FIXTURE_SETUP(failnth)
 	}
 	ASSERT_EQ(0, env_mount(&self->e, false)) TH_LOG("mount: %s", strerror(errno));
 	if (variant->filters) {
-		self->pre = attach(&self->e, self->skel->maps.hide);
+		self->pre = conn_attach_mnt(self->e.mnt, self->skel->maps.hide);
 		ASSERT_NE(NULL, self->pre) TH_LOG("attach: %s", strerror(errno));
-		self->post = attach(&self->e, self->skel->maps.hide_post);
+		self->post = conn_attach_mnt(self->e.mnt, self->skel->maps.hide_post);
 		ASSERT_NE(NULL, self->post) TH_LOG("attach: %s", strerror(errno));
 	}
 	ASSERT_EQ(0, stat(self->e.mnt, &st));

@@ -41,14 +41,10 @@
 #include "backing_env.h"
 #include "progs/filters.h"
 #include "progs/request.h"
+#include "conn_fd.h"
 #include "filters.skel.h"
 #include "request.skel.h"
 
-/*
- * Maps are loaded before there is a connection and name it by this
- * descriptor, which attach_fd() makes the connection's for the attach.
- */
-#define CONN_FD		200
 #define FUSECTL		"/sys/fs/fuse/connections"
 #define FUSECTL_MAGIC	0x65735543
 #define WAIT_MS		10000
@@ -57,33 +53,6 @@
 #define BEFORE		"written and fsynced before the fault"
 #define AFTER		"written after the abort"
 #define VISIBLE		"visible data\n"
-
-/* Attach @map to the connection of @fd (its /dev/fuse or a file of it). */
-static struct bpf_link *attach_fd(int fd, struct bpf_map *map)
-{
-	struct bpf_link *link;
-	int err;
-
-	if (dup2(fd, CONN_FD) < 0)
-		return NULL;
-	link = bpf_map__attach_struct_ops(map);
-	err = errno;
-	close(CONN_FD);
-	errno = err;
-	return link;
-}
-
-/* Move @link to @map, naming the connection by @fd: 0 or -errno. */
-static int update_fd(int fd, struct bpf_link *link, struct bpf_map *map)
-{
-	int ret;
-
-	if (dup2(fd, CONN_FD) < 0)
-		return -errno;
-	ret = bpf_link__update_map(link, map);
-	close(CONN_FD);
-	return ret;
-}
 
 /* Make every struct_ops map of @obj (opened, not loaded) name CONN_FD. */
 static void bind_filters(struct filters *skel)
@@ -541,16 +510,16 @@ static void daemon_main(FIXTURE_DATA(kill) *self, const FIXTURE_VARIANT(kill) *v
 	}
 	snprintf(m.mnt, sizeof(m.mnt), "%s", d->mnt);
 	if (variant->mount == KILL_FILTERS) {
-		link = attach_fd(d->fd, self->filters->maps.user);
+		link = conn_attach(d->fd, self->filters->maps.user);
 		m.link_ids[0] = link ? link_id(link) : 0;
-		link = attach_fd(d->fd, self->filters->maps.post);
+		link = conn_attach(d->fd, self->filters->maps.post);
 		m.link_ids[1] = link ? link_id(link) : 0;
 		if (!m.link_ids[0] || !m.link_ids[1]) {
 			m.err = errno;
 			goto out;
 		}
 	} else if (variant->mount == KILL_WATCH) {
-		link = attach_fd(d->fd, self->req->maps.watch);
+		link = conn_attach(d->fd, self->req->maps.watch);
 		m.link_ids[0] = link ? link_id(link) : 0;
 		if (!m.link_ids[0]) {
 			m.err = errno;
@@ -1250,9 +1219,9 @@ TEST_F_TIMEOUT(churn, filters, 600)
 
 	conn = churn_conn(&self->e);
 	ASSERT_LE(0, conn);
-	post = attach_fd(conn, self->skel->maps.hide_post);
+	post = conn_attach(conn, self->skel->maps.hide_post);
 	ASSERT_NE(NULL, post) TH_LOG("attach: %s", strerror(errno));
-	pre = attach_fd(conn, maps[0]);
+	pre = conn_attach(conn, maps[0]);
 	ASSERT_NE(NULL, pre) TH_LOG("attach: %s", strerror(errno));
 	ASSERT_EQ(0, stat(self->e.mnt, &st));
 	self->e.dev = st.st_dev;
@@ -1260,14 +1229,14 @@ TEST_F_TIMEOUT(churn, filters, 600)
 	churn_start(&c, t, w);
 	for (i = 0; i < rounds; i++) {
 		usleep(2000);
-		ASSERT_EQ(0, update_fd(conn, pre, maps[(i + 1) % 3]));
+		ASSERT_EQ(0, conn_update(conn, pre, maps[(i + 1) % 3]));
 		usleep(2000);
-		ASSERT_EQ(0, update_fd(conn, pre, maps[(i + 2) % 3]));
+		ASSERT_EQ(0, conn_update(conn, pre, maps[(i + 2) % 3]));
 		usleep(2000);
 		atomic_fetch_add(&c.gen, 1);
 		ASSERT_EQ(0, bpf_link__destroy(pre));
 		usleep(2000);
-		pre = attach_fd(conn, maps[i % 3]);
+		pre = conn_attach(conn, maps[i % 3]);
 		atomic_fetch_add(&c.gen, 1);
 		ASSERT_NE(NULL, pre) TH_LOG("attach: %s", strerror(errno));
 	}
@@ -1279,7 +1248,7 @@ TEST_F_TIMEOUT(churn, filters, 600)
 	EXPECT_LT(0, atomic_load(&c.filtered));
 
 	/* with "count" attached, all is served; each file is in both or none */
-	ASSERT_EQ(0, update_fd(conn, pre, maps[0]));
+	ASSERT_EQ(0, conn_update(conn, pre, maps[0]));
 	CHECK_FILE(MNT("visible"), VISIBLE);
 	for (i = 0; i < CHURN_THREADS; i++) {
 		snprintf(name, sizeof(name), "w%d", i);
@@ -1340,12 +1309,12 @@ TEST_F_TIMEOUT(churn_req, classic, 600)
 
 	churn_start(&c, t, w);
 	for (i = 0; i < rounds; i++) {
-		self->link = attach_fd(fd, self->skel->maps.watch);
+		self->link = conn_attach(fd, self->skel->maps.watch);
 		ASSERT_NE(NULL, self->link) TH_LOG("attach: %s", strerror(errno));
 		usleep(2000);
-		ASSERT_EQ(0, update_fd(fd, self->link, self->skel->maps.empty));
+		ASSERT_EQ(0, conn_update(fd, self->link, self->skel->maps.empty));
 		usleep(2000);
-		ASSERT_EQ(0, update_fd(fd, self->link, self->skel->maps.watch));
+		ASSERT_EQ(0, conn_update(fd, self->link, self->skel->maps.watch));
 		usleep(2000);
 		ASSERT_EQ(0, bpf_link__destroy(self->link));
 		self->link = NULL;

@@ -37,6 +37,7 @@
 
 #include "backing_env.h"
 #include "progs/filters.h"
+#include "conn_fd.h"
 #include "filters.skel.h"
 #include "bad_rdonly.skel.h"
 #include "bad_oob.skel.h"
@@ -49,16 +50,6 @@
 
 #define VISIBLE_DATA	"visible data\n"
 #define TARGET_DATA	"target data\n"
-
-/*
- * A filter map names its connection by a file descriptor of the process
- * that attaches it, and an ops id. The maps are loaded before there is a
- * connection, so they all name CONN_FD, which attach() makes the
- * connection's (its /dev/fuse, or an O_PATH descriptor of the mount) for
- * the attach only: an extra /dev/fuse descriptor would keep the
- * connection alive after the daemon.
- */
-#define CONN_FD 200
 
 /* Bind @map (before load) to the connection at CONN_FD, ops id @id. */
 static void bind_map(struct bpf_map *map, __u32 id)
@@ -101,47 +92,25 @@ static struct filters *filters_load(void)
 	return filters_load_id(1);
 }
 
-/* Make CONN_FD a descriptor of the connection of @e; -1 and errno. */
-static int conn_fd(struct env *e)
-{
-	int fd, err;
-
-	if (e->d)
-		return dup2(e->d->fd, CONN_FD) < 0 ? -1 : 0;
-	fd = open(e->mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fd == CONN_FD)
-		return fd < 0 ? -1 : 0;
-	err = dup2(fd, CONN_FD) < 0 ? errno : 0;
-	close(fd);
-	errno = err;
-	return err ? -1 : 0;
-}
-
 /* Attach @map to the connection of @e; NULL and errno on failure. */
 static struct bpf_link *attach(struct env *e, struct bpf_map *map)
 {
-	struct bpf_link *link;
-	int err;
-
-	if (conn_fd(e))
-		return NULL;
-	link = bpf_map__attach_struct_ops(map);
-	err = errno;
-	close(CONN_FD);
-	errno = err;
-	return link;
+	return e->d ? conn_attach(e->d->fd, map) : conn_attach_mnt(e->mnt, map);
 }
 
-/* Move @link to @map (bound as the old one is): 0, or -1 and errno. */
+/* Move @link to @map (bound as the old one is): 0, or -errno and errno. */
 static int update(struct env *e, struct bpf_link *link, struct bpf_map *map)
 {
-	int ret, err;
+	int fd, ret, err;
 
-	if (conn_fd(e))
-		return -1;
-	ret = bpf_link__update_map(link, map);
+	if (e->d)
+		return conn_update(e->d->fd, link, map);
+	fd = open(e->mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = conn_update(fd, link, map);
 	err = errno;
-	close(CONN_FD);
+	close(fd);
 	errno = err;
 	return ret;
 }

@@ -24,29 +24,8 @@
 
 #include <bpf/libbpf.h>
 
+#include "conn_fd.h"
 #include "filters.skel.h"
-
-#define CONN_FD	200	/* as in filter_test.c */
-
-static struct bpf_link *attach(const char *mnt, struct bpf_map *map)
-{
-	struct bpf_link *link;
-	int fd, err;
-
-	fd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (dup2(fd, CONN_FD) < 0) {
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	link = bpf_map__attach_struct_ops(map);
-	err = errno;
-	close(CONN_FD);
-	errno = err;
-	return link;
-}
 
 int main(int argc, char **argv)
 {
@@ -88,8 +67,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(fd);
-	lpre = attach(argv[2], skel->maps.hide);
-	lpost = attach(argv[2], skel->maps.hide_post);
+	lpre = conn_attach_mnt(argv[2], skel->maps.hide);
+	lpost = conn_attach_mnt(argv[2], skel->maps.hide_post);
 	if (!lpre || !lpost) {
 		perror("attaching the filters");
 		umount2(argv[2], MNT_DETACH);

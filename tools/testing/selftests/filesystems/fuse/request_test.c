@@ -33,6 +33,7 @@
 #include "backing_env.h"
 
 #include "progs/request.h"
+#include "conn_fd.h"
 #include "request.skel.h"
 #include "request_backing.skel.h"
 #include "bad_req_leak.skel.h"
@@ -68,13 +69,6 @@ static const struct ftd_entry req_tree[] = {
 #define PROG_UID		1234
 #define PROG_GID		5678
 #define PROG_MODE	(S_IFREG | 0640)
-
-/*
- * A request map names its connection by a descriptor, in the attaching
- * process, of the server's /dev/fuse: the maps are loaded before there
- * is one, so they name CONN_FD, which attach() makes it for the attach.
- */
-#define CONN_FD 200
 
 FIXTURE(req) {
 	struct ftd_config cfg;
@@ -116,23 +110,8 @@ FIXTURE_TEARDOWN(req)
 	ftd_stop(self->d);
 }
 
-/* Attach @map to the connection at @fd; NULL and errno on failure. */
-static struct bpf_link *attach_fd(int fd, struct bpf_map *map)
-{
-	struct bpf_link *link;
-	int err;
-
-	if (dup2(fd, CONN_FD) < 0)
-		return NULL;
-	link = bpf_map__attach_struct_ops(map);
-	err = errno;
-	close(CONN_FD);
-	errno = err;
-	return link;
-}
-
 #define ATTACH(map) do {						\
-	self->link = attach_fd(self->d->fd, self->skel->maps.map);	\
+	self->link = conn_attach(self->d->fd, self->skel->maps.map);	\
 	ASSERT_NE(NULL, self->link)					\
 		TH_LOG("cannot attach " #map ": %s", strerror(errno));	\
 } while (0)
@@ -469,7 +448,7 @@ TEST_F(req, attach_rules)
 	int fd;
 
 	ATTACH(serve);
-	link = attach_fd(self->d->fd, self->skel->maps.empty);
+	link = conn_attach(self->d->fd, self->skel->maps.empty);
 	ASSERT_EQ(NULL, link);
 	ASSERT_EQ(EEXIST, errno);
 
@@ -478,7 +457,7 @@ TEST_F(req, attach_rules)
 	ASSERT_LE(0, fd);
 	bpf_link__destroy(self->link);
 	self->link = NULL;
-	link = attach_fd(fd, self->skel->maps.empty);
+	link = conn_attach(fd, self->skel->maps.empty);
 	ASSERT_EQ(NULL, link);
 	ASSERT_EQ(EINVAL, errno);
 	close(fd);
@@ -486,7 +465,7 @@ TEST_F(req, attach_rules)
 	/* Nor is any other file. */
 	fd = open("/dev/null", O_RDONLY);
 	ASSERT_LE(0, fd);
-	link = attach_fd(fd, self->skel->maps.empty);
+	link = conn_attach(fd, self->skel->maps.empty);
 	ASSERT_EQ(NULL, link);
 	ASSERT_EQ(EINVAL, errno);
 	close(fd);
@@ -495,7 +474,7 @@ TEST_F(req, attach_rules)
 	if (fork() == 0) {
 		if (setresuid(1000, 1000, 1000))
 			_exit(100);
-		link = attach_fd(self->d->fd, self->skel->maps.empty);
+		link = conn_attach(self->d->fd, self->skel->maps.empty);
 		_exit(link ? 0 : errno);
 	} else {
 		int status;
@@ -622,7 +601,7 @@ FIXTURE_SETUP(req_backing)
 	self->skel->bss->file_backing = self->file_id;
 	self->skel->bss->dir_backing = self->dir_id;
 	self->skel->bss->inner_nodeid = OTHER_ID;
-	self->link = attach_fd(self->d->fd, self->skel->maps.backing);
+	self->link = conn_attach(self->d->fd, self->skel->maps.backing);
 	ASSERT_NE(NULL, self->link) TH_LOG("attach: %s", strerror(errno));
 }
 
@@ -859,7 +838,7 @@ TEST(open_by_passthrough)
 	ASSERT_EQ(0, request__load(skel));
 	skel->bss->pt_nodeid = FILE_ID;
 	skel->bss->pt_backing = id;
-	link = attach_fd(d->fd, skel->maps.serve);
+	link = conn_attach(d->fd, skel->maps.serve);
 	ASSERT_NE(NULL, link);
 
 	ftd_log_clear(d);
