@@ -1001,14 +1001,19 @@ static int churn_rounds(void)
 
 #define CHURN_THREADS	3
 
+/* The prefilter maps churn.filters moves its link between. */
+enum { MAP_COUNT, MAP_HIDE, MAP_READONLY };
+
 struct churn {
 	const char *mnt;
 	bool classic;		/* request programs on a classic mount */
-	atomic_int gen;		/* odd while the filters are detached */
+	atomic_int gen;		/* odd while the filters change */
+	atomic_int map;		/* the MAP_* attached while gen is even */
 	atomic_bool stop;
 	atomic_int unexpected;
 	atomic_int ops;
 	atomic_int filtered;	/* failed with an errno a program gave */
+	atomic_int strict;	/* ... under one map attached throughout */
 	atomic_int refused;	/* ENOTCONN while detached */
 	char first[128];	/* the first unexpected result */
 	pthread_mutex_t lock;
@@ -1020,24 +1025,33 @@ struct worker {
 };
 
 /*
- * @err is one the filters produce for this op: ENOTCONN only while no
- * prefilter serves the nodes (the generation was odd, or changed, during
- * the call), @allowed otherwise (0 for none).
+ * Where one filters map was attached for the whole call (the generation
+ * was even and did not change; churn.filters), @err must be what that
+ * map makes of the op, @strict (0 for success): a stale filter, or none,
+ * would give the other. Otherwise (and for the request programs of
+ * churn_req) it may be 0, @allowed, or ENOTCONN while no prefilter
+ * serves the nodes.
  */
 static void churn_result(struct churn *c, const char *op, int err,
-			 int allowed, int gen_before)
+			 int allowed, int strict, int gen_before)
 {
 	int gen_after = atomic_load(&c->gen);
 
 	atomic_fetch_add(&c->ops, 1);
-	if (!err)
+	if (!c->classic && gen_before == gen_after && !(gen_before & 1)) {
+		if (err == strict) {
+			if (err) {
+				atomic_fetch_add(&c->filtered, 1);
+				atomic_fetch_add(&c->strict, 1);
+			}
+			return;
+		}
+	} else if (!err) {
 		return;
-	if (err == allowed) {
+	} else if (err == allowed) {
 		atomic_fetch_add(&c->filtered, 1);
 		return;
-	}
-	if (err == ENOTCONN && !c->classic &&
-	    ((gen_before & 1) || gen_before != gen_after)) {
+	} else if (err == ENOTCONN && !c->classic) {
 		atomic_fetch_add(&c->refused, 1);
 		return;
 	}
@@ -1058,7 +1072,7 @@ static void *churn_worker(void *arg)
 	char file[PATH_MAX], secret[PATH_MAX], name[PATH_MAX], buf[128];
 	struct dent d[16];
 	struct stat st;
-	int gen, fd, err;
+	int gen, map, fd, err;
 	ssize_t n;
 
 	/* path_in() is not for threads */
@@ -1071,13 +1085,15 @@ static void *churn_worker(void *arg)
 		err = RET(stat(file, &st));
 		if (!err && st.st_size != (off_t)strlen(content))
 			err = EBADMSG;
-		churn_result(c, "stat", err, 0, gen);
+		churn_result(c, "stat", err, 0, 0, gen);
 
 		if (!c->classic) {
 			gen = atomic_load(&c->gen);
+			map = atomic_load(&c->map);
 			err = RET(stat(secret, &st));
 			/* "hide": ENOENT */
-			churn_result(c, "stat secret", err, ENOENT, gen);
+			churn_result(c, "stat secret", err, ENOENT,
+				     map == MAP_HIDE ? ENOENT : 0, gen);
 		}
 
 		gen = atomic_load(&c->gen);
@@ -1094,24 +1110,29 @@ static void *churn_worker(void *arg)
 		}
 		/* the request program "watch" fails opens: EROFS */
 		churn_result(c, "open/read/close", err, c->classic ? EROFS : 0,
-			     gen);
+			     0, gen);
 
 		if (!c->classic) {
 			/* "readonly": EROFS */
 			gen = atomic_load(&c->gen);
+			map = atomic_load(&c->map);
 			fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 			err = fd < 0 ? errno : RET(close(fd));
-			churn_result(c, "create", err, EROFS, gen);
+			churn_result(c, "create", err, EROFS,
+				     map == MAP_READONLY ? EROFS : 0, gen);
 			if (!err) {
 				gen = atomic_load(&c->gen);
+				map = atomic_load(&c->map);
 				err = RET(unlink(name));
-				churn_result(c, "unlink", err, EROFS, gen);
+				churn_result(c, "unlink", err, EROFS,
+					     map == MAP_READONLY ? EROFS : 0,
+					     gen);
 			}
 		}
 
 		gen = atomic_load(&c->gen);
 		err = RET(list_dir(c->mnt, d, ARRAY_SIZE(d)));
-		churn_result(c, "readdir", err, 0, gen);
+		churn_result(c, "readdir", err, 0, 0, gen);
 	}
 	return NULL;
 }
@@ -1198,16 +1219,19 @@ static int churn_conn(struct env *e)
 /*
  * The prefilters link goes (bpf_link__destroy), comes back with another
  * map, and moves between maps of the connection with BPF_LINK_UPDATE,
- * while threads work on backed nodes: every call succeeds, or fails with
- * what the attached filters make of it ("hide": ENOENT for secret1,
- * "readonly": EROFS for create and unlink), or with ENOTCONN while none
- * is attached; the backing tree matches what the calls said.
+ * while threads work on backed nodes: a call made while one map was
+ * attached throughout gives what that map makes of it and nothing else
+ * ("hide": ENOENT for secret1, "readonly": EROFS for create and unlink,
+ * "count": success); one that overlapped a change gives one of those, or
+ * ENOTCONN while none was attached; the backing tree matches what the
+ * calls said.
  */
 TEST_F_TIMEOUT(churn, filters, 600)
 {
 	struct bpf_map *maps[] = {
-		self->skel->maps.count, self->skel->maps.hide,
-		self->skel->maps.readonly,
+		[MAP_COUNT] = self->skel->maps.count,
+		[MAP_HIDE] = self->skel->maps.hide,
+		[MAP_READONLY] = self->skel->maps.readonly,
 	};
 	struct churn c = { .mnt = self->e.mnt };
 	struct worker w[CHURN_THREADS];
@@ -1229,14 +1253,21 @@ TEST_F_TIMEOUT(churn, filters, 600)
 	churn_start(&c, t, w);
 	for (i = 0; i < rounds; i++) {
 		usleep(2000);
+		atomic_fetch_add(&c.gen, 1);
 		ASSERT_EQ(0, conn_update(conn, pre, maps[(i + 1) % 3]));
+		atomic_store(&c.map, (i + 1) % 3);
+		atomic_fetch_add(&c.gen, 1);
 		usleep(2000);
+		atomic_fetch_add(&c.gen, 1);
 		ASSERT_EQ(0, conn_update(conn, pre, maps[(i + 2) % 3]));
+		atomic_store(&c.map, (i + 2) % 3);
+		atomic_fetch_add(&c.gen, 1);
 		usleep(2000);
 		atomic_fetch_add(&c.gen, 1);
 		ASSERT_EQ(0, bpf_link__destroy(pre));
 		usleep(2000);
 		pre = conn_attach(conn, maps[i % 3]);
+		atomic_store(&c.map, i % 3);
 		atomic_fetch_add(&c.gen, 1);
 		ASSERT_NE(NULL, pre) TH_LOG("attach: %s", strerror(errno));
 	}
@@ -1246,6 +1277,7 @@ TEST_F_TIMEOUT(churn, filters, 600)
 	EXPECT_LT(rounds, ops) TH_LOG("%d operations in %d rounds", ops, rounds);
 	/* "hide" and "readonly" were attached while the threads ran */
 	EXPECT_LT(0, atomic_load(&c.filtered));
+	EXPECT_LT(0, atomic_load(&c.strict));
 
 	/* with "count" attached, all is served; each file is in both or none */
 	ASSERT_EQ(0, conn_update(conn, pre, maps[0]));
