@@ -23,6 +23,12 @@
  * reads (defaults, nofail, x-*, ...) are dropped, the ones the helper sets
  * itself are refused, and the rest go to the kernel's fuse.
  *
+ * "mount -o remount,FLAGS TARGET" runs it with "remount" among the
+ * options: then it calls mount(2) with MS_REMOUNT and the flags (and
+ * MS_BIND for "remount,bind", which changes only the mount's flags), and
+ * drops the fuse options, which a remount cannot change (the kernel
+ * ignores them; mount(8) repeats the mount's own ones).
+ *
  * It needs no privilege of its own and must not be setuid: the kernel
  * decides who may mount (CAP_SYS_ADMIN in the initial user namespace).
  *
@@ -147,9 +153,11 @@ static const struct opt_rule opt_rules[] = {
 	OWNED("rootmode=", "the root's mode is SOURCE's"),
 	OWNED("ops=", "only a server attaches filters, and there is none"),
 
+	/* a remount: the flags change, the rest is the mount's */
+	SET("remount", MS_REMOUNT),
+	SET("bind", MS_BIND),	/* with remount only */
+
 	/* other kinds of mount */
-	REFUSED("remount", "mount -i -o remount,... TARGET for the mount flags"),
-	REFUSED("bind", "mount --bind"),
 	REFUSED("rbind", "mount --rbind"),
 	REFUSED("move", "mount --move"),
 
@@ -180,6 +188,8 @@ static const struct {
 	{ MS_LAZYTIME,		"MS_LAZYTIME" },
 	{ MS_NOSYMFOLLOW,	"MS_NOSYMFOLLOW" },
 	{ MS_SILENT,		"MS_SILENT" },
+	{ MS_REMOUNT,		"MS_REMOUNT" },
+	{ MS_BIND,		"MS_BIND" },
 };
 
 /* The parsed command line. */
@@ -191,6 +201,7 @@ struct args {
 	bool fake;
 	bool verbose;
 	bool sloppy;
+	bool remount;		/* "remount" is among the options */
 	/* from the options */
 	unsigned long flags;
 	bool nofail;
@@ -211,7 +222,8 @@ static void print_usage(FILE *out)
 		"              noexec, noatime, ...) become mount flags; allow_other,\n"
 		"              default_permissions, backing_timeout=MS, user_id=,\n"
 		"              group_id=, max_read= go to the kernel; mount(8)'s own\n"
-		"              (defaults, nofail, _netdev, user, x-*, ...) are ignored\n"
+		"              (defaults, nofail, _netdev, user, x-*, ...) are ignored;\n"
+		"              with remount (and remount,bind) only the flags change\n"
 		"  -f          fake: check everything but do not call mount(2)\n"
 		"  -v          print the mount(2) call\n"
 		"  -s          sloppy: ignore options the kernel's fuse does not take\n"
@@ -222,8 +234,9 @@ static void print_usage(FILE *out)
 		"  -h, --help  print this text\n"
 		"\n"
 		"Refused options: fd=, root_dir=, no_daemon, fuse_bpf, subtype=,\n"
-		"source=, rootmode=, ops= (the helper sets what the mount needs),\n"
-		"remount, bind, rbind, move. The kernel lets only CAP_SYS_ADMIN mount.\n"
+		"source=, rootmode=, ops= (the helper sets what the mount needs; a\n"
+		"remount ignores them), bind without remount, rbind, move. The kernel\n"
+		"lets only CAP_SYS_ADMIN mount.\n"
 		"Exit status: 0 mounted, 1 bad usage or option, 2 system error,\n"
 		"32 mount failure.\n");
 }
@@ -266,6 +279,14 @@ static int parse_opt(struct args *a, const char *opt)
 
 	if (!*opt)
 		return 0;
+	/* A remount keeps what is not a flag (mount(8) passes it on). */
+	if (a->remount &&
+	    (!rule || rule->kind == OPT_OWNED || rule->kind == OPT_KERNEL)) {
+		if (a->verbose)
+			printf(PROG ": ignoring option %s: a remount keeps it\n",
+			       opt);
+		return 0;
+	}
 	switch (rule ? rule->kind : OPT_KERNEL) {
 	case OPT_SET:
 		a->flags |= rule->flag;
@@ -312,6 +333,11 @@ static int parse_opts(struct args *a)
 		perror(PROG);
 		return EX_SYSERR;
 	}
+	/* "remount" anywhere decides how the others are read */
+	for (p = a->opts; (p = strstr(p, "remount")); p += 7) {
+		if ((p == a->opts || p[-1] == ',') && (!p[7] || p[7] == ','))
+			a->remount = true;
+	}
 	for (p = a->opts; ; p++) {
 		if (*p == '"') {
 			quoted = !quoted;
@@ -320,11 +346,18 @@ static int parse_opts(struct args *a)
 
 			*p = '\0';
 			err = parse_opt(a, start);
-			if (err || end)
+			if (err)
 				return err;
+			if (end)
+				break;
 			start = p + 1;
 		}
 	}
+	if ((a->flags & MS_BIND) && !a->remount) {
+		fprintf(stderr, PROG ": option bind: not supported (use mount --bind)\n");
+		return EX_USAGE;
+	}
+	return 0;
 }
 
 static void print_call(const struct args *a, const char *data)
@@ -435,6 +468,24 @@ static int parse_args(struct args *a, int argc, char **argv)
 	return a->opts ? parse_opts(a) : 0;
 }
 
+/*
+ * mount -o remount,FLAGS TARGET: the flags (of the super block and the
+ * mount, or with bind of the mount alone) change; SOURCE is not opened.
+ */
+static int remount(struct args *a)
+{
+	if (a->verbose)
+		print_call(a, "");
+	if (a->fake)
+		return EX_OK;
+	if (mount(a->source, a->target, NULL, a->flags, NULL)) {
+		fprintf(stderr, PROG ": remounting %s: %s\n", a->target,
+			strerror(errno));
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = { };
@@ -456,6 +507,9 @@ int main(int argc, char **argv)
 		}
 		close(fd);
 	}
+
+	if (a.remount)
+		return remount(&a);
 
 	fd = open(a.source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {

@@ -182,6 +182,26 @@ check "no_allow_other_denies" fails_with 1 "Permission denied" \
 	as $OTHER_UID cat "$mnt/file"
 check "umount_ro" umount "$mnt"
 
+# mount -o remount: mount(8) runs the helper with "remount" and the
+# mount's own options; the flags change, the fuse options stay.
+check "mount_for_remount" mount -t fuse.fuse-bpf "$src" "$mnt" -o allow_other
+check "remount_ro" mount -o remount,ro "$mnt"
+check "remounted_ro" has_opts "$(mountinfo opts)" ro
+check "remounted_ro_super" has_opts "$(mountinfo super)" ro no_daemon \
+	allow_other
+check "remount_ro_write" fails_with 1 "Read-only file system" \
+	bash -c "echo x >>'$mnt/file'"
+check "remount_ro_reads" test "$(as $OTHER_UID cat "$mnt/file")" = \
+	"in the source before the mount"
+check "remount_rw" mount -o remount,rw "$mnt"
+check "remounted_rw" has_opts "$(mountinfo opts)" rw
+check "remount_rw_write" bash -c "echo remounted >'$mnt/rw'"
+check "remount_rw_lands" test "$(cat "$src/rw")" = remounted
+check "remount_bind_noexec" mount -o remount,bind,noexec "$mnt"
+check "remounted_bind_noexec" has_opts "$(mountinfo opts)" rw noexec
+check "remounted_bind_super_rw" has_opts "$(mountinfo super)" rw
+check "umount_remounted" umount "$mnt"
+
 # Refused options and sources: mount(8)'s exit codes, nothing mounted.
 fails_unmounted "option_fd_refused" 1 "option fd=3: not allowed" \
 	mount -t fuse.fuse-bpf "$src" "$mnt" -o allow_other,fd=3
@@ -190,8 +210,8 @@ for opt in root_dir=3 no_daemon fuse_bpf subtype=other rootmode=40000 ops=1 \
 	fails_unmounted "option_${opt%%=*}_refused" 1 "option $opt: not allowed" \
 		mount -t fuse.fuse-bpf "$src" "$mnt" -o "$opt"
 done
-fails_unmounted "remount_refused" 1 "option remount: not supported" \
-	"$helper" "$src" "$mnt" -o remount
+fails_unmounted "bind_refused" 1 "option bind: not supported" \
+	"$helper" "$src" "$mnt" -o bind
 fails_unmounted "unknown_option_kernel_einval" 32 "Invalid argument" \
 	mount -t fuse.fuse-bpf "$src" "$mnt" -o no_such_option
 fails_unmounted "source_not_a_directory" 32 "$src/file: Not a directory" \
