@@ -80,6 +80,11 @@ fi
 rc=0
 for c in $configs; do
 	start=$(date +%s)
+	# (the commit the VM's kernel was built from: later commits made
+	# while the run goes on are not in it)
+	commit=$(git -C "$REPO" log -1 --format='%h %s')
+	[ -z "$(git -C "$REPO" status --porcelain -- fs include kernel)" ] ||
+		commit="$commit (and uncommitted kernel changes)"
 	note "xfstests: $c ($(grep -vc '^#' "$listfile") tests, log: $OUT/vm-$c.log)"
 	# brd: two 1 GiB ramdisks for ext4 (test and scratch); tsc=reliable:
 	# under TCG the TSC drifts against the jiffies watchdog
@@ -95,7 +100,7 @@ for c in $configs; do
 		echo $(($(date +%s) - start)) >"$OUT/results/$c/wall-seconds"
 		echo "XFSTESTS_CONFIGS=$c XFSTESTS_LIST='$list' XFSTESTS_TIMEOUT=$timeout XFSTESTS_TEST_LIMIT=$test_limit make xfstests" \
 			>"$OUT/results/$c/command"
-		git -C "$REPO" log -1 --format='%h %s' >"$OUT/results/$c/commit"
+		echo "$commit" >"$OUT/results/$c/commit"
 	fi
 	note "xfstests: $c took $(($(date +%s) - start)) s"
 	grep -E '^(Ran|Not run|Failures|Failed|Passed all)' \
