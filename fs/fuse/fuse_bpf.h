@@ -268,6 +268,15 @@ static inline bool fuse_bpf_getattr(int *err, struct inode *inode,
 			       request_mask, flags);
 }
 
+/* touch_atime() on a backed node, after readdir and readlink too (bpf_dir.c) */
+bool __fuse_bpf_update_time(int *err, struct inode *inode, int flags);
+static inline bool fuse_bpf_update_time(int *err, struct inode *inode,
+					int flags)
+{
+	return fuse_bpf_inode_backed(inode) &&
+	       fuse_bpf_served(err, __fuse_bpf_update_time, inode, flags);
+}
+
 bool __fuse_bpf_setattr(int *err, struct dentry *dentry, struct iattr *attr,
 			struct file *file);
 static inline bool fuse_bpf_setattr(int *err, struct dentry *dentry,
@@ -550,9 +559,8 @@ static inline bool fuse_bpf_fileattr(int *err, struct dentry *dentry,
 }
 
 /*
- * atime of backed nodes: after a read, splice, mmap or copy_file_range of
- * a file fuse-bpf opened (bpf_file.c), and touch_atime() on a backed node,
- * after readdir and readlink too (bpf_dir.c).
+ * atime after a read, splice, mmap or copy_file_range of a file fuse-bpf
+ * opened (bpf_file.c)
  */
 void __fuse_bpf_accessed(struct file *file);
 static inline bool fuse_bpf_accessed(struct file *file)
@@ -561,14 +569,6 @@ static inline bool fuse_bpf_accessed(struct file *file)
 		return false;
 	__fuse_bpf_accessed(file);
 	return true;
-}
-
-bool __fuse_bpf_update_time(int *err, struct inode *inode, int flags);
-static inline bool fuse_bpf_update_time(int *err, struct inode *inode,
-					int flags)
-{
-	return fuse_bpf_inode_backed(inode) &&
-	       fuse_bpf_served(err, __fuse_bpf_update_time, inode, flags);
 }
 
 /* readdir of backed directories (bpf_readdir.c) */
