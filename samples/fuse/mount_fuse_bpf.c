@@ -27,7 +27,11 @@
  * options: then it calls mount(2) with MS_REMOUNT and the flags (and
  * MS_BIND for "remount,bind", which changes only the mount's flags), and
  * drops the fuse options, which a remount cannot change (the kernel
- * ignores them; mount(8) repeats the mount's own ones).
+ * ignores them; mount(8) repeats the mount's own ones). TARGET must be
+ * the root of a fuse mount. Like any old-API remount it sets all of the
+ * mount's flags: mount(8) repeats the mount's flags before the new ones,
+ * while the helper run by hand with "-o remount,ro" clears nosuid,
+ * nodev and noexec.
  *
  * It needs no privilege of its own and must not be setuid: the kernel
  * decides who may mount (CAP_SYS_ADMIN in the initial user namespace).
@@ -46,6 +50,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -65,6 +70,8 @@
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW	256
 #endif
+
+#define FUSE_SUPER_MAGIC	0x65735546
 
 /* What an option of -o is to the helper. */
 enum opt_kind {
@@ -324,35 +331,35 @@ static int parse_opt(struct args *a, const char *opt)
  */
 static int parse_opts(struct args *a)
 {
-	char *start = a->opts, *p;
+	size_t n = 0, i;
 	bool quoted = false;
-	int err;
+	char **opt, *p;
+	int err = 0;
 
 	a->fs_opts = calloc(1, strlen(a->opts) + 1);
-	if (!a->fs_opts) {
+	opt = calloc(strlen(a->opts) + 2, sizeof(*opt));
+	if (!a->fs_opts || !opt) {
 		perror(PROG);
 		return EX_SYSERR;
 	}
-	/* "remount" anywhere decides how the others are read */
-	for (p = a->opts; (p = strstr(p, "remount")); p += 7) {
-		if ((p == a->opts || p[-1] == ',') && (!p[7] || p[7] == ','))
-			a->remount = true;
-	}
-	for (p = a->opts; ; p++) {
+	opt[n++] = a->opts;
+	for (p = a->opts; *p; p++) {
 		if (*p == '"') {
 			quoted = !quoted;
-		} else if (!*p || (*p == ',' && !quoted)) {
-			bool end = !*p;
-
+		} else if (*p == ',' && !quoted) {
 			*p = '\0';
-			err = parse_opt(a, start);
-			if (err)
-				return err;
-			if (end)
-				break;
-			start = p + 1;
+			opt[n++] = p + 1;
 		}
 	}
+	/* "remount" anywhere decides how the others are read */
+	for (i = 0; i < n; i++)
+		if (!strcmp(opt[i], "remount"))
+			a->remount = true;
+	for (i = 0; i < n && !err; i++)
+		err = parse_opt(a, opt[i]);
+	free(opt);
+	if (err)
+		return err;
 	if ((a->flags & MS_BIND) && !a->remount) {
 		fprintf(stderr, PROG ": option bind: not supported (use mount --bind)\n");
 		return EX_USAGE;
@@ -360,19 +367,23 @@ static int parse_opts(struct args *a)
 	return 0;
 }
 
-static void print_call(const struct args *a, const char *data)
+/* -v: the mount(2) call; NULL @type and @data for a remount. */
+static void print_call(const struct args *a, const char *type,
+		       const char *data)
 {
 	const char *sep = "";
 	size_t i;
 
-	printf("mount(\"%s\", \"%s\", \"fuse\", ", a->source, a->target);
+	printf("mount(\"%s\", \"%s\", %s%s%s, ", a->source, a->target,
+	       type ? "\"" : "", type ? type : "NULL", type ? "\"" : "");
 	for (i = 0; i < ARRAY_SIZE(flag_names); i++) {
 		if (a->flags & flag_names[i].flag) {
 			printf("%s%s", sep, flag_names[i].name);
 			sep = "|";
 		}
 	}
-	printf("%s, \"%s\")%s\n", *sep ? "" : "0", data,
+	printf("%s, %s%s%s)%s\n", *sep ? "" : "0", data ? "\"" : "",
+	       data ? data : "NULL", data ? "\"" : "",
 	       a->fake ? " (not called: -f)" : "");
 	fflush(stdout);
 }
@@ -471,19 +482,47 @@ static int parse_args(struct args *a, int argc, char **argv)
 /*
  * mount -o remount,FLAGS TARGET: the flags (of the super block and the
  * mount, or with bind of the mount alone) change; SOURCE is not opened.
+ * TARGET must be the root of a fuse mount, and is remounted through the
+ * descriptor that was checked.
  */
 static int remount(struct args *a)
 {
-	if (a->verbose)
-		print_call(a, "");
-	if (a->fake)
-		return EX_OK;
-	if (mount(a->source, a->target, NULL, a->flags, NULL)) {
-		fprintf(stderr, PROG ": remounting %s: %s\n", a->target,
-			strerror(errno));
+	char path[64];
+	struct statfs sfs;
+	struct statx stx;
+	int fd, ret = EX_FAIL;
+
+	fd = open(a->target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", a->target, strerror(errno));
 		return EX_FAIL;
 	}
-	return EX_OK;
+	if (fstatfs(fd, &sfs) ||
+	    statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx)) {
+		fprintf(stderr, PROG ": %s: %s\n", a->target, strerror(errno));
+		goto out;
+	}
+	if (sfs.f_type != FUSE_SUPER_MAGIC ||
+	    !(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+		fprintf(stderr, PROG ": %s: not the root of a fuse mount\n",
+			a->target);
+		goto out;
+	}
+	if (a->verbose)
+		print_call(a, NULL, NULL);
+	ret = EX_OK;
+	if (a->fake)
+		goto out;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (mount(a->source, path, NULL, a->flags, NULL)) {
+		fprintf(stderr, PROG ": remounting %s: %s\n", a->target,
+			strerror(errno));
+		ret = EX_FAIL;
+	}
+out:
+	close(fd);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -494,6 +533,11 @@ int main(int argc, char **argv)
 	char *data;
 	int fd, err;
 
+	/* mount(8) runs helpers with their real ids: never setuid */
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		fprintf(stderr, PROG ": must not run setuid or setgid\n");
+		return EX_USAGE;
+	}
 	err = parse_args(&a, argc, argv);
 	if (err)
 		return err;
@@ -551,7 +595,7 @@ int main(int argc, char **argv)
 	}
 
 	if (a.verbose)
-		print_call(&a, data);
+		print_call(&a, "fuse", data);
 	if (a.fake)
 		return EX_OK;
 	if (mount(a.source, a.target, "fuse", a.flags, data)) {

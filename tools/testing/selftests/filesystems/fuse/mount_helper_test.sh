@@ -197,10 +197,30 @@ check "remount_rw" mount -o remount,rw "$mnt"
 check "remounted_rw" has_opts "$(mountinfo opts)" rw
 check "remount_rw_write" bash -c "echo remounted >'$mnt/rw'"
 check "remount_rw_lands" test "$(cat "$src/rw")" = remounted
-check "remount_bind_noexec" mount -o remount,bind,noexec "$mnt"
+# (mount(8) runs no helper for remount,bind: run it by hand)
+check "remount_bind_noexec" "$helper" "$src" "$mnt" -o remount,bind,noexec
 check "remounted_bind_noexec" has_opts "$(mountinfo opts)" rw noexec
 check "remounted_bind_super_rw" has_opts "$(mountinfo super)" rw
+check "remount_keeps_fuse_options" "$helper" "$src" "$mnt" \
+	-o remount,bind,fd=3,no_daemon,allow_other,user_id=0
+check "remount_other_user" fails_with 32 "Operation not permitted" \
+	as $OTHER_UID "$helper" "$src" "$mnt" -o remount,ro
+check "remount_other_user_unchanged" has_opts "$(mountinfo opts)" rw
+call="mount(\"$src\", \"$mnt\", NULL, MS_RDONLY|MS_REMOUNT|MS_BIND, NULL) (not called: -f)"
+out=$("$helper" -f -v "$src" "$mnt" -o remount,bind,ro 2>&1)
+rc=$?
+if [ $rc = 0 ] && [ "$out" = "$call" ]; then
+	ok "remount_fake_verbose"
+else
+	not_ok "remount_fake_verbose" "exit $rc, output: $out" "expected: $call"
+fi
 check "umount_remounted" umount "$mnt"
+check "remount_not_mounted" fails_with 32 "not the root of a fuse mount" \
+	"$helper" "$src" "$mnt" -o remount,ro
+check "remount_not_fuse" fails_with 32 "not the root of a fuse mount" \
+	"$helper" "$tmp" "$tmp" -o remount,ro
+check "remount_root_refused" fails_with 32 "not the root of a fuse mount" \
+	"$helper" / / -o remount,ro
 
 # Refused options and sources: mount(8)'s exit codes, nothing mounted.
 fails_unmounted "option_fd_refused" 1 "option fd=3: not allowed" \
@@ -212,6 +232,17 @@ for opt in root_dir=3 no_daemon fuse_bpf subtype=other rootmode=40000 ops=1 \
 done
 fails_unmounted "bind_refused" 1 "option bind: not supported" \
 	"$helper" "$src" "$mnt" -o bind
+fails_unmounted "quoted_remount_is_not_remount" 1 "option bind: not supported" \
+	"$helper" "$src" "$mnt" -o 'bind,x-a="b,remount,c"'
+fails_unmounted "quoted_remount_keeps_refusal" 1 "option fd=3: not allowed" \
+	"$helper" "$src" "$mnt" -o 'comment="x,remount,y",fd=3'
+out=$("$helper" -f -v "$src" "$mnt" -o x-remount 2>&1)
+rc=$?
+if [ $rc = 0 ] && [[ "$out" == *'"fuse", 0, "no_daemon,root_dir='* ]]; then
+	ok "x_remount_is_a_mount"
+else
+	not_ok "x_remount_is_a_mount" "exit $rc, output: $out"
+fi
 fails_unmounted "unknown_option_kernel_einval" 32 "Invalid argument" \
 	mount -t fuse.fuse-bpf "$src" "$mnt" -o no_such_option
 fails_unmounted "source_not_a_directory" 32 "$src/file: Not a directory" \
