@@ -1009,6 +1009,7 @@ struct churn {
 	bool classic;		/* request programs on a classic mount */
 	atomic_int gen;		/* odd while the filters change */
 	atomic_int map;		/* the MAP_* attached while gen is even */
+	atomic_int detach;	/* odd while no prefilters are attached */
 	atomic_bool stop;
 	atomic_int unexpected;
 	atomic_int ops;
@@ -1029,13 +1030,16 @@ struct worker {
  * was even and did not change; churn.filters), @err must be what that
  * map makes of the op, @strict (0 for success): a stale filter, or none,
  * would give the other. Otherwise (and for the request programs of
- * churn_req) it may be 0, @allowed, or ENOTCONN while no prefilter
- * serves the nodes.
+ * churn_req) it may be 0 or @allowed, or ENOTCONN if the call overlapped
+ * a time when no prefilters were attached (not a link update, which
+ * leaves none out).
  */
 static void churn_result(struct churn *c, const char *op, int err,
-			 int allowed, int strict, int gen_before)
+			 int allowed, int strict, int gen_before,
+			 int detach_before)
 {
 	int gen_after = atomic_load(&c->gen);
+	int detach_after = atomic_load(&c->detach);
 
 	atomic_fetch_add(&c->ops, 1);
 	if (!c->classic && gen_before == gen_after && !(gen_before & 1)) {
@@ -1051,7 +1055,8 @@ static void churn_result(struct churn *c, const char *op, int err,
 	} else if (err == allowed) {
 		atomic_fetch_add(&c->filtered, 1);
 		return;
-	} else if (err == ENOTCONN && !c->classic) {
+	} else if (err == ENOTCONN && !c->classic &&
+		   ((detach_before & 1) || detach_before != detach_after)) {
 		atomic_fetch_add(&c->refused, 1);
 		return;
 	}
@@ -1063,6 +1068,13 @@ static void churn_result(struct churn *c, const char *op, int err,
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Before a call: the generations, then the map (see churn_result()). */
+#define CHURN_BEGIN() do {						\
+	gen = atomic_load(&c->gen);					\
+	det = atomic_load(&c->detach);					\
+	map = atomic_load(&c->map);					\
+} while (0)
+
 /* stat, open/read/close, create/unlink and readdir, until stopped. */
 static void *churn_worker(void *arg)
 {
@@ -1072,7 +1084,7 @@ static void *churn_worker(void *arg)
 	char file[PATH_MAX], secret[PATH_MAX], name[PATH_MAX], buf[128];
 	struct dent d[16];
 	struct stat st;
-	int gen, map, fd, err;
+	int gen, det, map, fd, err;
 	ssize_t n;
 
 	/* path_in() is not for threads */
@@ -1081,22 +1093,21 @@ static void *churn_worker(void *arg)
 	snprintf(secret, sizeof(secret), "%s/secret1", c->mnt);
 	snprintf(name, sizeof(name), "%s/w%d", c->mnt, w->id);
 	while (!atomic_load(&c->stop)) {
-		gen = atomic_load(&c->gen);
+		CHURN_BEGIN();
 		err = RET(stat(file, &st));
 		if (!err && st.st_size != (off_t)strlen(content))
 			err = EBADMSG;
-		churn_result(c, "stat", err, 0, 0, gen);
+		churn_result(c, "stat", err, 0, 0, gen, det);
 
 		if (!c->classic) {
-			gen = atomic_load(&c->gen);
-			map = atomic_load(&c->map);
+			CHURN_BEGIN();
 			err = RET(stat(secret, &st));
 			/* "hide": ENOENT */
 			churn_result(c, "stat secret", err, ENOENT,
-				     map == MAP_HIDE ? ENOENT : 0, gen);
+				     map == MAP_HIDE ? ENOENT : 0, gen, det);
 		}
 
-		gen = atomic_load(&c->gen);
+		CHURN_BEGIN();
 		fd = open(file, O_RDONLY | O_CLOEXEC);
 		err = fd < 0 ? errno : 0;
 		if (fd >= 0) {
@@ -1110,29 +1121,27 @@ static void *churn_worker(void *arg)
 		}
 		/* the request program "watch" fails opens: EROFS */
 		churn_result(c, "open/read/close", err, c->classic ? EROFS : 0,
-			     0, gen);
+			     0, gen, det);
 
 		if (!c->classic) {
 			/* "readonly": EROFS */
-			gen = atomic_load(&c->gen);
-			map = atomic_load(&c->map);
+			CHURN_BEGIN();
 			fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 			err = fd < 0 ? errno : RET(close(fd));
 			churn_result(c, "create", err, EROFS,
-				     map == MAP_READONLY ? EROFS : 0, gen);
+				     map == MAP_READONLY ? EROFS : 0, gen, det);
 			if (!err) {
-				gen = atomic_load(&c->gen);
-				map = atomic_load(&c->map);
+				CHURN_BEGIN();
 				err = RET(unlink(name));
 				churn_result(c, "unlink", err, EROFS,
 					     map == MAP_READONLY ? EROFS : 0,
-					     gen);
+					     gen, det);
 			}
 		}
 
-		gen = atomic_load(&c->gen);
+		CHURN_BEGIN();
 		err = RET(list_dir(c->mnt, d, ARRAY_SIZE(d)));
-		churn_result(c, "readdir", err, 0, 0, gen);
+		churn_result(c, "readdir", err, 0, 0, gen, det);
 	}
 	return NULL;
 }
@@ -1264,9 +1273,11 @@ TEST_F_TIMEOUT(churn, filters, 600)
 		atomic_fetch_add(&c.gen, 1);
 		usleep(2000);
 		atomic_fetch_add(&c.gen, 1);
+		atomic_fetch_add(&c.detach, 1);
 		ASSERT_EQ(0, bpf_link__destroy(pre));
 		usleep(2000);
 		pre = conn_attach(conn, maps[i % 3]);
+		atomic_fetch_add(&c.detach, 1);
 		atomic_store(&c.map, i % 3);
 		atomic_fetch_add(&c.gen, 1);
 		ASSERT_NE(NULL, pre) TH_LOG("attach: %s", strerror(errno));
