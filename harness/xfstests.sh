@@ -77,14 +77,16 @@ else
 	tr ' ' '\n' <<<"$list" | grep -v '^$' >"$listfile"
 fi
 
+# The commit the kernel was built from (make xfstests builds it first):
+# commits made while the VMs run are not in it.
+commit=$(git -C "$REPO" log -1 --format='%h %s')
+[ -z "$(git -C "$REPO" status --porcelain --untracked-files=no -- \
+	fs include kernel harness/configs MAINTAINERS.diff)" ] ||
+	commit="$commit (and uncommitted kernel changes)"
+
 rc=0
 for c in $configs; do
 	start=$(date +%s)
-	# (the commit the VM's kernel was built from: later commits made
-	# while the run goes on are not in it)
-	commit=$(git -C "$REPO" log -1 --format='%h %s')
-	[ -z "$(git -C "$REPO" status --porcelain -- fs include kernel)" ] ||
-		commit="$commit (and uncommitted kernel changes)"
 	note "xfstests: $c ($(grep -vc '^#' "$listfile") tests, log: $OUT/vm-$c.log)"
 	# brd: two 1 GiB ramdisks for ext4 (test and scratch); tsc=reliable:
 	# under TCG the TSC drifts against the jiffies watchdog
