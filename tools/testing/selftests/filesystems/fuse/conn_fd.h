@@ -8,7 +8,8 @@
  * descriptor of the mount. The maps are loaded before there is a
  * connection, so they all name CONN_FD, which these helpers make the
  * connection's for the attach only: an extra /dev/fuse descriptor would
- * keep the connection alive after the server.
+ * keep the connection alive after the server. Whatever the process had
+ * open at CONN_FD is closed. The callers define _GNU_SOURCE (O_PATH).
  */
 #ifndef __FUSE_CONN_FD_H
 #define __FUSE_CONN_FD_H
@@ -27,7 +28,7 @@ static inline struct bpf_link *conn_attach(int fd, struct bpf_map *map)
 	struct bpf_link *link;
 	int err;
 
-	if (dup2(fd, CONN_FD) < 0)
+	if (fd != CONN_FD && dup3(fd, CONN_FD, O_CLOEXEC) < 0)
 		return NULL;
 	link = bpf_map__attach_struct_ops(map);
 	err = errno;
@@ -60,7 +61,7 @@ static inline int conn_update(int fd, struct bpf_link *link,
 {
 	int ret, err;
 
-	if (dup2(fd, CONN_FD) < 0)
+	if (fd != CONN_FD && dup3(fd, CONN_FD, O_CLOEXEC) < 0)
 		return -errno;
 	ret = bpf_link__update_map(link, map);
 	err = errno;

@@ -55,6 +55,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "conn_fd.h"
 #include "fs_diff.h"
 #include "fuzz_pass.skel.h"
 
@@ -65,7 +66,6 @@
 #define MAX_UIDS	8
 #define MAX_THREADS	8
 #define MAX_WORKERS	(MAX_UIDS * MAX_THREADS)
-#define CONN_FD		200
 #define RDR_STABLE	40	/* names a listing must show exactly once */
 #define RDR_MOVING	8	/* names renamed around meanwhile */
 #define RDR_GENS	4	/* names each moving entry takes in turn */
@@ -229,8 +229,6 @@ static void bind_map(struct bpf_map *map)
 
 static void attach_filters(void)
 {
-	int fd;
-
 	skel = fuzz_pass__open();
 	if (!skel)
 		die("%s", "cannot open progs/fuzz_pass.bpf.o");
@@ -239,15 +237,10 @@ static void attach_filters(void)
 	bind_map(skel->maps.pass_post);
 	if (fuzz_pass__load(skel))
 		die("%s", "cannot load progs/fuzz_pass.bpf.o");
-	fd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || dup2(fd, CONN_FD) < 0)
-		die("%s", mnt);
-	close(fd);
-	links[0] = bpf_map__attach_struct_ops(skel->maps.pass);
-	links[1] = bpf_map__attach_struct_ops(skel->maps.pass_post);
+	links[0] = conn_attach_mnt(mnt, skel->maps.pass);
+	links[1] = conn_attach_mnt(mnt, skel->maps.pass_post);
 	if (!links[0] || !links[1])
 		die("%s", "attaching the filters");
-	close(CONN_FD);
 }
 
 /*
